@@ -1,0 +1,39 @@
+"""sweepjax: systematic parameter exploration of JAX models.
+
+Put axes on the leaves of any pytree, wrap it in a `Space`, run a model over
+it with an executor, and read the `Result` as a table, a labelled array or a
+store on disk.
+"""
+
+from sweepjax._axes import (
+    AbstractAxis,
+    DataAxis,
+    GridAxis,
+    LogGridAxis,
+    NumPyroAxis,
+    UniformAxis,
+)
+from sweepjax._config import Config
+from sweepjax._result import Result
+from sweepjax._space import EffectiveAxis, Space
+from sweepjax.execution import (
+    ExecutionError,
+    ParallelExecution,
+    SequentialExecution,
+)
+
+__all__ = [
+    "AbstractAxis",
+    "Config",
+    "DataAxis",
+    "EffectiveAxis",
+    "ExecutionError",
+    "GridAxis",
+    "LogGridAxis",
+    "NumPyroAxis",
+    "ParallelExecution",
+    "Result",
+    "SequentialExecution",
+    "Space",
+    "UniformAxis",
+]

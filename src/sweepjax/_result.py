@@ -1,0 +1,153 @@
+"""Result: a sweep's outputs aligned with its Space, as tables and labelled arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from sweepjax._axes import _is_key_array
+from sweepjax._space import Space
+from sweepjax._tree import object_cells, path_name
+
+__all__ = ["Result"]
+
+RESULT_ROOT = "result"
+
+
+def output_names(outputs: Any) -> list[str]:
+    """Key-path names of a result pytree's leaves (``"result"`` for a bare array)."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(outputs)
+    return [path_name(path, root=RESULT_ROOT) for path, _ in flat]
+
+
+class Result:
+    """The outputs of a sweep, one entry per point of its `space`, in order.
+
+    `outputs` is the model's output pytree with every leaf stacked along a
+    leading dimension of length ``len(space)`` (NumPy arrays, or lazily read
+    store arrays). Index it like a list of per-point outputs, or turn it into
+    a DataFrame or an xarray Dataset.
+
+    >>> res = ParallelExecution(model, space, n_vmap=8).run()
+    >>> res[0], len(res), res.to_dataframe().columns
+    """
+
+    def __init__(self, space: Space, outputs: Any):
+        if not isinstance(space, Space):
+            raise TypeError(f"`space` must be a Space, got {type(space).__name__}.")
+        for name, leaf in zip(output_names(outputs), jax.tree.leaves(outputs)):
+            if (
+                not hasattr(leaf, "shape")
+                or not leaf.shape
+                or leaf.shape[0] != len(space)
+            ):
+                raise ValueError(
+                    f"output leaf `{name}` must have a leading dimension of "
+                    f"len(space)={len(space)}, got shape "
+                    f"{getattr(leaf, 'shape', None)}."
+                )
+        self._space = space
+        self._outputs = outputs
+
+    @property
+    def space(self) -> Space:
+        """The Space whose points produced these outputs."""
+        return self._space
+
+    @property
+    def outputs(self) -> Any:
+        """The output pytree, each leaf `[N, *leaf_shape]`."""
+        return self._outputs
+
+    def __len__(self) -> int:
+        return len(self._space)
+
+    def __repr__(self) -> str:
+        leaves = ", ".join(
+            f"{n}: {tuple(x.shape[1:])} {x.dtype}"
+            for n, x in zip(output_names(self._outputs), jax.tree.leaves(self._outputs))
+        )
+        return f"Result(N={len(self)}, outputs={{{leaves}}})"
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            space = self._space[item]
+            return Result(space, jax.tree.map(lambda x: x[item], self._outputs))
+        i = self._space._normalise(item)
+        return jax.tree.map(lambda x: np.asarray(x[i]), self._outputs)
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def _columns(self, taken: set[str]) -> dict[str, np.ndarray]:
+        """Output leaves by column name; names clashing with `taken` get a
+        ``result.`` prefix."""
+        columns = {}
+        for name, leaf in zip(
+            output_names(self._outputs), jax.tree.leaves(self._outputs)
+        ):
+            if name in taken:
+                name = f"{RESULT_ROOT}.{name}"
+            columns[name] = leaf
+        return columns
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The space's columns, then one column per output leaf.
+
+        Output columns are named by key path (``mean_S``, ``stats.fc``); one
+        whose name collides with a parameter column gets a ``result.`` prefix.
+        Scalar outputs are numeric columns; array outputs are object cells.
+        """
+        df = self._space.to_dataframe()
+        for name, leaf in self._columns(set(df.columns)).items():
+            data = np.asarray(leaf)
+            if data.ndim == 1:
+                df[name] = data
+            else:
+                df[name] = object_cells(data)
+        return df
+
+    def to_xarray(self):
+        """The outputs as an `xarray.Dataset`, one data variable per leaf.
+
+        An unsliced product space gives one dimension per effective axis (a
+        group is one dimension, its members are coordinates on it), with the
+        axis values as coordinates; array-valued axes (vectors, matrices,
+        PRNG keys) are indexed by position. Other spaces (zip, sliced) get a
+        single ``point`` dimension with the scalar axes as coordinates. Extra
+        output dimensions are kept as ``<name>_dim_<k>``.
+        """
+        import xarray as xr
+
+        space = self._space
+        coords: dict[str, Any] = {}
+        values = space.values
+        if space.is_grid:
+            dims = [e.name for e in space.effective_axes]
+            lead = space.grid_shape
+            for dim, eff in zip(dims, space.effective_axes):
+                for member in eff.names:
+                    table = values[member]
+                    if table.ndim == 1 and not _is_key_array(table):
+                        coords[member] = (dim, np.asarray(table[: eff.size]))
+        else:
+            dims, lead = ["point"], (len(space),)
+            df = space.to_dataframe()
+            coords["point"] = ("point", np.arange(len(space)))
+            for name in df.columns:
+                if df[name].dtype != object:
+                    coords[name] = ("point", df[name].to_numpy())
+        data_vars = {}
+        for name, leaf in self._columns(set(coords) | set(dims)).items():
+            data = np.asarray(leaf)
+            extra = [f"{name}_dim_{k}" for k in range(data.ndim - 1)]
+            data_vars[name] = (
+                dims + extra,
+                data.reshape(tuple(lead) + data.shape[1:]),
+            )
+        return xr.Dataset(data_vars, coords=coords)

@@ -1,0 +1,404 @@
+import copy
+import dataclasses
+import itertools
+import math
+import warnings
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sweepjax import (
+    Config,
+    DataAxis,
+    GridAxis,
+    LogGridAxis,
+    NumPyroAxis,
+    Space,
+    UniformAxis,
+)
+
+
+def make_axis(kind: str, n: int, group):
+    if kind == "grid":
+        return GridAxis(0.0, 1.0, n, group=group)
+    if kind == "loggrid":
+        return LogGridAxis(0.1, 10.0, n, group=group)
+    if kind == "uniform":
+        return UniformAxis(-1.0, 1.0, n, group=group)
+    if kind == "data_matrix":
+        return DataAxis(np.arange(n * 4.0).reshape(n, 2, 2), group=group)
+    if kind == "keys":
+        return DataAxis(jax.random.split(jax.random.key(5), n), group=group)
+    return NumPyroAxis(dist.Normal(0.0, 1.0), n=n, group=group)
+
+
+KINDS = ["grid", "loggrid", "uniform", "data_matrix", "keys", "numpyro"]
+
+
+def as_numpy(x):
+    if jnp.issubdtype(getattr(x, "dtype", np.float32), jax.dtypes.prng_key):
+        x = jax.random.key_data(x)
+    return np.asarray(x)
+
+
+def reference_points(state, mode, key):
+    """Brute force: every combination built with itertools, as a list of dicts."""
+    names = sorted(k for k, v in state.items() if hasattr(v, "generate_values"))
+    subkeys = jax.random.split(key, len(names) + 1)
+    values = {n: state[n].generate_values(subkeys[i + 1]) for i, n in enumerate(names)}
+    groups: dict = {}
+    for n in names:
+        if state[n].group is not None:
+            groups.setdefault(state[n].group, []).append(n)
+    dims = list(groups.values()) + [[n] for n in names if state[n].group is None]
+    sizes = [min(state[n].size for n in members) for members in dims]
+    if mode == "product":
+        combos = itertools.product(*[range(s) for s in sizes])
+    else:
+        combos = zip(*[range(min(sizes))] * len(dims))
+    points = []
+    for combo in combos:
+        point = {k: v for k, v in state.items() if k not in values}
+        for members, p in zip(dims, combo):
+            for n in members:
+                point[n] = values[n][p]
+        points.append(point)
+    return points
+
+
+def assert_point_equal(actual, expected):
+    assert set(actual) == set(expected)
+    for k in expected:
+        if isinstance(expected[k], str):
+            assert actual[k] is expected[k]
+        else:
+            np.testing.assert_allclose(as_numpy(actual[k]), as_numpy(expected[k]))
+
+
+axis_specs = st.lists(
+    st.tuples(
+        st.sampled_from(KINDS),
+        st.integers(1, 4),
+        st.sampled_from([None, None, "g1", "g2"]),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    specs=axis_specs, mode=st.sampled_from(["product", "zip"]), seed=st.integers(0, 9)
+)
+def test_indexing_equals_brute_force(specs, mode, seed):
+    state = {f"a{i}": make_axis(*spec) for i, spec in enumerate(specs)}
+    state["fixed"] = "unchanged"
+    key = jax.random.key(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        space = Space(state, mode=mode, key=key)
+    expected = reference_points(state, mode, key)
+    assert len(space) == space.N == len(expected)
+    for i, point in enumerate(expected):
+        assert_point_equal(space[i], point)
+        assert_point_equal(space[i - len(space)], point)
+    for got, point in zip(space, expected, strict=True):
+        assert_point_equal(got, point)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    a=st.integers(-30, 30) | st.none(),
+    b=st.integers(-30, 30) | st.none(),
+    c=st.sampled_from([None, 1, 2, 3, -1, -2]),
+)
+def test_slicing_equals_list_slicing(sizes, a, b, c):
+    state = {f"x{i}": GridAxis(0.0, 1.0, n) for i, n in enumerate(sizes)}
+    space = Space(state, mode="product")
+    everything = list(space)
+    expected = everything[a:b:c]
+    if not expected:
+        with pytest.raises(ValueError, match="selects no combination"):
+            space[a:b:c]
+        return
+    sub = space[a:b:c]
+    assert isinstance(sub, Space) and len(sub) == len(expected)
+    for got, want in zip(sub, expected, strict=True):
+        assert_point_equal(got, want)
+    # slices of slices stay exact
+    if len(sub) > 1:
+        for got, want in zip(sub[::-1], expected[::-1], strict=True):
+            assert_point_equal(got, want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(specs=axis_specs, mode=st.sampled_from(["product", "zip"]))
+def test_dataframe_rows_equal_materialised_states(specs, mode):
+    state = {f"a{i}": make_axis(*spec) for i, spec in enumerate(specs)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        space = Space(state, mode=mode)
+    df = space.to_dataframe()
+    assert list(df.columns) == sorted(state)
+    assert len(df) == len(space)
+    for i, point in enumerate(space):
+        for name in df.columns:
+            np.testing.assert_allclose(
+                as_numpy(df[name].iloc[i]), as_numpy(point[name])
+            )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    n_vmap=st.integers(1, 5) | st.none(),
+    n_pmap=st.integers(1, 3) | st.none(),
+)
+def test_collect_batches_every_point_in_order(sizes, n_vmap, n_pmap):
+    state = {f"x{i}": GridAxis(1.0, 2.0, n) for i, n in enumerate(sizes)}
+    state["k"] = 3.0
+    space = Space(state, mode="product")
+    batch = space.collect(n_vmap=n_vmap, n_pmap=n_pmap)
+    lead = [d for d in (n_pmap, n_vmap) if d is not None]
+    n_map = math.ceil(len(space) / math.prod(lead)) if lead else len(space)
+    assert batch["k"] == 3.0
+    for name in state:
+        if name == "k":
+            continue
+        leaf = np.asarray(batch[name])
+        assert leaf.shape == (*lead, n_map) if lead else (len(space),)
+        flat = leaf.reshape(-1)
+        expected = [float(p[name]) for p in space]
+        np.testing.assert_allclose(flat[: len(space)], expected)
+        assert np.isnan(flat[len(space) :]).all()
+
+
+def test_collect_without_combine_and_nonfloat_padding():
+    keys = jax.random.split(jax.random.key(0), 3)
+    space = Space({"k": DataAxis(keys), "x": 1.0}, mode="product")
+    batch = space.collect(n_vmap=2, combine=False)
+    assert batch["x"] is None
+    assert batch["k"].shape == (2, 2)
+    np.testing.assert_array_equal(  # padding repeats a real key, never NaN
+        jax.random.key_data(batch["k"][1, 1]), jax.random.key_data(keys[0])
+    )
+
+
+def test_key_splitting_contract():
+    key = jax.random.key(123)
+    space = Space(
+        {"a": GridAxis(0.0, 1.0, 2), "b": UniformAxis(0.0, 1.0, 3)},
+        mode="product",
+        key=key,
+    )
+    expected = jax.random.uniform(jax.random.split(key, 3)[2], (3,))
+    np.testing.assert_allclose(space.values["b"], expected)
+    default = Space({"b": UniformAxis(0.0, 1.0, 3)})
+    np.testing.assert_allclose(
+        default.values["b"],
+        jax.random.uniform(jax.random.split(jax.random.key(0), 2)[1], (3,)),
+    )
+
+
+def test_product_order_is_row_major_and_groups_vary_together():
+    space = Space(
+        {
+            "s_a": DataAxis([1.0, 2.0, 3.0], group="settings"),
+            "s_b": DataAxis([10.0, 20.0, 30.0], group="settings"),
+            "p": GridAxis(0.0, 1.0, 4),
+        },
+        mode="product",
+    )
+    rows = [(float(p["s_a"]), float(p["s_b"]), round(float(p["p"]), 2)) for p in space]
+    assert len(rows) == 12
+    assert rows[:5] == [
+        (1.0, 10.0, 0.0),
+        (1.0, 10.0, 0.33),
+        (1.0, 10.0, 0.67),
+        (1.0, 10.0, 1.0),
+        (2.0, 20.0, 0.0),
+    ]
+    assert repr(space) == "Space(N=12, mode='product', axes=3, groups=1)"
+    assert [e.name for e in space.effective_axes] == ["settings", "p"]
+
+
+def test_groups_across_subtrees_with_any_hashable_label():
+    state = {
+        "model": {"a": GridAxis(0.0, 1.0, 3, group=(1, "x"))},
+        "noise": {"b": GridAxis(5.0, 7.0, 3, group=(1, "x"))},
+        "other": GridAxis(0.0, 1.0, 2, group=7),
+    }
+    space = Space(state, mode="product")
+    assert len(space) == 6
+    assert [float(p["noise"]["b"]) - float(p["model"]["a"]) * 2 for p in space] == [
+        5.0
+    ] * 6
+
+
+class Params(NamedTuple):
+    g: object
+    name: str
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass
+class Model:
+    tau: object
+    w: object
+
+
+class Module(eqx.Module):
+    gain: object
+    label: str = eqx.field(static=True, default="m")
+
+
+CONTAINERS = {
+    "dict": lambda ax: {"b": 1.0, "a": ax},
+    "list": lambda ax: [1.0, ax, "text"],
+    "tuple": lambda ax: (ax, None),
+    "namedtuple": lambda ax: Params(g=ax, name="rww"),
+    "dataclass": lambda ax: Model(tau=ax, w=np.ones(2)),
+    "equinox": lambda ax: Module(gain=ax),
+    "config": lambda ax: Config(coupling=Config(G=ax), dt=0.1),
+}
+NAMES = {
+    "dict": "a",
+    "list": "[1]",
+    "tuple": "[0]",
+    "namedtuple": "g",
+    "dataclass": "tau",
+    "equinox": "gain",
+    "config": "coupling.G",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONTAINERS))
+def test_containers_keep_their_types_and_fixed_leaves(kind):
+    state = CONTAINERS[kind](GridAxis(0.0, 1.0, 3))
+    space = Space(state, mode="product")
+    point = space[1]
+    assert type(point) is type(state)
+    leaves = jax.tree.leaves(point)
+    assert any(
+        np.ndim(x) == 0 and float(x) == 0.5 for x in leaves if not isinstance(x, str)
+    )
+    assert list(space.to_dataframe().columns) == [NAMES[kind]]
+    original = jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, GridAxis))
+    for got, orig in zip(leaves, original):
+        if isinstance(orig, str):
+            assert got is orig
+
+
+def test_config_deepcopy_and_attribute_assignment():
+    base = Config(coupling=Config(instant=Config(G=0.5)), noise=Config(sigma=1e-3))
+    sweep = copy.deepcopy(base)
+    sweep.coupling.instant.G = GridAxis(0.1, 1.0, 4)
+    sweep.noise.sigma = DataAxis([1e-4, 1e-3])
+    space = Space(sweep, mode="product")
+    assert base.coupling.instant.G == 0.5
+    assert list(space.to_dataframe().columns) == ["coupling.instant.G", "noise.sigma"]
+    assert float(space[-1].noise.sigma) == pytest.approx(1e-3)
+
+
+def test_huge_space_is_lazy_and_exact():
+    state = {f"x{i}": GridAxis(0.0, 1.0, 1000) for i in range(4)}
+    space = Space(state, mode="product")
+    assert len(space) == 10**12
+    last = space[-1]
+    assert all(float(last[k]) == 1.0 for k in state)
+    mid = space[123_456_789_012]
+    digits = [123, 456, 789, 12]
+    for k, d in zip(sorted(state), digits):
+        assert float(mid[k]) == pytest.approx(d / 999)
+    sub = space[10**11 :: 10**9]
+    assert len(sub) == 900
+    assert float(sub[1]["x0"]) == pytest.approx(101 / 999)
+    assert float(sub[1]["x1"]) == 0.0
+
+
+def test_mutating_a_point_leaves_the_space_intact():
+    space = Space({"a": GridAxis(0.0, 1.0, 3)})
+    point = space[0]
+    point["a"][...] = 5.0
+    assert float(space[0]["a"]) == 0.0
+
+
+def test_zip_and_group_size_mismatch_warn():
+    with pytest.warns(
+        UserWarning, match=r"sizes \[3, 2\]\. Using minimum size 2, losing 1"
+    ):
+        space = Space({"a": GridAxis(0, 1, 3), "b": GridAxis(0, 1, 2)}, mode="zip")
+    assert len(space) == 2
+    with pytest.warns(UserWarning, match=r"group 'g' have different sizes \[3, 5\]"):
+        space = Space(
+            {"a": GridAxis(0, 1, 3, group="g"), "b": GridAxis(0, 1, 5, group="g")},
+            mode="product",
+        )
+    assert len(space) == 3
+
+
+class Opaque:
+    def __init__(self, inner):
+        self.inner = inner
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: Space({"a": 1.0}), ValueError, "contains no axis"),
+        (
+            lambda: Space({"a": GridAxis(0, 1, 2)}, mode="grid"),
+            ValueError,
+            "mode='grid'",
+        ),
+        (
+            lambda: Space({"m": Opaque({"x": GridAxis(0, 1, 2)})}),
+            TypeError,
+            r"`m.inner\['x'\]` inside a Opaque .* Register Opaque as a pytree",
+        ),
+    ],
+)
+def test_bad_spaces(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_bad_indices():
+    space = Space({"a": GridAxis(0, 1, 3)})
+    with pytest.raises(IndexError, match="index 3 is out of range .* N=3"):
+        space[3]
+    with pytest.raises(IndexError, match="index -4"):
+        space[-4]
+    with pytest.raises(TypeError, match="integers or slices, got str"):
+        space["a"]
+    with pytest.raises(ValueError, match="selects no combination"):
+        space[2:1]
+    with pytest.raises(IndexError, match=r"indices must lie in \[0, 3\)"):
+        space.gather([0, 3])
+    with pytest.raises(ValueError, match="`n_vmap` must be a positive int"):
+        space.collect(n_vmap=0)
+
+
+def test_describe_identifies_points():
+    a = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(1))
+    b = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(1))
+    c = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(2))
+    assert a.describe() == b.describe()
+    assert a.describe() != c.describe()
+    assert a[1:].describe() != a.describe()
+
+
+def test_gather_batches_leaves():
+    space = Space(
+        {"a": GridAxis(0, 1, 3), "m": DataAxis(np.zeros((2, 4, 4)))}, mode="product"
+    )
+    batch = space.gather(np.arange(6))
+    assert batch["a"].shape == (6,) and batch["m"].shape == (6, 4, 4)
