@@ -31,7 +31,9 @@ def oscillator(cfg: Config) -> dict:
 
 def main() -> None:
     cfg = Config(
-        physics=Config(stiffness=GridAxis(0.5, 2.0, 4), damping=LogGridAxis(0.01, 1.0, 3)),
+        physics=Config(
+            stiffness=GridAxis(0.5, 2.0, 4), damping=LogGridAxis(0.01, 1.0, 3)
+        ),
         x0=DataAxis([0.5, 1.0]),
         dt=0.01,
         n_steps=500,

@@ -140,12 +140,15 @@ class ParallelExecution:
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
         check_devices(self.n_pmap)
         self.progress = progress
+        self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
-        """Trace and compile the chunk function (what `run` does first)."""
-        return CompiledSweep(
-            self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
-        )
+        """Trace and compile the chunk function once; later runs reuse it."""
+        if self._sweep is None:
+            self._sweep = CompiledSweep(
+                self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
+            )
+        return self._sweep
 
     def run(self, store: str | PathLike | None = None, resume: bool = False) -> Result:
         """Evaluate every point and return a `Result` in space order.

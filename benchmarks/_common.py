@@ -1,0 +1,43 @@
+"""Shared benchmark helpers: timing and memory readings."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    """Wall time of one call, and its return value."""
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of `repeats` calls (the least disturbed by a shared machine)."""
+    return min(timed(fn)[0] for _ in range(repeats))
+
+
+def interleaved_best(a: Callable, b: Callable, repeats: int) -> tuple[float, float]:
+    """Best times of `a` and `b`, alternating calls so both see the same load."""
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        times_a.append(timed(a)[0])
+        times_b.append(timed(b)[0])
+    return min(times_a), min(times_b)
+
+
+def median_of(fn: Callable[[], object], repeats: int) -> float:
+    return statistics.median(timed(fn)[0] for _ in range(repeats))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux: KiB units)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
+    ok = value >= target if higher_is_better else value <= target
+    return "ok" if ok else "MISSED"

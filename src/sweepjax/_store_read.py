@@ -1,0 +1,252 @@
+"""Reading sweepjax stores: `open_result` (lazy Result) and `store_info` (progress).
+
+`open_result` needs a Space for the stored points. The user's state pytree
+(its non-axis leaves, custom node types) is not stored, since that would
+need pickle; what is stored is every axis's generated values, its key-path
+name, group, the mode and the slice. From these the Space is rebuilt as one
+`DataAxis` per axis inside a `Config` keyed by the original names, in the
+original order: it has the same points in the same order (checked against
+the stored value fingerprints), the same column and dimension names, so
+`to_dataframe` and `to_xarray` match the in-memory result. ``space[i]``
+then gives the axis values by name rather than the original full state.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import zarr
+
+from sweepjax._axes import DataAxis
+from sweepjax._config import Config
+from sweepjax._result import Result
+from sweepjax._space import Space
+from sweepjax._store import DONE, META, check_path, load_meta, store_exists
+
+__all__ = ["StoreInfo", "open_result", "store_info"]
+
+_SHOW_RANGES = 5
+_CHECKED = ("name", "size", "dimension", "value_shape", "dtype", "sha1")
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a sweepjax store holds and how far its sweep got.
+
+    Attributes:
+        path: the store's directory.
+        model: the model's ``module.qualname``.
+        chunk_size: points per chunk (the unit of resume).
+        space: the space's description (`Space.describe()`).
+        outputs: per-point output leaves, ``{name: {"shape", "dtype"}}``, or
+            None when no chunk has been computed yet.
+        done: bool `[n_chunks]`, which chunks are written and marked done.
+
+    >>> print(sweepjax.store_info("sweep.zarr"))   # what `sweepjax info` shows
+    """
+
+    path: Path
+    model: str
+    chunk_size: int
+    space: dict[str, Any]
+    outputs: dict[str, dict[str, Any]] | None
+    done: np.ndarray
+
+    @property
+    def n_points(self) -> int:
+        """Number of points in the sweep."""
+        return int(self.space["N"])
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.done)
+
+    @property
+    def done_chunks(self) -> int:
+        return int(self.done.sum())
+
+    @property
+    def missing(self) -> list[tuple[int, int]]:
+        """[start, stop) ranges of points not yet done, merged."""
+        ranges: list[tuple[int, int]] = []
+        for k in np.flatnonzero(~self.done):
+            a = int(k) * self.chunk_size
+            b = min(a + self.chunk_size, self.n_points)
+            if ranges and ranges[-1][1] == a:
+                ranges[-1] = (ranges[-1][0], b)
+            else:
+                ranges.append((a, b))
+        return ranges
+
+    @property
+    def done_points(self) -> int:
+        return self.n_points - sum(b - a for a, b in self.missing)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.done.all())
+
+    def missing_text(self) -> str:
+        shown = ", ".join(f"[{a}, {b})" for a, b in self.missing[:_SHOW_RANGES])
+        more = len(self.missing) - _SHOW_RANGES
+        return shown + (f" and {more} more ranges" if more > 0 else "")
+
+    def __str__(self) -> str:
+        s = self.space
+        lines = [
+            f"store:    {self.path}",
+            f"model:    {self.model}",
+            f"space:    N={s['N']}, mode={s['mode']!r}, {len(s['axes'])} axes"
+            + ("" if s["index"] == [0, s["N"], 1] else f", slice {s['index']}"),
+        ]
+        width = max(len(a["name"]) for a in s["axes"])
+        for a in s["axes"]:
+            group = "" if a["group"] is None else f"  group={a['group']}"
+            shape = (
+                f"  value_shape={tuple(a['value_shape'])}" if a["value_shape"] else ""
+            )
+            lines.append(
+                f"  {a['name']:<{width}}  {a['type']:<12} size={a['size']:<6} "
+                f"dim={a['dimension']}  {a['dtype']}{shape}{group}"
+            )
+        pct = 100.0 * self.done_points / self.n_points
+        lines.append(
+            f"progress: {self.done_chunks}/{self.n_chunks} chunks, "
+            f"{self.done_points}/{self.n_points} points ({pct:.1f}%), "
+            f"chunk size {self.chunk_size}"
+        )
+        if not self.complete:
+            lines.append(f"missing:  points {self.missing_text()}")
+        if self.outputs is None:
+            lines.append("outputs:  none yet")
+        else:
+            lines.append("outputs:")
+            for name, desc in self.outputs.items():
+                lines.append(f"  {name}: {tuple(desc['shape'])} {desc['dtype']}")
+        return "\n".join(lines)
+
+
+def _open(path: str | PathLike) -> tuple[Path, zarr.Group, dict[str, Any]]:
+    path = check_path(path)
+    if not store_exists(path):
+        raise FileNotFoundError(f"No sweepjax store at {str(path)!r}.")
+    group = zarr.open_group(path, mode="r", use_consolidated=False)
+    return path, group, load_meta(group, path)
+
+
+def _info(path: Path, group: zarr.Group, meta: dict[str, Any]) -> StoreInfo:
+    outputs = meta["outputs"]
+    return StoreInfo(
+        path=path,
+        model=meta["model"],
+        chunk_size=int(meta["chunk_size"]),
+        space=meta["space"],
+        outputs=None if outputs is None else outputs["leaves"],
+        done=np.asarray(group[DONE][:], dtype=bool),
+    )
+
+
+def store_info(path: str | PathLike) -> StoreInfo:
+    """The space, progress and outputs of the sweepjax store at `path`."""
+    return _info(*_open(path))
+
+
+def rebuild_space(group: zarr.Group, meta: dict[str, Any], path: Path) -> Space:
+    """The stored Space: one DataAxis per stored axis (see the module doc)."""
+    names, axes = [], []
+    for k, axis in enumerate(meta["axes"]):
+        data = group[f"{META}/axes/{k}"][...]
+        if axis["key_impl"] is not None:
+            data = jax.random.wrap_key_data(data, impl=axis["key_impl"])
+        names.append(axis["name"])
+        axes.append(DataAxis(data, group=axis["group"]))
+    described = meta["space"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # size warnings were shown when it ran
+        # tree_unflatten keeps key-path names such as "coupling.G" verbatim.
+        space = Space(Config.tree_unflatten(tuple(names), axes), mode=described["mode"])
+    start, stop, step = described["index"]
+    if (start, stop, step) != (0, len(space), 1):
+        space = space[slice(start, None if stop < 0 else stop, step)]
+    rebuilt = space.describe()
+    same = rebuilt["N"] == described["N"] and all(
+        all(a[f] == b[f] for f in _CHECKED)
+        for a, b in zip(rebuilt["axes"], described["axes"], strict=True)
+    )
+    if not same:
+        raise ValueError(
+            f"The space stored at {str(path)!r} could not be rebuilt: its axis "
+            "values no longer match their fingerprints (the store is damaged)."
+        )
+    return space
+
+
+def _unflatten(structure: Any, leaves) -> Any:
+    if structure == "leaf":
+        return next(leaves)
+    ((kind, items),) = structure.items()
+    if kind == "none":
+        return None
+    if kind == "dict":
+        return {k: _unflatten(s, leaves) for k, s in items}
+    children = [_unflatten(s, leaves) for s in items]
+    return tuple(children) if kind == "tuple" else children
+
+
+def stored_outputs(group: zarr.Group, meta: dict[str, Any], path: Path) -> Any:
+    """The output pytree as lazy dask arrays over the store's Zarr arrays.
+
+    Dicts, lists and tuples are rebuilt as they were; other pytree node
+    types (NamedTuples, dataclasses) come back as a flat dict keyed by leaf
+    name (the same names `to_dataframe` uses).
+    """
+    import dask.array as da
+
+    outputs = meta["outputs"]
+    if outputs is None:
+        raise ValueError(
+            f"The store at {str(path)!r} holds no outputs yet: its sweep stopped "
+            "before computing any point. Run it again with resume=True."
+        )
+    arrays = [
+        da.from_zarr(group[name], inline_array=True) for _, name in outputs["arrays"]
+    ]
+    if outputs["structure"] is None:
+        return dict(zip(outputs["leaves"], arrays))
+    return _unflatten(outputs["structure"], iter(arrays))
+
+
+def open_result(path: str | PathLike) -> Result:
+    """The `Result` stored at `path`, read lazily.
+
+    Outputs are dask arrays over the Zarr arrays, so ``result[i]``,
+    slicing and out-of-core reductions (``result.outputs["fc"].mean(0)
+    .compute()``) read only what they need; `to_dataframe` and `to_xarray`
+    read everything. The Space is rebuilt from the stored axis values (see
+    this module's doc). A store whose sweep has not finished opens with a
+    `UserWarning` naming the missing points, which read as NaN (0 for
+    integer outputs); `store_info(path).missing` lists them.
+
+    >>> ParallelExecution(model, space, n_vmap=64).run(store="sweep.zarr")
+    >>> res = sweepjax.open_result("sweep.zarr")
+    >>> res.to_xarray()
+    """
+    path, group, meta = _open(path)
+    outputs = stored_outputs(group, meta, path)
+    info = _info(path, group, meta)
+    if not info.complete:
+        warnings.warn(
+            f"The sweep stored at {str(path)!r} is incomplete: "
+            f"{info.n_points - info.done_points} of {info.n_points} points are "
+            f"missing ({info.missing_text()}); they read as NaN (0 for integer "
+            "outputs). Run the sweep again with resume=True to fill them.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Result(rebuild_space(group, meta, path), outputs)
