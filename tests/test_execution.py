@@ -308,3 +308,18 @@ def test_result_validates_output_shapes():
     space = Space({"x": GridAxis(0.0, 1.0, 3)})
     with pytest.raises(ValueError, match=r"leading dimension of len\(space\)=3"):
         Result(space, {"y": np.zeros(2)})
+
+
+def test_scan_from_a_fixed_initial_state_runs_on_several_devices():
+    def model(state):
+        def step(x, _):
+            x = x * state["decay"] + 1.0
+            return x, x
+
+        _, xs = jax.lax.scan(step, jnp.zeros(3), None, length=5)
+        return xs.sum()
+
+    space = Space({"decay": GridAxis(0.1, 0.9, 6)})
+    seq = SequentialExecution(model, space, progress=False).run()
+    par = ParallelExecution(model, space, n_vmap=2, n_pmap=4, progress=False).run()
+    np.testing.assert_allclose(par.outputs, seq.outputs, rtol=1e-6)

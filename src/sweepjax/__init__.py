@@ -16,7 +16,10 @@ from sweepjax._axes import (
 from sweepjax._config import Config
 from sweepjax._result import Result
 from sweepjax._space import EffectiveAxis, Space
+from sweepjax._store import ZarrSink
+from sweepjax._store_read import StoreInfo, open_result, store_info
 from sweepjax.execution import (
+    DistributedExecution,
     ExecutionError,
     ParallelExecution,
     SequentialExecution,
@@ -26,6 +29,7 @@ __all__ = [
     "AbstractAxis",
     "Config",
     "DataAxis",
+    "DistributedExecution",
     "EffectiveAxis",
     "ExecutionError",
     "GridAxis",
@@ -35,5 +39,9 @@ __all__ = [
     "Result",
     "SequentialExecution",
     "Space",
+    "StoreInfo",
     "UniformAxis",
+    "ZarrSink",
+    "open_result",
+    "store_info",
 ]

@@ -104,6 +104,9 @@ class AbstractAxis(abc.ABC):
     """
 
     group: Hashable = None
+    #: False for axes whose values never depend on the key; a Space whose axes
+    #: are all deterministic skips drawing keys (JAX's PRNG costs a compile).
+    uses_key: bool = True
 
     @property
     @abc.abstractmethod
@@ -151,6 +154,7 @@ class GridAxis(AbstractAxis):
         self.group = _check_group(group)
 
     _log_scale = False
+    uses_key = False
 
     @property
     def size(self) -> int:
@@ -258,6 +262,8 @@ class DataAxis(AbstractAxis):
             )
         self.values = array
         self.group = _check_group(group)
+
+    uses_key = False
 
     @property
     def size(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -81,6 +82,18 @@ class Config:
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._fields.items())
         return f"Config({inner})"
+
+    def __deepcopy__(self, memo: dict) -> Config:
+        # JAX arrays are immutable, so a copy may share them; copying them
+        # would cost a device copy (and a compile) per leaf.
+        new = object.__new__(Config)
+        memo[id(self)] = new
+        fields = {
+            k: v if isinstance(v, jax.Array) else copy.deepcopy(v, memo)
+            for k, v in self._fields.items()
+        }
+        object.__setattr__(new, "_fields", fields)
+        return new
 
     def __getstate__(self):
         return self._fields

@@ -123,8 +123,11 @@ class Space:
                 )
 
     def _generate(self, key: jax.Array | None) -> tuple[jax.Array, ...]:
-        key = jax.random.key(0) if key is None else key
-        subkeys = jax.random.split(key, len(self._axes) + 1)
+        if any(axis.uses_key for axis in self._axes):
+            key = jax.random.key(0) if key is None else key
+            subkeys = jax.random.split(key, len(self._axes) + 1)
+        else:
+            subkeys = [None] * (len(self._axes) + 1)
         tables = []
         for i, (name, axis) in enumerate(zip(self._names, self._axes)):
             values = axis.generate_values(subkeys[i + 1])

@@ -27,7 +27,7 @@ from sweepjax._axes import DataAxis
 from sweepjax._config import Config
 from sweepjax._result import Result
 from sweepjax._space import Space
-from sweepjax._store import DONE, META, check_path, load_meta, store_exists
+from sweepjax._store import DONE, META, check_path, open_store, store_exists
 
 __all__ = ["StoreInfo", "open_result", "store_info"]
 
@@ -65,10 +65,12 @@ class StoreInfo:
 
     @property
     def n_chunks(self) -> int:
+        """Number of chunks in the sweep."""
         return len(self.done)
 
     @property
     def done_chunks(self) -> int:
+        """Number of chunks written and marked done."""
         return int(self.done.sum())
 
     @property
@@ -86,13 +88,16 @@ class StoreInfo:
 
     @property
     def done_points(self) -> int:
+        """Number of points in done chunks."""
         return self.n_points - sum(b - a for a, b in self.missing)
 
     @property
     def complete(self) -> bool:
+        """True once every chunk is done."""
         return bool(self.done.all())
 
     def missing_text(self) -> str:
+        """The first few missing ranges, as text: ``[64, 128), [320, 448)``."""
         shown = ", ".join(f"[{a}, {b})" for a, b in self.missing[:_SHOW_RANGES])
         more = len(self.missing) - _SHOW_RANGES
         return shown + (f" and {more} more ranges" if more > 0 else "")
@@ -136,8 +141,7 @@ def _open(path: str | PathLike) -> tuple[Path, zarr.Group, dict[str, Any]]:
     path = check_path(path)
     if not store_exists(path):
         raise FileNotFoundError(f"No sweepjax store at {str(path)!r}.")
-    group = zarr.open_group(path, mode="r", use_consolidated=False)
-    return path, group, load_meta(group, path)
+    return path, *open_store(path, "r")
 
 
 def _info(path: Path, group: zarr.Group, meta: dict[str, Any]) -> StoreInfo:
@@ -153,7 +157,13 @@ def _info(path: Path, group: zarr.Group, meta: dict[str, Any]) -> StoreInfo:
 
 
 def store_info(path: str | PathLike) -> StoreInfo:
-    """The space, progress and outputs of the sweepjax store at `path`."""
+    """The space, progress and outputs of the sweepjax store at `path`.
+
+    Reads only metadata and the done markers, so it is cheap on any store.
+
+    >>> info = sweepjax.store_info("sweep.zarr")
+    >>> info.done_points, info.n_points, info.missing   # (640, 1000, [(640, 1000)])
+    """
     return _info(*_open(path))
 
 

@@ -81,7 +81,14 @@ class CompiledSweep:
             replicated = NamedSharding(mesh, P())
             fn = jax.jit(
                 jax.shard_map(
-                    chunk, mesh=mesh, in_specs=(P(), P(), P(_AXIS)), out_specs=P(_AXIS)
+                    chunk,
+                    mesh=mesh,
+                    in_specs=(P(), P(), P(_AXIS)),
+                    out_specs=P(_AXIS),
+                    # Points are independent: no cross-device values to check,
+                    # and the check rejects models whose loops start from an
+                    # unbatched carry (a scan from a fixed initial state).
+                    check_vma=False,
                 )
             )
         self._inputs = jax.device_put((dynamic, space._tables), replicated)

@@ -1,0 +1,194 @@
+"""Streaming to a Zarr store in bounded memory; Dask overhead on one machine.
+
+1. 10^5 points, each returning a 68 x 68 float32 matrix (1.85 GB of results),
+   streamed by ParallelExecution to a store, in a fresh subprocess: peak RSS
+   (target < 1 GB) and its ratio to the results' size, plus the RSS after
+   imports (what JAX alone costs).
+2. The same sweep to a store with DistributedExecution on a 2-worker
+   LocalCluster against ParallelExecution in this process: wall times and the
+   ratio distributed / parallel, cold (cluster start and compilation
+   included) and warm (a running cluster and compiled sweeps; best of 2).
+
+    python benchmarks/store_memory.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+from _common import best_of, timed, verdict
+
+from sweepjax import (
+    DistributedExecution,
+    GridAxis,
+    ParallelExecution,
+    Space,
+    open_result,
+)
+
+N_NODES = 68
+N_VMAP = 256
+CHUNK = 1024
+
+
+def make_space(n: int) -> Space:
+    return Space(
+        {"G": GridAxis(0.1, 2.0, n // 100), "sigma": GridAxis(1e-3, 1e-1, 100)},
+        mode="product",
+    )
+
+
+def fc_model(state, weights):
+    """A 68 x 68 'functional connectivity' per point: cheap, but not constant."""
+    x = jnp.tanh(state["G"] * weights + state["sigma"] * weights.T)
+    return {"fc": x @ x.T / N_NODES}
+
+
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np, psutil
+    sys.path.insert(0, sys.argv[3])
+    from store_memory import fc_model, make_space, N_NODES, N_VMAP
+    from sweepjax import ParallelExecution
+    n, store = int(sys.argv[1]), sys.argv[2]
+    weights = np.random.default_rng(0).uniform(size=(N_NODES, N_NODES))
+    weights = weights.astype(np.float32)
+    space = make_space(n)
+    before = psutil.Process().memory_info().rss / 1e6
+    ParallelExecution(fc_model, space, weights, n_vmap=N_VMAP, progress=False).run(
+        store=store
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    print(before, peak)
+    """
+)
+
+
+def memory(n: int, store: Path) -> tuple[float, float, float]:
+    """(RSS after imports, peak RSS, in MB; seconds) of a store run, measured
+    in a fresh subprocess so nothing else in this one counts."""
+    here = str(Path(__file__).resolve().parent)
+    seconds, out = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-c", MEMORY_SCRIPT, str(n), str(store), here],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    )
+    before, peak = map(float, out.stdout.split())
+    return before, peak, seconds
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def distributed_vs_parallel(n: int, tmp: Path) -> dict[str, float]:
+    from distributed import Client, LocalCluster
+
+    weights = np.random.default_rng(0).uniform(size=(N_NODES, N_NODES))
+    weights = weights.astype(np.float32)
+    space = make_space(n)
+
+    def parallel():
+        return ParallelExecution(
+            fc_model, space, weights, n_vmap=N_VMAP, progress=False
+        )
+
+    def distributed(client=None):
+        return DistributedExecution(
+            fc_model,
+            space,
+            weights,
+            client=client,
+            n_vmap=N_VMAP,
+            chunk_size=CHUNK,
+            n_workers=2,
+            progress=False,
+        )
+
+    def fresh(name):
+        shutil.rmtree(tmp / name, ignore_errors=True)
+        return tmp / name
+
+    out = {}
+    ex = parallel()
+    out["parallel_cold"], _ = timed(lambda: ex.run(store=fresh("p.zarr")))
+    out["parallel_warm"] = best_of(lambda: ex.run(store=fresh("p.zarr")), 2)
+    out["cold"], _ = timed(lambda: distributed().run(store=fresh("d.zarr")))
+    step = max(1, n // 997)
+    a = np.asarray(open_result(tmp / "p.zarr").outputs["fc"][::step])
+    b = np.asarray(open_result(tmp / "d.zarr").outputs["fc"][::step])
+    np.testing.assert_array_equal(a, b)  # same numbers, spot-checked
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as lc,
+        Client(lc) as client,
+    ):
+        client.wait_for_workers(2)
+        client.run(lambda: __import__("sweepjax"))  # imports happen at start-up
+        ex = distributed(client)
+        out["compile"], _ = timed(lambda: ex.run(store=fresh("d.zarr")))
+        out["warm"] = best_of(lambda: ex.run(store=fresh("d.zarr")), 2)
+    fresh("p.zarr"), fresh("d.zarr")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    quick = parser.parse_args().quick
+    n = 10_000 if quick else 100_000
+    size_mb = n * N_NODES * N_NODES * 4 / 1e6
+
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        tmp = Path(tmp)
+        before, peak, seconds = memory(n, tmp / "m.zarr")
+        on_disk = disk_mb(tmp / "m.zarr")
+        shutil.rmtree(tmp / "m.zarr")
+        print(
+            f"store streaming, {n} points x {N_NODES}x{N_NODES} float32 "
+            f"(results {size_mb:.0f} MB, {on_disk:.0f} MB on disk), "
+            f"ParallelExecution n_vmap={N_VMAP}, {seconds:.1f} s incl. start-up"
+        )
+        print(
+            f"  RSS after imports {before:.0f} MB, peak RSS {peak:.0f} MB = "
+            f"{peak / size_mb:.3f} x the results' size (target < 1000 MB: "
+            f"{verdict(peak, 1000, False)})"
+        )
+
+        t = distributed_vs_parallel(n, tmp)
+        print(
+            f"DistributedExecution (2-worker LocalCluster, chunk {CHUNK}) vs "
+            f"ParallelExecution, same {n}-point sweep to a store "
+            "(ratio = distributed / parallel time)"
+        )
+        print(
+            f"  parallel: cold (compile) {t['parallel_cold']:.2f} s, warm "
+            f"{t['parallel_warm']:.2f} s"
+        )
+        print(
+            f"  distributed, cold (LocalCluster start + compile per worker): "
+            f"{t['cold']:.2f} s, ratio {t['cold'] / t['parallel_cold']:.2f}"
+        )
+        print(
+            f"  distributed, running cluster, first run (compile per worker): "
+            f"{t['compile']:.2f} s, ratio {t['compile'] / t['parallel_cold']:.2f}"
+        )
+        print(
+            f"  distributed, running cluster, warm: {t['warm']:.2f} s, ratio "
+            f"{t['warm'] / t['parallel_warm']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

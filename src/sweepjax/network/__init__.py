@@ -1,0 +1,81 @@
+"""Whole-brain network simulation: the models that sweepjax sweeps.
+
+A :class:`Network` joins node dynamics, named couplings, a graph and noise;
+:func:`prepare` compiles it into one jitted ``solve_fn`` and a config whose
+leaves (coupling strengths, noise level and key, weights, delays, parameters,
+initial state) can carry sweep axes::
+
+    network = Network(
+        dynamics=ReducedWongWang(),
+        coupling={"instant": LinearCoupling(incoming_states="S", G=0.5)},
+        graph=load_connectome("76").graph(),
+        noise=AdditiveNoise(sigma=1e-3),
+    )
+    solve_fn, config = prepare(network, Heun(), t0=0.0, t1=1000.0, dt=0.1)
+    ys = solve_fn(config).ys        # [n_steps, n_states, n_nodes]
+"""
+
+from sweepjax.network._analysis import functional_connectivity
+from sweepjax.network._connectome import (
+    Connectome,
+    available_connectomes,
+    load_connectome,
+)
+from sweepjax.network._coupling import (
+    AbstractCoupling,
+    DelayedLinearCoupling,
+    Edges,
+    KuramotoCoupling,
+    LinearCoupling,
+)
+from sweepjax.network._diffrax import Diffrax
+from sweepjax.network._dynamics import AbstractDynamics
+from sweepjax.network._graph import AbstractGraph, DenseDelayGraph, DenseGraph
+from sweepjax.network._models import (
+    Generic2dOscillator,
+    JansenRit,
+    Kuramoto,
+    ReducedWongWang,
+    SupHopf,
+)
+from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
+from sweepjax.network._network import Network
+from sweepjax.network._noise import AbstractNoise, AdditiveNoise
+from sweepjax.network._prepare import Solution, make_config, prepare
+from sweepjax.network._solvers import RK4, AbstractSolver, Euler, Heun
+
+__all__ = [
+    "AbstractCoupling",
+    "AbstractDynamics",
+    "AbstractGraph",
+    "AbstractMonitor",
+    "AbstractNoise",
+    "AbstractSolver",
+    "AdditiveNoise",
+    "Connectome",
+    "DelayedLinearCoupling",
+    "DenseDelayGraph",
+    "DenseGraph",
+    "Diffrax",
+    "Edges",
+    "Euler",
+    "Generic2dOscillator",
+    "Heun",
+    "JansenRit",
+    "Kuramoto",
+    "KuramotoCoupling",
+    "LinearCoupling",
+    "Network",
+    "RK4",
+    "Raw",
+    "ReducedWongWang",
+    "Solution",
+    "SubSample",
+    "SupHopf",
+    "TemporalAverage",
+    "available_connectomes",
+    "functional_connectivity",
+    "load_connectome",
+    "make_config",
+    "prepare",
+]

@@ -1,0 +1,114 @@
+"""Structural connectomes shipped by the ``tvb-data`` package."""
+
+from __future__ import annotations
+
+import bz2
+import dataclasses
+import importlib.resources
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from sweepjax.network._graph import DenseDelayGraph, DenseGraph
+
+
+def _connectivity_dir() -> Path:
+    return Path(str(importlib.resources.files("tvb_data") / "connectivity"))
+
+
+def available_connectomes() -> list[str]:
+    """Names accepted by :func:`load_connectome`, e.g. ``["192", "66", ...]``.
+
+    >>> "76" in available_connectomes()
+    True
+    """
+    names = []
+    for path in sorted(_connectivity_dir().glob("*.zip")):
+        stem = path.stem
+        names.append(stem.removeprefix("connectivity_"))
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class Connectome:
+    """A structural connectome: ``n`` regions.
+
+    Attributes:
+        name: the name it was loaded by.
+        weights: ``[n, n]`` structural weights; ``weights[i, j]`` is j -> i
+            (The Virtual Brain's convention).
+        tract_lengths: ``[n, n]`` in mm.
+        region_labels: ``n`` region names.
+        centres: ``[n, 3]`` region centres (mm).
+    """
+
+    name: str
+    weights: np.ndarray
+    tract_lengths: np.ndarray
+    region_labels: tuple[str, ...]
+    centres: np.ndarray
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions."""
+        return self.weights.shape[0]
+
+    def graph(
+        self, speed: float | None = None, normalize: bool = True
+    ) -> DenseGraph | DenseDelayGraph:
+        """A graph of this connectome.
+
+        Args:
+            speed: conduction speed in mm/ms; None gives a :class:`DenseGraph`
+                (no delays), a number a :class:`DenseDelayGraph` with
+                ``delays = tract_lengths / speed``.
+            normalize: divide the weights by their maximum.
+
+        >>> graph = load_connectome("76").graph(speed=3.0)
+        """
+        weights = self.weights / self.weights.max() if normalize else self.weights
+        if speed is None:
+            return DenseGraph(weights)
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0 mm/ms, got {speed}.")
+        return DenseDelayGraph(weights, self.tract_lengths / speed)
+
+
+def _read_member(archive: zipfile.ZipFile, stem: str) -> str | None:
+    for info in archive.infolist():
+        base = info.filename.rsplit("/", 1)[-1]
+        if base == f"{stem}.txt":
+            return archive.read(info).decode()
+        if base == f"{stem}.txt.bz2":
+            return bz2.decompress(archive.read(info)).decode()
+    return None
+
+
+def load_connectome(name: str | int) -> Connectome:
+    """Load a connectome shipped by ``tvb-data`` by its number of regions.
+
+    Args:
+        name: ``"76"``, ``76``, ``"connectivity_76"``, ``"68"``, ... (see
+            :func:`available_connectomes`).
+
+    >>> connectome = load_connectome("76")
+    >>> connectome.weights.shape, connectome.region_labels[0]
+    ((76, 76), 'rA1')
+    """
+    key = str(name).removeprefix("connectivity_").removesuffix(".zip")
+    available = available_connectomes()
+    if key not in available:
+        raise ValueError(f"unknown connectome {name!r}; tvb-data ships {available}.")
+    stem = key if key == "paupau" else f"connectivity_{key}"
+    with zipfile.ZipFile(_connectivity_dir() / f"{stem}.zip") as archive:
+        texts = {
+            s: _read_member(archive, s) for s in ("weights", "tract_lengths", "centres")
+        }
+    weights = np.loadtxt(io.StringIO(texts["weights"]))
+    lengths = np.loadtxt(io.StringIO(texts["tract_lengths"]))
+    rows = [line.split() for line in texts["centres"].splitlines() if line.strip()]
+    labels = tuple(row[0] for row in rows)
+    centres = np.array([[float(v) for v in row[1:4]] for row in rows])
+    return Connectome(key, weights, lengths, labels, centres)

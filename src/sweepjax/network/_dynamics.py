@@ -1,0 +1,117 @@
+"""AbstractDynamics: the node model interface of a network."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import jax
+import numpy as np
+
+from sweepjax._config import Config
+
+
+class AbstractDynamics(abc.ABC):
+    """The equations of one node, evaluated for all nodes at once.
+
+    A subclass declares four class attributes and one method:
+
+    - ``state_names``: names of the state variables, e.g. ``("S",)``;
+    - ``default_parameters``: ``{name: value}`` (floats or per-node arrays);
+    - ``default_initial_state``: ``{state_name: value}``, broadcast over nodes;
+    - ``coupling_inputs``: ``{input_name: n_components}``: the network inputs
+      the equations read; a coupling feeding ``input_name`` returns
+      ``[n_components, n_nodes]``;
+    - ``derivative(t, state, coupling, params)``: ``state`` is
+      ``[n_states, n_nodes]``, ``coupling[name]`` is
+      ``[n_components, n_nodes]`` (zeros when nothing feeds that input),
+      ``params`` holds the parameters by attribute; returns
+      ``[n_states, n_nodes]``.
+
+    Instances take parameter overrides as keyword arguments; unknown names are
+    rejected. A complete new model::
+
+        class LeakyIntegrator(AbstractDynamics):
+            '''dx/dt = (-x + I + c) / tau.'''
+
+            state_names = ("x",)
+            default_parameters = {"tau": 10.0, "I": 0.0}
+            default_initial_state = {"x": 0.0}
+            coupling_inputs = {"c": 1}
+
+            def derivative(self, t, state, coupling, params):
+                (x,) = state
+                c = coupling["c"][0]
+                return jnp.stack([(-x + params.I + c) / params.tau])
+
+        dynamics = LeakyIntegrator(tau=20.0)
+    """
+
+    state_names: ClassVar[tuple[str, ...]]
+    default_parameters: ClassVar[Mapping[str, Any]]
+    default_initial_state: ClassVar[Mapping[str, float]]
+    coupling_inputs: ClassVar[Mapping[str, int]]
+
+    def __init__(self, **parameters: Any):
+        unknown = sorted(set(parameters) - set(self.default_parameters))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
+                f"its parameters are {sorted(self.default_parameters)}."
+            )
+        merged = dict(self.default_parameters)
+        merged.update(parameters)
+        self._parameters = merged
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The parameter values of this instance: defaults plus overrides."""
+        return dict(self._parameters)
+
+    @property
+    def n_states(self) -> int:
+        """Number of state variables."""
+        return len(self.state_names)
+
+    def state_index(self, names: str | tuple[str, ...]) -> tuple[int, ...]:
+        """Indices of the named state variables, with a clear error if unknown.
+
+        ``ReducedWongWang().state_index("S") == (0,)``.
+        """
+        if isinstance(names, str):
+            names = (names,)
+        missing = [n for n in names if n not in self.state_names]
+        if missing:
+            raise ValueError(
+                f"unknown state variable(s) {missing} for {type(self).__name__}; "
+                f"its states are {list(self.state_names)}."
+            )
+        return tuple(self.state_names.index(n) for n in names)
+
+    def initial_state(self, n_nodes: int) -> np.ndarray:
+        """The default initial state broadcast to ``[n_states, n_nodes]``."""
+        rows = [
+            np.broadcast_to(np.asarray(self.default_initial_state[s], float), n_nodes)
+            for s in self.state_names
+        ]
+        return np.stack(rows)
+
+    @abc.abstractmethod
+    def derivative(
+        self,
+        t: jax.Array,
+        state: jax.Array,
+        coupling: Mapping[str, jax.Array],
+        params: Config,
+    ) -> jax.Array:
+        """Time derivative ``[n_states, n_nodes]`` of ``state``."""
+
+    def __repr__(self) -> str:
+        changed = {
+            k: v
+            for k, v in self._parameters.items()
+            if v is not self.default_parameters[k]
+        }
+        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({inner})"

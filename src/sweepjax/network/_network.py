@@ -1,0 +1,142 @@
+"""Network: dynamics, couplings, graph and noise, checked against each other."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sweepjax.network._coupling import AbstractCoupling
+from sweepjax.network._dynamics import AbstractDynamics
+from sweepjax.network._graph import AbstractGraph
+from sweepjax.network._noise import AbstractNoise
+
+
+class Network:
+    """A whole-brain network model: what ``prepare`` compiles.
+
+    Args:
+        dynamics: the node model (an :class:`AbstractDynamics`).
+        coupling: ``{name: coupling}``; each coupling feeds one of the
+            dynamics' coupling inputs (several feeding the same input are
+            summed). Names become config paths ``coupling.<name>``.
+        graph: the weights (and delays) between nodes, e.g. :class:`DenseGraph`.
+        noise: None for a deterministic network, or e.g. :class:`AdditiveNoise`.
+        initial_state: ``[n_states, n_nodes]`` (or anything broadcasting to
+            it); default: the dynamics' default initial state on every node.
+
+    Example::
+
+        network = Network(
+            dynamics=ReducedWongWang(),
+            coupling={"instant": LinearCoupling(incoming_states="S", G=0.5)},
+            graph=DenseGraph(np.ones((8, 8)) - np.eye(8)),
+            noise=AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
+        )
+    """
+
+    def __init__(
+        self,
+        dynamics: AbstractDynamics,
+        coupling: Mapping[str, AbstractCoupling] | None,
+        graph: AbstractGraph,
+        noise: AbstractNoise | None = None,
+        initial_state: Any = None,
+    ):
+        if not isinstance(dynamics, AbstractDynamics):
+            raise TypeError(
+                f"dynamics must be an AbstractDynamics instance such as "
+                f"ReducedWongWang(), got {dynamics!r}."
+            )
+        if not isinstance(graph, AbstractGraph):
+            raise TypeError(
+                f"graph must be an AbstractGraph such as DenseGraph(weights), got "
+                f"{graph!r}."
+            )
+        if noise is not None and not isinstance(noise, AbstractNoise):
+            raise TypeError(
+                f"noise must be None or an AbstractNoise such as "
+                f"AdditiveNoise(sigma), got {noise!r}."
+            )
+        coupling = {} if coupling is None else coupling
+        if not isinstance(coupling, Mapping):
+            raise TypeError(
+                "coupling must be a dict {name: coupling}, e.g. "
+                f"{{'instant': LinearCoupling('S', G=0.5)}}, got {coupling!r}."
+            )
+        self.dynamics = dynamics
+        self.graph = graph
+        self.noise = noise
+        self.coupling = dict(coupling)
+        self.targets: dict[str, str] = {}
+        self.incoming_index: dict[str, tuple[int, ...]] = {}
+        for name, c in self.coupling.items():
+            self._check_coupling(name, c)
+        self.noise_index: tuple[int, ...] | None = None
+        if noise is not None:
+            states = noise.states or dynamics.state_names
+            self.noise_index = dynamics.state_index(states)
+        self.initial_state = self._check_initial_state(initial_state)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes of the graph."""
+        return self.graph.n_nodes
+
+    def _check_coupling(self, name: Any, c: Any) -> None:
+        dyn = self.dynamics
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"coupling names must be identifiers, got {name!r}.")
+        if not isinstance(c, AbstractCoupling):
+            raise TypeError(
+                f"coupling {name!r} must be an AbstractCoupling such as "
+                f"LinearCoupling('S', G=0.5), got {c!r}."
+            )
+        inputs = dict(dyn.coupling_inputs)
+        target = c.target
+        if target is None:
+            if len(inputs) != 1:
+                raise ValueError(
+                    f"coupling {name!r} needs target=...: {type(dyn).__name__} has "
+                    f"coupling inputs {list(inputs)}."
+                )
+            (target,) = inputs
+        if target not in inputs:
+            raise ValueError(
+                f"unknown coupling input {target!r} for coupling {name!r}; "
+                f"{type(dyn).__name__}'s coupling inputs are {list(inputs)}."
+            )
+        index = dyn.state_index(c.incoming_states)
+        if len(index) != inputs[target]:
+            raise ValueError(
+                f"coupling {name!r} reads {len(index)} state(s) "
+                f"{list(c.incoming_states)} but input {target!r} of "
+                f"{type(dyn).__name__} takes {inputs[target]} component(s)."
+            )
+        if c.delayed and not self.graph.has_delays:
+            raise ValueError(
+                f"coupling {name!r} ({type(c).__name__}) needs delays: use "
+                f"DenseDelayGraph(weights, delays) instead of {self.graph!r}."
+            )
+        self.targets[name] = target
+        self.incoming_index[name] = index
+
+    def _check_initial_state(self, initial_state: Any) -> np.ndarray:
+        shape = (self.dynamics.n_states, self.n_nodes)
+        if initial_state is None:
+            return self.dynamics.initial_state(self.n_nodes)
+        array = np.asarray(initial_state, dtype=float)
+        try:
+            return np.array(np.broadcast_to(array, shape))
+        except ValueError:
+            raise ValueError(
+                f"initial_state must broadcast to [n_states, n_nodes] = {shape}, "
+                f"got shape {array.shape}."
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(dynamics={self.dynamics!r}, coupling={self.coupling!r}, "
+            f"graph={self.graph!r}, noise={self.noise!r})"
+        )

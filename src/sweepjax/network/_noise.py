@@ -1,0 +1,70 @@
+"""Noise: the stochastic forcing of a network."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import jax
+
+from sweepjax.network._coupling import _as_state_names
+
+
+def _as_key(key: Any) -> jax.Array:
+    if key is None:
+        return jax.random.key(0)
+    if isinstance(key, int) and not isinstance(key, bool):
+        return jax.random.key(key)
+    if isinstance(key, jax.Array) and (
+        jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.shape == (2,) and key.dtype.name == "uint32")
+    ):
+        return key
+    raise TypeError(
+        "key must be a JAX PRNG key (jax.random.key(seed)), an int seed or None, "
+        f"got {key!r}."
+    )
+
+
+class AbstractNoise(abc.ABC):
+    """Stochastic forcing on some state variables (``states``; None = all).
+
+    ``parameters()`` gives the leaves placed under ``config.noise`` (at least
+    ``key``, the PRNG key that drives the increments).
+    """
+
+    states: tuple[str, ...] | None
+
+    @abc.abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """``{name: value}`` of the noise's config leaves."""
+
+
+class AdditiveNoise(AbstractNoise):
+    """Additive white noise: ``dW_k = sigma * sqrt(dt) * z[k]`` each step.
+
+    ``z = jax.random.normal(config.noise.key, (n_steps, n_noise_states,
+    n_nodes))`` is drawn once per solve, or taken from
+    ``config._internal.noise_samples`` when that is set. ``sigma`` is a scalar
+    or broadcasts to ``[n_noise_states, n_nodes]``; ``states`` names the noisy
+    state variables (all by default). With a decimating monitor the draw is
+    made per recorded block instead (see :class:`SubSample`).
+
+    >>> noise = AdditiveNoise(sigma=1e-3, key=jax.random.key(0))
+    """
+
+    def __init__(
+        self,
+        sigma: Any,
+        key: Any = None,
+        states: str | tuple[str, ...] | None = None,
+    ):
+        self.sigma = sigma
+        self.key = _as_key(key)
+        self.states = None if states is None else _as_state_names(states)
+
+    def parameters(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "key": self.key}
+
+    def __repr__(self) -> str:
+        return f"AdditiveNoise(sigma={self.sigma!r}, states={self.states!r})"

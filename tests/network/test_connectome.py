@@ -1,0 +1,64 @@
+"""Connectomes from tvb-data and functional connectivity."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from sweepjax.network import (
+    DenseDelayGraph,
+    DenseGraph,
+    available_connectomes,
+    functional_connectivity,
+    load_connectome,
+)
+
+
+@pytest.mark.parametrize("name", ["68", 76, "connectivity_76", "192"])
+def test_load_connectome(name):
+    c = load_connectome(name)
+    n = int(str(name).removeprefix("connectivity_"))
+    assert c.n_regions == n
+    assert c.weights.shape == c.tract_lengths.shape == (n, n)
+    assert c.centres.shape == (n, 3)
+    assert len(c.region_labels) == n and all(
+        isinstance(s, str) for s in c.region_labels
+    )
+    assert c.weights.max() > 0 and np.all(c.tract_lengths >= 0)
+
+
+def test_available_connectomes():
+    assert {"66", "68", "76", "96", "192"} <= set(available_connectomes())
+
+
+def test_connectome_graphs():
+    c = load_connectome("76")
+    assert c.region_labels[0] == "rA1"
+    graph = c.graph()
+    assert isinstance(graph, DenseGraph) and graph.weights.max() == 1.0
+    delayed = c.graph(speed=4.0)
+    assert isinstance(delayed, DenseDelayGraph)
+    np.testing.assert_allclose(delayed.delays, c.tract_lengths / 4.0)
+    with pytest.raises(ValueError, match="speed must be > 0"):
+        c.graph(speed=0.0)
+
+
+def test_functional_connectivity_matches_numpy():
+    ys = jax.random.normal(jax.random.key(0), (200, 2, 5))
+    fc = functional_connectivity(ys, state=1)
+    np.testing.assert_allclose(fc, np.corrcoef(np.asarray(ys[:, 1, :]).T), atol=1e-5)
+    np.testing.assert_allclose(
+        functional_connectivity(ys[:, 0]), fc_of(ys[:, 0]), atol=1e-5
+    )
+    batched = jax.vmap(functional_connectivity)(ys[None].repeat(2, 0))
+    assert batched.shape == (2, 5, 5)
+
+
+def fc_of(x):
+    return np.corrcoef(np.asarray(x).T)
+
+
+def test_functional_connectivity_rejects_bad_shape():
+    with pytest.raises(ValueError, match=r"ys must be .*got shape \(3,\)"):
+        functional_connectivity(np.ones(3))

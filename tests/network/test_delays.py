@@ -1,0 +1,126 @@
+"""Delayed coupling: exact shift by the rounded delay, history, buffer limits."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from network_helpers import replace_leaf
+
+from sweepjax.network import (
+    AbstractDynamics,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
+    Euler,
+    Heun,
+    LinearCoupling,
+    Network,
+    prepare,
+)
+
+
+class Ramp(AbstractDynamics):
+    """dx/dt = rate + c: node 1 ramps, node 0 integrates what node 1 sends."""
+
+    state_names = ("x",)
+    default_parameters = {"rate": 0.0}
+    default_initial_state = {"x": 0.0}
+    coupling_inputs = {"c": 1}
+
+    def derivative(self, t, state, coupling, params):
+        return jnp.broadcast_to(params.rate + coupling["c"][0], state.shape)
+
+
+def two_nodes(delay: float, max_delay: float | None = None) -> Network:
+    weights = np.array([[0.0, 1.0], [0.0, 0.0]])  # node 1 -> node 0 only
+    delays = np.array([[0.0, delay], [0.0, 0.0]])
+    return Network(
+        Ramp(rate=np.array([0.0, 1.0])),
+        {"delayed": DelayedLinearCoupling("x", G=0.5)},
+        DenseDelayGraph(weights, delays, max_delay=max_delay),
+    )
+
+
+@pytest.mark.parametrize(("delay", "steps"), [(0.73, 7), (0.76, 8), (0.3, 3)])
+@pytest.mark.parametrize("solver", (Euler(), Heun()), ids=("euler", "heun"))
+def test_response_shifted_by_rounded_delay(delay, steps, solver):
+    dt = 0.1
+    ref_fn, ref_cfg = prepare(two_nodes(0.0), solver, 0.0, 4.0, dt)
+    del_fn, del_cfg = prepare(two_nodes(delay), solver, 0.0, 4.0, dt)
+    ref = np.asarray(ref_fn(ref_cfg).ys[:, 0, 0])
+    got = np.asarray(del_fn(del_cfg).ys[:, 0, 0])
+    np.testing.assert_allclose(got[steps:], ref[:-steps], rtol=1e-6, atol=1e-9)
+    # before the delayed signal arrives, node 0 sees node 1's initial state (0)
+    assert np.all(got[: steps + 1] == 0.0) and got[steps + 1] > 0.0
+
+
+def test_zero_delay_equals_instant_coupling_with_euler():
+    weights = np.array([[0.0, 1.0], [0.3, 0.0]])
+    zero = DenseDelayGraph(weights, np.zeros((2, 2)))
+    delayed = Network(
+        Ramp(rate=[0.2, 1.0]), {"d": DelayedLinearCoupling("x", 0.5)}, zero
+    )
+    instant = Network(Ramp(rate=[0.2, 1.0]), {"i": LinearCoupling("x", 0.5)}, zero)
+    a_fn, a_cfg = prepare(delayed, Euler(), 0.0, 2.0, 0.1)
+    b_fn, b_cfg = prepare(instant, Euler(), 0.0, 2.0, 0.1)
+    np.testing.assert_allclose(a_fn(a_cfg).ys, b_fn(b_cfg).ys, rtol=1e-6)
+
+
+def test_delays_are_config_leaves_swept_under_vmap():
+    solve_fn, config = prepare(two_nodes(0.5, max_delay=2.0), Euler(), 0.0, 4.0, 0.1)
+
+    def run(d):
+        delays = jnp.array([[0.0, 1.0], [0.0, 0.0]]) * d
+        return solve_fn(replace_leaf(config, "graph.delays", delays)).ys[:, 0, 0]
+
+    batched = jax.vmap(run)(jnp.array([0.3, 1.2]))
+    first = [int(np.argmax(np.asarray(row) > 0)) for row in batched]
+    assert first == [4, 13]
+
+
+def test_delay_beyond_buffer_errors_at_run_time():
+    solve_fn, config = prepare(two_nodes(0.5), Euler(), 0.0, 2.0, 0.1)
+    config.graph.delays = jnp.array([[0.0, 0.9], [0.0, 0.0]])
+    with pytest.raises(Exception, match="exceeds the history buffer"):
+        jax.block_until_ready(solve_fn(config).ys)
+
+
+def test_delayed_and_instant_couplings_sum_into_one_input():
+    weights = np.array([[0.0, 1.0], [1.0, 0.0]])
+    graph = DenseDelayGraph(weights, np.zeros((2, 2)))
+    both = Network(
+        Ramp(rate=[0.1, 0.4]),
+        {"a": DelayedLinearCoupling("x", 0.2), "b": DelayedLinearCoupling("x", 0.3)},
+        graph,
+    )
+    one = Network(Ramp(rate=[0.1, 0.4]), {"a": DelayedLinearCoupling("x", 0.5)}, graph)
+    a_fn, a_cfg = prepare(both, Heun(), 0.0, 2.0, 0.1)
+    b_fn, b_cfg = prepare(one, Heun(), 0.0, 2.0, 0.1)
+    np.testing.assert_allclose(a_fn(a_cfg).ys, b_fn(b_cfg).ys, rtol=1e-6)
+
+
+def test_swept_weights_outside_edge_pattern_error_unless_all_edges():
+    network = two_nodes(0.3)
+    solve_fn, config = prepare(network, Euler(), 0.0, 1.0, 0.1)
+    config.graph.weights = jnp.array([[0.0, 1.0], [0.5, 0.0]])  # new edge 0 -> 1
+    with pytest.raises(Exception, match="build it with all_edges=True"):
+        jax.block_until_ready(solve_fn(config).ys)
+
+    weights = np.array([[0.0, 1.0], [0.0, 0.0]])
+    delays = np.array([[0.0, 0.3], [0.3, 0.0]])
+    dense = Network(
+        Ramp(rate=np.array([0.5, 1.0])),
+        {"delayed": DelayedLinearCoupling("x", G=0.5)},
+        DenseDelayGraph(weights, delays, all_edges=True),
+    )
+    solve_fn, config = prepare(dense, Euler(), 0.0, 1.0, 0.1)
+    config.graph.weights = jnp.array([[0.0, 1.0], [0.5, 0.0]])
+    ys = solve_fn(config).ys
+    reference_net = Network(
+        Ramp(rate=np.array([0.5, 1.0])),
+        {"delayed": DelayedLinearCoupling("x", G=0.5)},
+        DenseDelayGraph(np.array([[0.0, 1.0], [0.5, 0.0]]), delays),
+    )
+    ref_fn, ref_cfg = prepare(reference_net, Euler(), 0.0, 1.0, 0.1)
+    np.testing.assert_allclose(ys, ref_fn(ref_cfg).ys, rtol=1e-6)

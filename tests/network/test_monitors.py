@@ -1,0 +1,120 @@
+"""Monitors: subsampling and temporal averages of the raw trajectory."""
+
+from __future__ import annotations
+
+import diffrax
+import numpy as np
+import pytest
+from network_helpers import rww_network
+
+from sweepjax.network import (
+    Diffrax,
+    Heun,
+    Raw,
+    SubSample,
+    TemporalAverage,
+    prepare,
+)
+
+
+@pytest.fixture
+def raw():
+    solve_fn, config = prepare(rww_network(n=3, G=0.8, sigma=None), Heun(), 0, 6.0, 0.1)
+    return solve_fn(config), config
+
+
+def test_subsample_keeps_every_kth_state(raw):
+    sol, config = raw
+    solve_fn, _ = prepare(
+        rww_network(n=3, G=0.8, sigma=None), Heun(), 0, 6.0, 0.1, monitor=SubSample(4)
+    )
+    sub = solve_fn(config)
+    np.testing.assert_allclose(sub.ys, sol.ys[3::4], rtol=1e-6)
+    np.testing.assert_allclose(sub.ts, sol.ts[3::4], rtol=1e-6)
+
+
+def test_temporal_average_is_block_mean(raw):
+    sol, config = raw
+    network = rww_network(n=3, G=0.8, sigma=None)
+    solve_fn, _ = prepare(network, Heun(), 0, 6.0, 0.1, monitor=TemporalAverage(5))
+    avg = solve_fn(config)
+    blocks = np.asarray(sol.ys).reshape(12, 5, 1, 3)
+    np.testing.assert_allclose(avg.ys, blocks.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        avg.ts, np.asarray(sol.ts).reshape(12, 5).mean(axis=1), rtol=1e-6
+    )
+
+
+def test_raw_is_default(raw):
+    sol, config = raw
+    solve_fn, _ = prepare(
+        rww_network(n=3, G=0.8, sigma=None), Heun(), 0, 6.0, 0.1, monitor=Raw()
+    )
+    np.testing.assert_array_equal(solve_fn(config).ys, sol.ys)
+
+
+def test_diffrax_subsample(raw):
+    sol, config = raw
+    network = rww_network(n=3, G=0.8, sigma=None)
+    solver = Diffrax(diffrax.Heun())
+    solve_fn, _ = prepare(network, solver, 0, 6.0, 0.1, monitor=SubSample(3))
+    np.testing.assert_allclose(solve_fn(config).ys, sol.ys[2::3], rtol=1e-5)
+
+
+def test_long_run_memory_is_per_record():
+    network = rww_network(n=2, sigma=1e-3)
+    solve_fn, config = prepare(
+        network, Heun(), 0.0, 1000.0, 0.1, monitor=TemporalAverage(1000)
+    )
+    sol = solve_fn(config)
+    assert sol.ys.shape == (10, 1, 2)
+    assert np.all(np.isfinite(sol.ys))
+
+
+@pytest.mark.parametrize(
+    ("every", "error", "match"),
+    [(0, ValueError, "every must be >= 1"), (2.0, TypeError, "positive int")],
+)
+def test_bad_every(every, error, match):
+    with pytest.raises(error, match=match):
+        SubSample(every)
+
+
+def test_steps_not_multiple_of_every():
+    with pytest.raises(ValueError, match="not a multiple of monitor.every=7"):
+        prepare(rww_network(), Heun(), 0.0, 5.0, 0.1, monitor=SubSample(7))
+
+
+def test_diffrax_rejects_temporal_average():
+    with pytest.raises(ValueError, match="Raw and SubSample"):
+        prepare(
+            rww_network(),
+            Diffrax(diffrax.Tsit5()),
+            0.0,
+            5.0,
+            0.1,
+            monitor=TemporalAverage(5),
+        )
+
+
+@pytest.mark.parametrize("monitor", [SubSample(5), TemporalAverage(5)], ids=repr)
+def test_monitors_under_parallel_execution_on_two_devices(monitor):
+    import copy
+
+    import jax
+
+    from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
+
+    network = rww_network(n=3, sigma=1e-2)
+    solve_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=monitor)
+    state = copy.deepcopy(config)
+    state.coupling.instant.G = GridAxis(0.2, 0.8, 2)
+    state.noise.key = DataAxis(jax.random.split(jax.random.key(0), 2))
+    space = Space(state, mode="product")
+    result = ParallelExecution(
+        lambda cfg: solve_fn(cfg).ys, space, n_vmap=1, n_pmap=2, progress=False
+    ).run()
+    for i in range(len(space)):
+        np.testing.assert_allclose(
+            np.asarray(result[i]), solve_fn(space[i]).ys, rtol=1e-5, atol=1e-7
+        )

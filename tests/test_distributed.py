@@ -1,0 +1,259 @@
+"""DistributedExecution on a local Dask cluster of worker processes."""
+
+import os
+import signal
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import xarray as xr
+from distributed import Client, LocalCluster
+
+from sweepjax import (
+    DataAxis,
+    DistributedExecution,
+    ExecutionError,
+    GridAxis,
+    ParallelExecution,
+    Space,
+    UniformAxis,
+    open_result,
+    store_info,
+)
+from sweepjax.cli import main
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def model(state):
+    return {
+        "fc": jnp.outer(jnp.arange(4.0), jnp.ones(3)) * state["G"] + state["noise"],
+        "mean": jnp.sin(state["G"]) * state["noise"] / state["dt"],
+    }
+
+
+def make_space():
+    state = {"G": GridAxis(0.0, 1.0, 12), "noise": UniformAxis(0.0, 0.1, 5), "dt": 0.1}
+    return Space(state, mode="product")
+
+
+def indexed_space(n=96):
+    return Space({"i": DataAxis(np.arange(n)), "x": GridAxis(0.0, 1.0, n)})
+
+
+def _log(path, i):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(fd, f"{int(i)}\n".encode())
+    os.close(fd)
+
+
+def _die_once(marker, log, i):
+    """Log the point; at point 37, SIGKILL this worker process (once)."""
+    _log(log, i)
+    if int(i) == 37 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fail_at(point, log, i):
+    _log(log, i)
+    if int(i) == point:
+        raise ValueError(f"boom at {point}")
+
+
+def killer(state, marker, log):
+    jax.debug.callback(partial(_die_once, marker, log), state["i"])
+    return {"i": state["i"], "y": state["x"] * 3}
+
+
+def flaky(state, fail_at, log):
+    jax.debug.callback(partial(_fail_at, fail_at, log), state["i"])
+    return {"y": state["x"] * 2 + state["i"], "z": jnp.full((2,), state["i"])}
+
+
+def traced(state, log):
+    _log(log, os.getpid())  # runs once per trace, in the tracing process
+    return state["x"] * 2
+
+
+def calls(log, n):
+    return np.bincount(np.loadtxt(log, dtype=int, ndmin=1), minlength=n)
+
+
+def leaves(result):
+    return [np.asarray(x) for x in jax.tree.leaves(result.outputs)]
+
+
+def assert_same(a, b):
+    for x, y in zip(leaves(a), leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_distributed_store_holds_the_same_values_as_parallel(client, tmp_path):
+    space = make_space()
+    ParallelExecution(model, space, n_vmap=4, progress=False).run(tmp_path / "p")
+    result = DistributedExecution(
+        model, space, client=client, n_vmap=4, chunk_size=8, progress=False
+    ).run(store=tmp_path / "d")
+    assert store_info(tmp_path / "d").complete
+    parallel, distributed = open_result(tmp_path / "p"), open_result(tmp_path / "d")
+    assert_same(distributed, parallel)
+    assert_same(result, parallel)
+    xr.testing.assert_identical(distributed.to_xarray(), parallel.to_xarray())
+
+
+def test_outputs_come_back_to_the_client(client):
+    space = make_space()
+    expected = ParallelExecution(model, space, n_vmap=4, progress=False).run()
+    result = DistributedExecution(
+        model, space, client=client.scheduler.address, n_vmap=4, chunk_size=12
+    ).run()
+    assert isinstance(result.outputs["fc"], np.ndarray)
+    assert_same(result, expected)
+    assert result.to_dataframe().equals(expected.to_dataframe())
+
+
+def test_each_worker_compiles_once(client, tmp_path):
+    log = tmp_path / "traces.txt"
+    space = indexed_space(64)
+    executor = DistributedExecution(
+        traced, space, client=client, n_vmap=2, chunk_size=4, log=str(log)
+    )
+    first = executor.run()
+    second = executor.run()  # the workers reuse their compiled sweep
+    np.testing.assert_array_equal(first.outputs, second.outputs)
+    pids = np.loadtxt(log, dtype=int)
+    _, counts = np.unique(pids, return_counts=True)
+    assert (counts == 1).all()  # the client's trace plus one per worker
+    assert len(counts) <= 3
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_killed_worker_still_yields_every_point_once(client, tmp_path, with_store):
+    space, n = indexed_space(), 96
+    marker, log = tmp_path / "killed", tmp_path / "calls.txt"
+    done_marker = tmp_path / "exists"
+    done_marker.touch()
+    expected = ParallelExecution(
+        killer, space, n_vmap=4, progress=False, marker=str(done_marker), log=os.devnull
+    ).run()
+    store = tmp_path / "s.zarr" if with_store else None
+    result = DistributedExecution(
+        killer,
+        space,
+        client=client,
+        n_vmap=4,
+        chunk_size=8,
+        progress=False,
+        marker=str(marker),
+        log=str(log),
+    ).run(store=store)
+    assert marker.exists(), "no worker was killed"
+    counts = calls(log, n)
+    assert (counts >= 1).all() and counts[37] >= 2  # the killed chunk ran again
+    assert_same(result, expected)
+    np.testing.assert_array_equal(result.outputs["i"], np.arange(n))  # each once
+    if with_store:
+        assert store_info(store).complete
+        assert_same(open_result(store), expected)
+
+
+def test_failure_then_resume_skips_done_chunks(client, tmp_path):
+    space, n = indexed_space(), 96
+    store, log1, log2 = tmp_path / "s", tmp_path / "one.txt", tmp_path / "two.txt"
+    run = partial(
+        DistributedExecution,
+        flaky,
+        space,
+        client=client,
+        n_vmap=4,
+        chunk_size=8,
+        retries=0,
+        progress=False,
+    )
+    with pytest.raises(
+        ExecutionError, match=r"(?s)chunk failed at index 48 .*boom at 50"
+    ):
+        run(fail_at=50, log=str(log1)).run(store=store)
+    done = store_info(store).done
+    assert not done[6]
+    result = run(fail_at=-1, log=str(log2)).run(store=store, resume=True)
+    expected = ParallelExecution(
+        flaky, space, n_vmap=4, progress=False, fail_at=-1, log=os.devnull
+    ).run()
+    assert_same(result, expected)
+    recomputed = calls(log2, n)
+    assert (recomputed[np.repeat(done, 8)] == 0).all(), "a done chunk was recomputed"
+
+
+def test_failure_without_store_keeps_the_finished_prefix(client, tmp_path):
+    space = indexed_space(32)
+    with pytest.raises(ExecutionError, match="after 0 retries") as err:
+        DistributedExecution(
+            flaky,
+            space,
+            client=client,
+            n_vmap=4,
+            chunk_size=8,
+            retries=0,
+            progress=False,
+            fail_at=20,
+            log=str(tmp_path / "log"),
+        ).run()
+    partial_result = err.value.partial
+    assert partial_result is None or len(partial_result) in (8, 16)
+    assert err.value.index == 20
+
+
+def test_embedded_local_cluster():
+    space = make_space()
+    expected = ParallelExecution(model, space, n_vmap=8, progress=False).run()
+    result = DistributedExecution(
+        model, space, n_vmap=8, chunk_size=16, n_workers=1, progress=False
+    ).run()
+    assert_same(result, expected)
+
+
+def test_cli_runs_on_a_scheduler(client, tmp_path, capsys):
+    sweep = tmp_path / "clisweep.py"
+    sweep.write_text(
+        "import jax.numpy as jnp\n"
+        "from sweepjax import GridAxis, Space\n"
+        "space = Space({'x': GridAxis(0.0, 1.0, 40)})\n"
+        "def model(state):\n"
+        "    return {'y': jnp.cos(state['x'])}\n"
+    )
+    store = tmp_path / "s.zarr"
+    args = ["run", str(sweep), "--store", str(store), "--no-progress"]
+    assert main([*args, "--scheduler", client.scheduler.address, "--n-vmap", "4"]) == 0
+    assert "40/40 points" in capsys.readouterr().out
+    y = np.asarray(open_result(store).outputs["y"])
+    np.testing.assert_allclose(y, np.cos(np.linspace(0, 1, 40)), rtol=1e-6)
+
+
+def test_arguments_are_checked_before_any_cluster_starts(tmp_path):
+    space = make_space()
+    with pytest.raises(TypeError, match="`client` must be None"):
+        DistributedExecution(model, space, client=3)
+    with pytest.raises(ValueError, match=r"`retries` must be an int >= 0, got -1"):
+        DistributedExecution(model, space, retries=-1)
+    with pytest.raises(ValueError, match=r"`chunk_size` must be a positive int"):
+        DistributedExecution(model, space, chunk_size=0)
+    ParallelExecution(model, space, n_vmap=4, progress=False).run(tmp_path / "s")
+    with pytest.raises(ValueError, match=r"chunk size differs \(stored 4, now 8\)"):
+        DistributedExecution(model, space, chunk_size=8, progress=False).run(
+            tmp_path / "s", resume=True
+        )
+    assert DistributedExecution(model, space, n_vmap=64).chunk_size == 1024
+    assert DistributedExecution(model, space, n_vmap=100).chunk_size == 1100
