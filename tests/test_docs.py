@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def python_blocks(path: Path) -> list[str]:
@@ -24,8 +23,15 @@ def test_readme_has_exactly_two_quick_start_commands():
     assert [c for c in commands if c] == ["make demo", "make test"]
 
 
-@pytest.mark.parametrize("path", [ROOT / "README.md"], ids=lambda p: p.name)
-def test_readme_examples_run(path, tmp_path, monkeypatch):
+RUNNABLE = [
+    ROOT / "README.md",
+    ROOT / "docs/axes_and_spaces.md",
+    ROOT / "docs/network.md",
+]
+
+
+@pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.name)
+def test_doc_examples_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks(path)
     assert blocks
