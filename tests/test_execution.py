@@ -323,3 +323,9 @@ def test_scan_from_a_fixed_initial_state_runs_on_several_devices():
     seq = SequentialExecution(model, space, progress=False).run()
     par = ParallelExecution(model, space, n_vmap=2, n_pmap=4, progress=False).run()
     np.testing.assert_allclose(par.outputs, seq.outputs, rtol=1e-6)
+
+
+def test_sequential_rejects_outputs_that_change_shape():
+    space = Space({"n": DataAxis([1, 2, 3])})
+    with pytest.raises(ExecutionError, match=r"index 1 .*must keep one structure"):
+        SequentialExecution(lambda s: np.ones(int(s["n"])), space, progress=False).run()

@@ -130,14 +130,11 @@ class AbstractAxis(abc.ABC):
         return f"{type(self).__name__}({inner})"
 
 
-class GridAxis(AbstractAxis):
-    """`n` evenly spaced values from `low` to `high` inclusive (`jnp.linspace`).
+class _RangeAxis(AbstractAxis):
+    """`n` values between `low` and `high`; with `shape`, each value is a
+    constant array of that shape. Subclasses say how the `n` points fall."""
 
-    With `shape`, each value is a constant array of that shape.
-
-    >>> GridAxis(0.0, 1.0, 5).generate_values()
-    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
-    """
+    _log_scale = False
 
     def __init__(
         self,
@@ -153,18 +150,16 @@ class GridAxis(AbstractAxis):
         self.shape = _check_shape(shape, name)
         self.group = _check_group(group)
 
-    _log_scale = False
-    uses_key = False
-
     @property
     def size(self) -> int:
         return self.n
 
-    def _points(self) -> jax.Array:
-        return jnp.linspace(self.low, self.high, self.n)
+    @abc.abstractmethod
+    def _points(self, key: jax.Array | None) -> jax.Array:
+        """The `n` scalar points, `[n]`."""
 
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
-        return _broadcast_samples(self._points(), self.shape)
+        return _broadcast_samples(self._points(key), self.shape)
 
     def _repr_fields(self):
         fields = {"low": self.low, "high": self.high, "n": self.n}
@@ -173,7 +168,22 @@ class GridAxis(AbstractAxis):
         return fields
 
 
-class LogGridAxis(GridAxis):
+class GridAxis(_RangeAxis):
+    """`n` evenly spaced values from `low` to `high` inclusive (`jnp.linspace`).
+
+    With `shape`, each value is a constant array of that shape.
+
+    >>> GridAxis(0.0, 1.0, 5).generate_values()
+    Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    """
+
+    uses_key = False
+
+    def _points(self, key: jax.Array | None) -> jax.Array:
+        return jnp.linspace(self.low, self.high, self.n)
+
+
+class LogGridAxis(_RangeAxis):
     """`n` log-spaced values from `low` to `high` (`jnp.geomspace`; both > 0).
 
     >>> LogGridAxis(1e-3, 1e-1, 3).generate_values()
@@ -181,45 +191,22 @@ class LogGridAxis(GridAxis):
     """
 
     _log_scale = True
+    uses_key = False
 
-    def _points(self) -> jax.Array:
+    def _points(self, key: jax.Array | None) -> jax.Array:
         return jnp.geomspace(self.low, self.high, self.n)
 
 
-class UniformAxis(AbstractAxis):
+class UniformAxis(_RangeAxis):
     """`n` uniform random draws in `[low, high)`; the same key gives the same draws.
 
     >>> UniformAxis(0.0, 1.0, 3).generate_values(jax.random.key(1)).shape
     (3,)
     """
 
-    def __init__(
-        self,
-        low: float,
-        high: float,
-        n: int,
-        shape: tuple[int, ...] | None = None,
-        group: Hashable = None,
-    ):
-        self.low, self.high = _check_bounds(low, high, "UniformAxis")
-        self.n = _check_n(n, "UniformAxis")
-        self.shape = _check_shape(shape, "UniformAxis")
-        self.group = _check_group(group)
-
-    @property
-    def size(self) -> int:
-        return self.n
-
-    def generate_values(self, key: jax.Array | None = None) -> jax.Array:
+    def _points(self, key: jax.Array | None) -> jax.Array:
         key = jax.random.key(0) if key is None else key
-        draws = jax.random.uniform(key, (self.n,), minval=self.low, maxval=self.high)
-        return _broadcast_samples(draws, self.shape)
-
-    def _repr_fields(self):
-        fields = {"low": self.low, "high": self.high, "n": self.n}
-        if self.shape is not None:
-            fields["shape"] = self.shape
-        return fields
+        return jax.random.uniform(key, (self.n,), minval=self.low, maxval=self.high)
 
 
 def _is_key_array(x: Any) -> bool:

@@ -62,7 +62,7 @@ class SequentialExecution:
         space, sink = self.space, resolve_sink(store, resume)
         sink.begin(space, self.chunk_size, model_name(self.model))
         todo = sink.pending(chunk_bounds(len(space), self.chunk_size))
-        opened = False
+        expected = None
         with progress_bar(len(space), self.progress) as bar:
             bar.update(len(space) - sum(b - a for a, b in todo))
             for start, stop in todo:
@@ -71,9 +71,17 @@ class SequentialExecution:
                     i = start + offset
                     try:
                         out = self.model(space.assemble(pos), *self.args, **self.kwargs)
-                        if not opened:
+                        leaves, treedef = jax.tree.flatten(out)
+                        got = (treedef, [np.shape(x) for x in leaves])
+                        if expected is None:
                             sink.open(jax.tree.map(_struct, out))
-                            opened = True
+                            expected = got
+                        elif got != expected:
+                            raise ValueError(
+                                f"the model returned {got}, but {expected} at the "
+                                "first point; outputs must keep one structure "
+                                "and shape across the space."
+                            )
                     except Exception as err:
                         if outs:
                             sink.write(start, i, _stack(outs), complete=False)
