@@ -402,3 +402,19 @@ def test_gather_batches_leaves():
     )
     batch = space.gather(np.arange(6))
     assert batch["a"].shape == (6,) and batch["m"].shape == (6, 4, 4)
+
+
+def test_spaces_beyond_int64_index_exactly():
+    space = Space({f"x{i}": GridAxis(0.0, 999.0, 1000) for i in range(7)}, "product")
+    assert space.N == 10**21 and "N=1000000000000000000000" in repr(space)
+    point = space[10**20 + 5]
+    assert float(point["x0"]) == 100.0 and float(point["x6"]) == 5.0
+    assert float(space[-1]["x0"]) == 999.0
+    backwards = space[::-7]
+    assert backwards.N == -(-(10**21) // 7)
+    assert [float(p["x6"]) for p in itertools.islice(backwards, 3)] == [
+        999.0,
+        992.0,
+        985.0,
+    ]
+    np.testing.assert_array_equal(space[::-1].positions([1]), [[999] * 6 + [998]])

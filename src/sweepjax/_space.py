@@ -189,11 +189,11 @@ class Space:
 
     @property
     def N(self) -> int:
-        """Number of combinations."""
-        return len(self._index)
+        """Number of combinations (exact at any size; ``len`` stops at 2**63)."""
+        return _range_len(self._index)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self.N
 
     @property
     def axes(self) -> dict[str, AbstractAxis]:
@@ -282,19 +282,31 @@ class Space:
 
         Vectorised mixed-radix arithmetic; indices must lie in ``[0, N)``.
         """
-        idx = np.asarray(indices)
-        r = self._index
-        huge = r.stop * abs(r.step) + abs(r.start) >= _INT64_SAFE
-        idx = idx.astype(object if huge else np.int64)
-        flat = r.start + idx * r.step
-        sizes = self.grid_shape
+        r, sizes = self._index, self.grid_shape
+        if max(abs(r.start), abs(r.stop)) + abs(r.step) >= _INT64_SAFE:
+            # Beyond int64: the same arithmetic on Python ints, point by point.
+            idx = np.asarray(indices, dtype=object)
+            out = np.empty(idx.shape + (len(sizes),), np.int64)
+            for at in np.ndindex(idx.shape):
+                out[at] = self._digits(r.start + int(idx[at]) * r.step)
+            return out
+        flat = r.start + np.asarray(indices, dtype=np.int64) * r.step
         if self._mode == "zip":
-            return np.repeat(np.asarray(flat, np.int64)[..., None], len(sizes), -1)
-        out = np.empty(idx.shape + (len(sizes),), np.int64)
+            return np.repeat(flat[..., None], len(sizes), -1)
+        out = np.empty(flat.shape + (len(sizes),), np.int64)
         for e in range(len(sizes) - 1, -1, -1):
-            flat, rem = np.divmod(flat, sizes[e])
-            out[..., e] = rem
+            flat, out[..., e] = np.divmod(flat, sizes[e])
         return out
+
+    def _digits(self, flat: int) -> list[int]:
+        """Mixed-radix digits of one flat index of the unsliced space."""
+        if self._mode == "zip":
+            return [flat] * len(self._effective)
+        digits = []
+        for size in reversed(self.grid_shape):
+            flat, rem = divmod(flat, size)
+            digits.append(rem)
+        return digits[::-1]
 
     def assemble(
         self,
@@ -332,7 +344,7 @@ class Space:
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, slice):
             index = self._index[item]
-            if len(index) == 0:
+            if _range_len(index) == 0:
                 raise ValueError(
                     f"slice {item} of a Space of N={self.N} selects no combination."
                 )
@@ -412,6 +424,13 @@ class Space:
         slots = set(self._slots)
         flat = [fill(x, i in slots) for i, x in enumerate(flat)]
         return self._treedef.unflatten(flat)
+
+
+def _range_len(r: range) -> int:
+    """``len(r)`` without Python's ``sys.maxsize`` limit."""
+    if r.step > 0:
+        return max(0, (r.stop - r.start + r.step - 1) // r.step)
+    return max(0, (r.start - r.stop - r.step - 1) // -r.step)
 
 
 def _host_table(table: jax.Array) -> Any:
