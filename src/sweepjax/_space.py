@@ -368,15 +368,17 @@ class Space:
         >>> Space({"a": GridAxis(0, 1, 3)}).to_dataframe().columns.tolist()
         ['a']
         """
-        pos = self.positions(np.arange(self.N))
+        return pd.DataFrame(self._axis_columns(self.gather(np.arange(self.N))))
+
+    def _axis_columns(self, batched: Any) -> dict[str, Any]:
+        """The axis leaves of a batched state as table columns, by name."""
+        leaves = self._treedef.flatten_up_to(batched)
         columns = {}
-        for name, table, e in zip(self._names, self._host, self._axis_to_eff):
-            p = pos[:, e]
-            if table.ndim == 1 and not _is_key_array(table):
-                columns[name] = table[p]
-            else:
-                columns[name] = object_cells(table[j] for j in range(len(table)))[p]
-        return pd.DataFrame(columns)
+        for name, slot in zip(self._names, self._slots):
+            values = leaves[slot]
+            scalar = values.ndim == 1 and not _is_key_array(values)
+            columns[name] = values if scalar else object_cells(values)
+        return columns
 
     def collect(
         self,
