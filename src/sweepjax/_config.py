@@ -71,12 +71,15 @@ class Config:
         return len(self._fields)
 
     def keys(self):
+        """Field names, in insertion order."""
         return self._fields.keys()
 
     def items(self):
+        """``(name, value)`` pairs, in insertion order."""
         return self._fields.items()
 
     def values(self):
+        """Field values, in insertion order."""
         return self._fields.values()
 
     def __repr__(self) -> str:
@@ -102,12 +105,14 @@ class Config:
         object.__setattr__(self, "_fields", dict(state))
 
     def tree_flatten_with_keys(self):
+        """Children with `GetAttrKey` paths; the field names are the aux data."""
         keys = tuple(self._fields)
         children = [(jax.tree_util.GetAttrKey(k), self._fields[k]) for k in keys]
         return children, keys
 
     @classmethod
     def tree_unflatten(cls, keys, children):
+        """Rebuild from `tree_flatten_with_keys` output without validation."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "_fields", dict(zip(keys, children)))
         return obj
