@@ -14,7 +14,6 @@ from typing import Any
 import cloudpickle
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._result import Result
@@ -35,10 +34,10 @@ from sweepjax.execution._sink import (
     MemorySink,
     describe_outputs,
     model_name,
+    output_struct,
 )
 
 _CACHE_SIZE = 4
-_SHOW_INDICES = 5
 _DEFAULT_CHUNK = 1024
 
 
@@ -184,7 +183,7 @@ class DistributedExecution:
             if leaves is not None:
                 sink.write(start, stop, leaves)
             else:
-                _merge_nonfinite(sink, *nonfinite)
+                sink.add_nonfinite(*nonfinite)
             finished[start // self.chunk_size] = True
             bar.update(stop - start)
             del future  # releases the chunk's outputs held by the worker
@@ -257,13 +256,7 @@ def point_struct(model: Callable, space: Space, args: tuple, kwargs: dict) -> An
     comes back as its (float32, int32, ...) array struct, as jit returns it.
     """
     out = eqx.filter_eval_shape(model, space[0], *args, **kwargs)
-
-    def struct(x):
-        if isinstance(x, jax.ShapeDtypeStruct):
-            return jax.ShapeDtypeStruct(x.shape, x.dtype)
-        return jax.ShapeDtypeStruct(np.shape(x), jnp.asarray(x).dtype)
-
-    return jax.tree.map(struct, out)
+    return jax.tree.map(output_struct, out)
 
 
 class ChunkFailed(Exception):
@@ -354,14 +347,8 @@ def run_chunk(payload, token, run, start, stop, n_vmap, store):
     except ExecutionError as err:
         cause = err.__cause__ or err
         raise ChunkFailed(err.index, f"{type(cause).__name__}: {cause}") from None
-    nonfinite = (buf._nonfinite_count, buf._nonfinite_first)
+    nonfinite = buf.nonfinite
     if writer is None:
         return start, stop, buf.leaves, nonfinite
     writer._store(start, stop, buf.leaves, complete=True)
     return start, stop, None, nonfinite
-
-
-def _merge_nonfinite(sink: AbstractSink, count: int, first: list[int]) -> None:
-    """Fold a worker's non-finite count into the client's sink (its warning)."""
-    sink._nonfinite_count += count
-    sink._nonfinite_first = sorted(sink._nonfinite_first + first)[:_SHOW_INDICES]

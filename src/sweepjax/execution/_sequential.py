@@ -7,7 +7,6 @@ from os import PathLike
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._result import Result
@@ -20,7 +19,7 @@ from sweepjax.execution._base import (
     progress_bar,
     resolve_sink,
 )
-from sweepjax.execution._sink import model_name
+from sweepjax.execution._sink import model_name, output_struct
 
 
 class SequentialExecution:
@@ -74,7 +73,7 @@ class SequentialExecution:
                         leaves, treedef = jax.tree.flatten(out)
                         got = (treedef, [np.shape(x) for x in leaves])
                         if expected is None:
-                            sink.open(jax.tree.map(_struct, out))
+                            sink.open(jax.tree.map(output_struct, out))
                             expected = got
                         elif got != expected:
                             raise ValueError(
@@ -91,11 +90,6 @@ class SequentialExecution:
                 sink.write(start, stop, _stack(outs))
         sink.warn_nonfinite()
         return sink.result()
-
-
-def _struct(x: Any) -> jax.ShapeDtypeStruct:
-    dtype = x.dtype if hasattr(x, "dtype") else jnp.asarray(x).dtype
-    return jax.ShapeDtypeStruct(np.shape(x), dtype)
 
 
 def _stack(outs: list[Any]) -> Any:

@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._result import Result, output_names
@@ -73,9 +74,19 @@ class AbstractSink(abc.ABC):
         if bad is None or not bad.any():
             return
         where = np.flatnonzero(bad)
-        self._nonfinite_count += len(where)
-        room = _SHOW_INDICES - len(self._nonfinite_first)
-        self._nonfinite_first.extend(int(start + i) for i in where[:room])
+        self.add_nonfinite(len(where), [int(start + i) for i in where[:_SHOW_INDICES]])
+
+    @property
+    def nonfinite(self) -> tuple[int, list[int]]:
+        """``(count, first indices)`` of the non-finite points seen so far."""
+        return self._nonfinite_count, list(self._nonfinite_first)
+
+    def add_nonfinite(self, count: int, first: list[int]) -> None:
+        """Count `count` more non-finite points, `first` being their lowest
+        indices (also how a worker's findings reach the client's sink)."""
+        self._nonfinite_count += count
+        merged = sorted(self._nonfinite_first + list(first))
+        self._nonfinite_first = merged[:_SHOW_INDICES]
 
     def warn_nonfinite(self) -> None:
         """Warn once if any point written in this run had NaN or inf outputs."""
@@ -107,6 +118,12 @@ class MemorySink(AbstractSink):
         stop = n if stop is None else stop
         outputs = self._treedef.unflatten([b[:stop] for b in self._buffers])
         return Result(self.space if stop == n else self.space[:stop], outputs)
+
+
+def output_struct(x: Any) -> jax.ShapeDtypeStruct:
+    """Shape and dtype of one output leaf (a Python number gets JAX's dtype)."""
+    dtype = x.dtype if hasattr(x, "dtype") else jnp.asarray(x).dtype
+    return jax.ShapeDtypeStruct(np.shape(x), dtype)
 
 
 def describe_outputs(point_struct: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sweepjax._axes import _is_key_array
 from sweepjax._config import Config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
@@ -30,14 +31,8 @@ class Solution(NamedTuple):
     ys: jax.Array
 
 
-def _is_key(value: Any) -> bool:
-    return isinstance(value, jax.Array) and jax.dtypes.issubdtype(
-        value.dtype, jax.dtypes.prng_key
-    )
-
-
 def _leaf(value: Any) -> Any:
-    if value is None or _is_key(value):
+    if value is None or _is_key_array(value):
         return value
     if isinstance(value, jax.Array) and value.dtype == jnp.uint32:
         return value  # a raw uint32 PRNG key
