@@ -29,7 +29,8 @@ def oscillator(cfg: Config) -> dict:
     return {"energy": 0.5 * (v**2 + cfg.physics.stiffness * x**2), "peak": xs.max()}
 
 
-def main() -> None:
+def main():
+    """Print the tour; return the space and the oscillator sweep's Result."""
     cfg = Config(
         physics=Config(
             stiffness=GridAxis(0.5, 2.0, 4), damping=LogGridAxis(0.01, 1.0, 3)
@@ -56,6 +57,7 @@ def main() -> None:
     )
     print(noisy)
     print(noisy.to_dataframe().round(3))
+    return space, result
 
 
 if __name__ == "__main__":

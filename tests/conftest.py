@@ -1,12 +1,27 @@
-"""Test session set-up: four virtual CPU devices, so multi-device sweeps run here.
+"""Test session set-up (the devices: the repository's root conftest.py): one Dask
+cluster shared by every test that needs one.
 
-XLA reads the flag once, when JAX first starts, so it is set before anything
-imports jax.
+The tests folder is put on ``sys.path`` so that every test module, in any
+subfolder, imports the shared `registry` of axes and executors.
 """
 
-import os
+import sys
+from pathlib import Path
 
-_FLAG = "--xla_force_host_platform_device_count=4"
-if _FLAG not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
-os.environ.setdefault("MPLBACKEND", "Agg")
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A LocalCluster of two single-threaded worker processes, and its client."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

@@ -6,12 +6,12 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
-from pathlib import Path
 
-import jax
+import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
+from registry import assert_same
 
 from sweepjax import ParallelExecution, open_result, store_info
 from sweepjax.cli import load_sweep, main
@@ -32,6 +32,7 @@ SWEEP = textwrap.dedent(
         mode="product",
     )
     n_vmap = 4
+    chunk_size = 4
 
 
     def _slow(i):
@@ -55,11 +56,6 @@ def sweep(tmp_path):
 def expected(sweep):
     ns = load_sweep(sweep)
     return ParallelExecution(ns["model"], ns["space"], n_vmap=4, progress=False).run()
-
-
-def assert_same(a, b):
-    for x, y in zip(jax.tree.leaves(a.outputs), jax.tree.leaves(b.outputs)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_run_then_info(sweep, tmp_path, capsys):
@@ -91,9 +87,9 @@ def test_sigkilled_cli_run_resumes_in_the_stored_chunks(sweep, tmp_path, capsys)
     assert 2 <= info.done_chunks < info.n_chunks
     with pytest.warns(UserWarning, match="is incomplete"):
         open_result(store)
-    # no --n-vmap: the stored chunk size (4) is used
+    # another batch size resumes the same store: it keeps its own chunks
     argv = ["run", str(sweep), "--store", str(store), "--resume", "--no-progress"]
-    assert main(argv) == 0
+    assert main([*argv, "--n-vmap", "3"]) == 0
     assert "48/48 points" in capsys.readouterr().out
     assert_same(open_result(store), expected(sweep))
 
@@ -105,10 +101,14 @@ def test_errors_exit_with_a_message(sweep, tmp_path, capsys):
     assert main(["run", str(sweep), "--store", str(store), "--no-progress"]) == 1
     assert "already exists. Pass resume=True" in capsys.readouterr().err
     argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
-    assert main([*argv, "--resume", "--n-vmap", "2"]) == 1
+    assert main([*argv, "--resume", "--chunk-size", "2"]) == 1
     assert "chunk size differs (stored 4, now 2)" in capsys.readouterr().err
-    assert main([*argv, "--overwrite", "--n-vmap", "2"]) == 0
-    assert store_info(store).chunk_size == 2
+    assert main([*argv, "--resume", "--n-vmap", "0"]) == 1
+    assert "`n_vmap` must be a positive int, got n_vmap=0" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--chunk-size", "0"]) == 1
+    assert "`chunk_size` must be a positive int" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--chunk-size", "5"]) == 0
+    assert store_info(store).chunk_size == 5
     empty = tmp_path / "empty.py"
     empty.write_text("x = 1\n")
     assert main(["run", str(empty), "--store", str(tmp_path / "e")]) == 1
@@ -121,11 +121,23 @@ def test_errors_exit_with_a_message(sweep, tmp_path, capsys):
         main(["run", str(sweep)])  # --store is required
 
 
-def test_demo_calls_the_network_demo(tmp_path, monkeypatch):
-    seen = []
-    fake = types.ModuleType("sweepjax.network._demo")
-    fake.run_demo = seen.append
-    monkeypatch.setitem(sys.modules, "sweepjax.network._demo", fake)
-    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
-    assert main(["demo"]) == 0
-    assert seen == [tmp_path / "d", Path("sweepjax-demo")]
+def test_demo_runs_the_network_sweep(tmp_path, capsys):
+    out = tmp_path / "d"
+    argv = ["demo", "--out", str(out), "--n-g", "2", "--n-sigma", "2"]
+    assert main([*argv, "--duration", "600", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 coupling x 2 noise = 4 simulations of 600 ms" in printed
+    table = pd.read_csv(out / "results.csv")
+    assert list(table.columns) == [
+        "coupling.delayed.G",
+        "noise.sigma",
+        "mean_S",
+        "std_S",
+        "mean_FC",
+    ]
+    np.testing.assert_allclose(table["coupling.delayed.G"], [0.0, 0.0, 0.1, 0.1])
+    assert table[["mean_S", "std_S"]].gt(0).all().all()
+    assert "Output folder:" in printed and str(out.resolve()) in printed
+    assert table.notna().all().all()
+    image = matplotlib.image.imread(out / "heatmap.png")
+    assert image.shape[0] > 300 and image.shape[1] > 1000

@@ -172,11 +172,12 @@ def test_iteration_indexing_and_slicing():
 
 def test_space_dataframe_head():
     head = demo_space().to_dataframe().head()
-    assert head.to_string() == (
-        "   coupling     noise\n"
-        "0       0.0  0.070052\n"
-        "1       0.2  0.074934\n"
-        "2       0.4  0.021412\n"
-        "3       0.6  0.041885\n"
-        "4       0.8  0.047898"
-    )
+    assert list(head.columns) == ["coupling", "noise"]
+    expected = [
+        [0.0, 0.070052],
+        [0.2, 0.074934],
+        [0.4, 0.021412],
+        [0.6, 0.041885],
+        [0.8, 0.047898],
+    ]  # the seed's printed table, to its six printed digits
+    np.testing.assert_allclose(head.to_numpy(), expected, rtol=0, atol=5e-7)

@@ -9,37 +9,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro.distributions as dist
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from registry import AXES
 
 from sweepjax import (
     Config,
     DataAxis,
     GridAxis,
-    LogGridAxis,
-    NumPyroAxis,
     Space,
     UniformAxis,
 )
-
-
-def make_axis(kind: str, n: int, group):
-    if kind == "grid":
-        return GridAxis(0.0, 1.0, n, group=group)
-    if kind == "loggrid":
-        return LogGridAxis(0.1, 10.0, n, group=group)
-    if kind == "uniform":
-        return UniformAxis(-1.0, 1.0, n, group=group)
-    if kind == "data_matrix":
-        return DataAxis(np.arange(n * 4.0).reshape(n, 2, 2), group=group)
-    if kind == "keys":
-        return DataAxis(jax.random.split(jax.random.key(5), n), group=group)
-    return NumPyroAxis(dist.Normal(0.0, 1.0), n=n, group=group)
-
-
-KINDS = ["grid", "loggrid", "uniform", "data_matrix", "keys", "numpyro"]
 
 
 def as_numpy(x):
@@ -62,11 +43,11 @@ def reference_points(state, mode, key):
     if mode == "product":
         combos = itertools.product(*[range(s) for s in sizes])
     else:
-        combos = zip(*[range(min(sizes))] * len(dims))
+        combos = zip(*[range(min(sizes))] * len(dims), strict=True)
     points = []
     for combo in combos:
         point = {k: v for k, v in state.items() if k not in values}
-        for members, p in zip(dims, combo):
+        for members, p in zip(dims, combo, strict=True):
             for n in members:
                 point[n] = values[n][p]
         points.append(point)
@@ -84,7 +65,7 @@ def assert_point_equal(actual, expected):
 
 axis_specs = st.lists(
     st.tuples(
-        st.sampled_from(KINDS),
+        st.sampled_from(sorted(AXES)),
         st.integers(1, 4),
         st.sampled_from([None, None, "g1", "g2"]),
     ),
@@ -98,7 +79,7 @@ axis_specs = st.lists(
     specs=axis_specs, mode=st.sampled_from(["product", "zip"]), seed=st.integers(0, 9)
 )
 def test_indexing_equals_brute_force(specs, mode, seed):
-    state = {f"a{i}": make_axis(*spec) for i, spec in enumerate(specs)}
+    state = {f"a{i}": AXES[spec[0]](*spec[1:]) for i, spec in enumerate(specs)}
     state["fixed"] = "unchanged"
     key = jax.random.key(seed)
     with warnings.catch_warnings():
@@ -142,7 +123,7 @@ def test_slicing_equals_list_slicing(sizes, a, b, c):
 @settings(max_examples=25, deadline=None)
 @given(specs=axis_specs, mode=st.sampled_from(["product", "zip"]))
 def test_dataframe_rows_equal_materialised_states(specs, mode):
-    state = {f"a{i}": make_axis(*spec) for i, spec in enumerate(specs)}
+    state = {f"a{i}": AXES[spec[0]](*spec[1:]) for i, spec in enumerate(specs)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         space = Space(state, mode=mode)
@@ -181,15 +162,20 @@ def test_collect_batches_every_point_in_order(sizes, n_vmap, n_pmap):
         assert np.isnan(flat[len(space) :]).all()
 
 
-def test_collect_without_combine_and_nonfloat_padding():
+def test_collect_without_combine_returns_both_halves_and_pads_keys():
     keys = jax.random.split(jax.random.key(0), 3)
-    space = Space({"k": DataAxis(keys), "x": 1.0}, mode="product")
-    batch = space.collect(n_vmap=2, combine=False)
-    assert batch["x"] is None
-    assert batch["k"].shape == (2, 2)
+    space = Space({"k": DataAxis(keys), "x": 1.0, "g": GridAxis(0, 1, 1)}, "product")
+    axes, static = space.collect(n_vmap=2, combine=False)
+    assert axes["x"] is None and static["x"] == 1.0
+    assert static["k"] is None and static["g"] is None
+    assert axes["k"].shape == (2, 2) and axes["g"].shape == (2, 2)
     np.testing.assert_array_equal(  # padding repeats a real key, never NaN
-        jax.random.key_data(batch["k"][1, 1]), jax.random.key_data(keys[0])
+        jax.random.key_data(axes["k"][1, 1]), jax.random.key_data(keys[0])
     )
+    joined = eqx.combine(axes, static)
+    combined = space.collect(n_vmap=2)
+    assert joined["x"] == combined["x"] == 1.0
+    np.testing.assert_array_equal(joined["g"], combined["g"])
 
 
 def test_key_splitting_contract():
@@ -292,7 +278,7 @@ def test_containers_keep_their_types_and_fixed_leaves(kind):
     )
     assert list(space.to_dataframe().columns) == [NAMES[kind]]
     original = jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, GridAxis))
-    for got, orig in zip(leaves, original):
+    for got, orig in zip(leaves, original, strict=True):
         if isinstance(orig, str):
             assert got is orig
 
@@ -316,7 +302,7 @@ def test_huge_space_is_lazy_and_exact():
     assert all(float(last[k]) == 1.0 for k in state)
     mid = space[123_456_789_012]
     digits = [123, 456, 789, 12]
-    for k, d in zip(sorted(state), digits):
+    for k, d in zip(sorted(state), digits, strict=True):
         assert float(mid[k]) == pytest.approx(d / 999)
     sub = space[10**11 :: 10**9]
     assert len(sub) == 900
@@ -324,11 +310,28 @@ def test_huge_space_is_lazy_and_exact():
     assert float(sub[1]["x1"]) == 0.0
 
 
-def test_mutating_a_point_leaves_the_space_intact():
-    space = Space({"a": GridAxis(0.0, 1.0, 3)})
+def test_points_hold_jax_arrays_and_stay_independent():
+    space = Space({"v": DataAxis(np.zeros((3, 2))), "a": GridAxis(0.0, 1.0, 3)})
+    for point in (space[1], next(iter(space)), space.gather(np.arange(2))):
+        assert isinstance(point["v"], jax.Array) and isinstance(point["a"], jax.Array)
     point = space[0]
-    point["a"][...] = 5.0
+    changed = point["v"].at[0].set(5.0)  # what a TVB-Optim model may do
+    point["a"] = 9.0
+    assert float(changed[0]) == 5.0
+    np.testing.assert_array_equal(space[0]["v"], [0.0, 0.0])
     assert float(space[0]["a"]) == 0.0
+    axes, _ = space.collect(combine=False)
+    assert isinstance(axes["v"], jax.Array)
+
+
+def test_zero_dimensional_integer_arrays_index_like_ints():
+    space = Space({"a": GridAxis(0.0, 1.0, 5)})
+    for i in (np.int64(3), np.array(3), jnp.array(3), jnp.array(-2, jnp.int32)):
+        assert float(space[i]["a"]) == 0.75
+    with pytest.raises(TypeError, match="got a boolean"):
+        space[np.array(True)]
+    with pytest.raises(TypeError, match=r"0-d integer arrays\) or slices, got ndarray"):
+        space[np.array([1, 2])]
 
 
 def test_zip_and_group_size_mismatch_warn():
@@ -377,7 +380,7 @@ def test_bad_indices():
         space[3]
     with pytest.raises(IndexError, match="index -4"):
         space[-4]
-    with pytest.raises(TypeError, match="integers or slices, got str"):
+    with pytest.raises(TypeError, match="or slices, got str"):
         space["a"]
     with pytest.raises(ValueError, match="selects no combination"):
         space[2:1]

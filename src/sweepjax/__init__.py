@@ -15,10 +15,11 @@ from sweepjax._axes import (
 )
 from sweepjax._config import Config
 from sweepjax._result import Result
+from sweepjax._sink import AbstractSink, MemorySink
 from sweepjax._space import EffectiveAxis, Space
-from sweepjax._store import ZarrSink
-from sweepjax._store_read import StoreInfo, open_result, store_info
+from sweepjax._store import StoreInfo, ZarrSink, open_result, store_info
 from sweepjax.execution import (
+    AbstractExecution,
     DistributedExecution,
     ExecutionError,
     ParallelExecution,
@@ -27,6 +28,8 @@ from sweepjax.execution import (
 
 __all__ = [
     "AbstractAxis",
+    "AbstractExecution",
+    "AbstractSink",
     "Config",
     "DataAxis",
     "DistributedExecution",
@@ -34,6 +37,7 @@ __all__ = [
     "ExecutionError",
     "GridAxis",
     "LogGridAxis",
+    "MemorySink",
     "NumPyroAxis",
     "ParallelExecution",
     "Result",

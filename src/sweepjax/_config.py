@@ -114,5 +114,5 @@ class Config:
     def tree_unflatten(cls, keys, children):
         """Rebuild from `tree_flatten_with_keys` output without validation."""
         obj = object.__new__(cls)
-        object.__setattr__(obj, "_fields", dict(zip(keys, children)))
+        object.__setattr__(obj, "_fields", dict(zip(keys, children, strict=True)))
         return obj

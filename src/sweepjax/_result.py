@@ -9,19 +9,23 @@ import jax
 import numpy as np
 import pandas as pd
 
-from sweepjax._axes import _is_key_array
 from sweepjax._space import Space
-from sweepjax._tree import object_cells, path_name
+from sweepjax._tree import as_index, is_key_array, object_cells, path_name
 
 __all__ = ["Result"]
 
-RESULT_ROOT = "result"
+#: Prefix of an output column whose name is already a parameter column.
+RESULT_PREFIX = "result"
 
 
 def output_names(outputs: Any) -> list[str]:
-    """Key-path names of a result pytree's leaves (``"result"`` for a bare array)."""
+    """Key-path names of a result pytree's leaves (``"value"`` for a bare array).
+
+    >>> output_names({"mean": 0.0, "fc": {"mean": 1.0}}), output_names(1.0)
+    (['fc.mean', 'mean'], ['value'])
+    """
     flat, _ = jax.tree_util.tree_flatten_with_path(outputs)
-    return [path_name(path, root=RESULT_ROOT) for path, _ in flat]
+    return [path_name(path) for path, _ in flat]
 
 
 class Result:
@@ -32,14 +36,18 @@ class Result:
     store arrays). Index it like a list of per-point outputs, or turn it into
     a DataFrame or an xarray Dataset.
 
-    >>> res = ParallelExecution(model, space, n_vmap=8).run()
-    >>> res[0], len(res), res.to_dataframe().columns
+    >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+    >>> res = Result(space, {"y": np.array([0.0, 0.5, 2.0])})
+    >>> len(res), float(res[2]["y"]), res.to_dataframe().columns.tolist()
+    (3, 2.0, ['x', 'y'])
     """
 
     def __init__(self, space: Space, outputs: Any):
         if not isinstance(space, Space):
             raise TypeError(f"`space` must be a Space, got {type(space).__name__}.")
-        for name, leaf in zip(output_names(outputs), jax.tree.leaves(outputs)):
+        for name, leaf in zip(
+            output_names(outputs), jax.tree.leaves(outputs), strict=True
+        ):
             if (
                 not hasattr(leaf, "shape")
                 or not leaf.shape
@@ -69,7 +77,11 @@ class Result:
     def __repr__(self) -> str:
         leaves = ", ".join(
             f"{n}: {tuple(x.shape[1:])} {x.dtype}"
-            for n, x in zip(output_names(self._outputs), jax.tree.leaves(self._outputs))
+            for n, x in zip(
+                output_names(self._outputs),
+                jax.tree.leaves(self._outputs),
+                strict=True,
+            )
         )
         return f"Result(N={len(self)}, outputs={{{leaves}}})"
 
@@ -77,7 +89,7 @@ class Result:
         if isinstance(item, slice):
             space = self._space[item]
             return Result(space, jax.tree.map(lambda x: x[item], self._outputs))
-        i = self._space._normalise(item)
+        i = as_index(item, len(self), "Result")
         return jax.tree.map(lambda x: np.asarray(x[i]), self._outputs)
 
     def __iter__(self) -> Iterator[Any]:
@@ -89,10 +101,10 @@ class Result:
         ``result.`` prefix."""
         columns = {}
         for name, leaf in zip(
-            output_names(self._outputs), jax.tree.leaves(self._outputs)
+            output_names(self._outputs), jax.tree.leaves(self._outputs), strict=True
         ):
             if name in taken:
-                name = f"{RESULT_ROOT}.{name}"
+                name = f"{RESULT_PREFIX}.{name}"
             columns[name] = leaf
         return columns
 
@@ -130,10 +142,10 @@ class Result:
         if space.is_grid:
             dims = [e.name for e in space.effective_axes]
             lead = space.grid_shape
-            for dim, eff in zip(dims, space.effective_axes):
+            for dim, eff in zip(dims, space.effective_axes, strict=True):
                 for member in eff.names:
                     table = values[member]
-                    if table.ndim == 1 and not _is_key_array(table):
+                    if table.ndim == 1 and not is_key_array(table):
                         coords[member] = (dim, np.asarray(table[: eff.size]))
         else:
             dims, lead = ["point"], (len(space),)

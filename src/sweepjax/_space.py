@@ -14,14 +14,25 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from sweepjax._axes import AbstractAxis, _is_key_array
-from sweepjax._tree import find_hidden, object_cells, path_name
+from sweepjax._axes import AbstractAxis
+from sweepjax._tree import (
+    as_index,
+    check_positive_int,
+    find_hidden,
+    is_key_array,
+    object_cells,
+    path_name,
+)
 
 __all__ = ["Space", "EffectiveAxis"]
 
 _MODES = ("product", "zip")
 _ITER_BLOCK = 4096
 _INT64_SAFE = 2**62
+# Axes with at most this many values keep their values as ready-made JAX
+# scalars/rows after the first `space[i]`, so indexing costs no device
+# transfer; larger axes transfer the one value asked for.
+_ROW_CACHE = 4096
 
 
 def _is_axis(x: Any) -> bool:
@@ -56,7 +67,14 @@ class Space:
     axis. Axes with the same ``group`` label are zipped first, then combined by
     the mode. Nothing proportional to the number of points is ever built:
     ``space[i]`` turns `i` into one position per axis by mixed-radix
-    arithmetic on Python ints.
+    arithmetic on Python ints. Points (indexing, iteration, `collect`,
+    `gather`) hold JAX arrays at their axis leaves; the other leaves are
+    passed through as given.
+
+    The interface executors and stores build on: `positions` (flat indices to
+    per-dimension positions), `assemble` (positions to states, also traced),
+    `tables` and `fixed_leaves` (the two halves `assemble` joins),
+    `parameters` and `axis_columns` (axis values as host data), `describe`.
 
     Args:
         state: a pytree whose leaves may be axes.
@@ -78,6 +96,7 @@ class Space:
             state, is_leaf=_is_axis
         )
         self._leaves = tuple(leaf for _, leaf in flat)
+        self._rows: dict[int, list[jax.Array]] = {}
         self._check_hidden_axes(flat)
         axis_slots = [i for i, (_, leaf) in enumerate(flat) if _is_axis(leaf)]
         if not axis_slots:
@@ -129,9 +148,9 @@ class Space:
         else:
             subkeys = [None] * (len(self._axes) + 1)
         tables = []
-        for i, (name, axis) in enumerate(zip(self._names, self._axes)):
+        for i, (name, axis) in enumerate(zip(self._names, self._axes, strict=True)):
             values = axis.generate_values(subkeys[i + 1])
-            if not _is_key_array(values):
+            if not is_key_array(values):
                 values = jnp.asarray(values)
             if values.ndim == 0 or values.shape[0] != axis.size:
                 raise ValueError(
@@ -198,7 +217,7 @@ class Space:
     @property
     def axes(self) -> dict[str, AbstractAxis]:
         """The axes by key-path name, in flatten order."""
-        return dict(zip(self._names, self._axes))
+        return dict(zip(self._names, self._axes, strict=True))
 
     @property
     def effective_axes(self) -> tuple[EffectiveAxis, ...]:
@@ -208,7 +227,28 @@ class Space:
     @property
     def values(self) -> dict[str, jax.Array]:
         """Each axis's generated values `[size, *value_shape]`, by name."""
-        return dict(zip(self._names, self._tables))
+        return dict(zip(self._names, self._tables, strict=True))
+
+    @property
+    def tables(self) -> tuple[jax.Array, ...]:
+        """The axes' values in flatten order (what `assemble` indexes)."""
+        return self._tables
+
+    def fixed_leaves(self) -> list[Any]:
+        """The state's leaves in flatten order, None where an axis sits.
+
+        With `tables`, the two halves of the state: executors keep the fixed
+        leaves' arrays on the device and hand both to `assemble`.
+        """
+        slots = set(self._slots)
+        return [None if i in slots else x for i, x in enumerate(self._leaves)]
+
+    def dimension(self, name: str) -> int:
+        """The effective dimension (position column) of the axis `name`."""
+        try:
+            return self._axis_to_eff[self._names.index(name)]
+        except ValueError:
+            raise KeyError(f"no axis named {name!r}; axes: {list(self._names)}.")
 
     @property
     def is_grid(self) -> bool:
@@ -235,9 +275,9 @@ class Space:
         """
         axes = []
         for name, axis, table, e in zip(
-            self._names, self._axes, self._tables, self._axis_to_eff
+            self._names, self._axes, self._tables, self._axis_to_eff, strict=True
         ):
-            data = jax.random.key_data(table) if _is_key_array(table) else table
+            data = jax.random.key_data(table) if is_key_array(table) else table
             digest = hashlib.sha1(np.ascontiguousarray(np.asarray(data)).tobytes())
             axes.append(
                 {
@@ -261,21 +301,37 @@ class Space:
             "structure": str(self._treedef),
         }
 
-    def _host_items(self):
-        return zip(self._names, self._host)
+    def parameters(self, index: Any) -> dict[str, Any]:
+        """The axis values of point `index`, by name, as host data (Python
+        numbers for scalars): for messages and tables.
+
+        >>> Space({"a": GridAxis(0, 1, 3)}).parameters(1)
+        {'a': 0.5}
+        """
+        pos = self.positions(as_index(index, self.N))
+        values = {}
+        for name, table, e in zip(
+            self._names, self._host, self._axis_to_eff, strict=True
+        ):
+            value = table[pos[e]]
+            scalar = isinstance(value, np.ndarray | np.generic) and value.ndim == 0
+            values[name] = value.item() if scalar else value
+        return values
+
+    def axis_columns(self, indices: Any) -> dict[str, Any]:
+        """The axis values of points `indices` (1-d) as table columns, by name:
+        NumPy arrays for scalar axes, object cells for the others."""
+        pos = self.positions(np.asarray(indices))
+        columns = {}
+        for name, table, e in zip(
+            self._names, self._host, self._axis_to_eff, strict=True
+        ):
+            values = table[pos[:, e]]
+            scalar = values.ndim == 1 and not is_key_array(values)
+            columns[name] = values if scalar else object_cells(values)
+        return columns
 
     # -- index arithmetic -----------------------------------------------------
-
-    def _normalise(self, i: Any) -> int:
-        if isinstance(i, bool) or not isinstance(i, int | np.integer):
-            raise TypeError(
-                f"Space indices must be integers or slices, got {type(i).__name__}."
-            )
-        i = int(i)
-        n = self.N
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for a Space of N={n}.")
-        return i + n if i < 0 else i
 
     def positions(self, indices: Any) -> np.ndarray:
         """Per-dimension positions of flat indices: `[*indices.shape, n_dims]`.
@@ -312,19 +368,20 @@ class Space:
         self,
         positions: Any,
         tables: Sequence[Any] | None = None,
-        leaves: Sequence[Any] | None = None,
+        fixed: Sequence[Any] | None = None,
     ) -> Any:
         """The state pytree at `positions` (`[..., n_dims]` ints).
 
         The single path from positions to values: used by indexing, iteration,
-        `collect`, `to_dataframe` and every executor. Works on NumPy and on
-        traced JAX positions; leading dimensions of `positions` become leading
-        dimensions of every axis leaf. `tables` and `leaves` override the axis
-        values and the non-axis leaves (executors pass device arrays here).
+        `collect`, `gather` and every executor. Works on NumPy and on traced
+        JAX positions; leading dimensions of `positions` become leading
+        dimensions of every axis leaf. `tables` (default `self.tables`) and
+        `fixed` (default `fixed_leaves()`) replace the two halves of the state:
+        executors pass their device-resident or traced copies.
         """
-        tables = self._host if tables is None else tables
-        out = list(self._leaves if leaves is None else leaves)
-        for slot, table, e in zip(self._slots, tables, self._axis_to_eff):
+        tables = self._tables if tables is None else tables
+        out = list(self._leaves if fixed is None else fixed)
+        for slot, table, e in zip(self._slots, tables, self._axis_to_eff, strict=True):
             out[slot] = table[positions[..., e], ...]
         return self._treedef.unflatten(out)
 
@@ -332,12 +389,58 @@ class Space:
         """The states at flat `indices`, batched: every axis leaf gets the
         leading shape of `indices`; other leaves are left as they are.
 
-        >>> batch = space.gather(np.arange(4))   # leaves [4, *value_shape]
+        >>> space = Space({"a": GridAxis(0, 1, 5)})
+        >>> space.gather(np.arange(4))["a"].shape
+        (4,)
         """
         idx = np.asarray(indices)
         if idx.size and (idx.min() < 0 or idx.max() >= self.N):
             raise IndexError(f"indices must lie in [0, {self.N}), got {idx}.")
         return self.assemble(self.positions(idx))
+
+    def _row(self, k: int, p: int) -> jax.Array:
+        """Value `p` of axis `k` as a JAX array, without a transfer when the
+        axis is small enough to keep its rows."""
+        table = self._tables[k]
+        if table.shape[0] > _ROW_CACHE:
+            return table[p] if is_key_array(table) else jnp.asarray(self._host[k][p])
+        rows = self._rows.get(k)
+        if rows is None:
+            rows = self._rows[k] = list(table)
+        return rows[p]
+
+    def _state(self, pos: np.ndarray) -> Any:
+        out = list(self._leaves)
+        for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
+            out[slot] = self._row(k, int(pos[e]))
+        return self._treedef.unflatten(out)
+
+    def iterate(self, start: int = 0, stop: int | None = None) -> Iterator[Any]:
+        """The points ``start, ..., stop - 1`` one by one (JAX axis leaves),
+        gathered in blocks so each point costs no device transfer of its own.
+
+        >>> [float(p["a"]) for p in Space({"a": GridAxis(0, 1, 5)}).iterate(1, 3)]
+        [0.25, 0.5]
+        """
+        stop = self.N if stop is None else stop
+        if not 0 <= start <= stop <= self.N:
+            raise IndexError(
+                f"iterate needs 0 <= start <= stop <= N={self.N}, got start={start},"
+                f" stop={stop}."
+            )
+        for a in range(start, stop, _ITER_BLOCK):
+            pos = self.positions(np.arange(a, min(a + _ITER_BLOCK, stop)))
+            columns = []
+            for table, host, e in zip(
+                self._tables, self._host, self._axis_to_eff, strict=True
+            ):
+                block = table[pos[:, e]] if is_key_array(table) else host[pos[:, e]]
+                columns.append(list(jax.device_put(block)))
+            out = list(self._leaves)
+            for values in zip(*columns, strict=True):
+                for slot, value in zip(self._slots, values, strict=True):
+                    out[slot] = value
+                yield self._treedef.unflatten(out)
 
     # -- sequence protocol ----------------------------------------------------
 
@@ -349,14 +452,10 @@ class Space:
                     f"slice {item} of a Space of N={self.N} selects no combination."
                 )
             return self._with_index(index)
-        i = self._normalise(item)
-        return self.assemble(self.positions(i))
+        return self._state(self.positions(as_index(item, self.N)))
 
     def __iter__(self) -> Iterator[Any]:
-        for start in range(0, self.N, _ITER_BLOCK):
-            block = self.positions(np.arange(start, min(start + _ITER_BLOCK, self.N)))
-            for row in block:
-                yield self.assemble(row)
+        return self.iterate()
 
     # -- bulk views -----------------------------------------------------------
 
@@ -368,17 +467,7 @@ class Space:
         >>> Space({"a": GridAxis(0, 1, 3)}).to_dataframe().columns.tolist()
         ['a']
         """
-        return pd.DataFrame(self._axis_columns(self.gather(np.arange(self.N))))
-
-    def _axis_columns(self, batched: Any) -> dict[str, Any]:
-        """The axis leaves of a batched state as table columns, by name."""
-        leaves = self._treedef.flatten_up_to(batched)
-        columns = {}
-        for name, slot in zip(self._names, self._slots):
-            values = leaves[slot]
-            scalar = values.ndim == 1 and not _is_key_array(values)
-            columns[name] = values if scalar else object_cells(values)
-        return columns
+        return pd.DataFrame(self.axis_columns(np.arange(self.N)))
 
     def collect(
         self,
@@ -393,39 +482,51 @@ class Space:
         ``n_map = ceil(N / (n_pmap * n_vmap))`` and a dimension not asked for is
         omitted (neither given: ``(N,)``). Padding slots hold `fill_value` for
         floating leaves and the first combination's value otherwise (integers
-        and PRNG keys cannot hold NaN). With ``combine=False`` the non-axis
-        leaves are None, leaving only the varying part (pair it with your own
-        fixed part, Equinox-style).
+        and PRNG keys cannot hold NaN).
 
-        >>> batch = space.collect(n_vmap=4)       # leaves [4, n_map, ...]
+        With ``combine=False`` it returns the two halves separately, as
+        ``(axis_tree, static_state)``: the batched axis values with None at the
+        fixed leaves, and the fixed leaves with None at the axes, which
+        ``equinox.combine(axis_tree, static_state)`` joins back.
+
+        >>> space = Space({"a": GridAxis(0, 1, 5), "dt": 0.1})
+        >>> space.collect(n_vmap=2)["a"].shape
+        (2, 3)
+        >>> axes, static = space.collect(combine=False)
+        >>> axes["dt"], static["a"], static["dt"]
+        (None, None, 0.1)
         """
-        for arg, v in (("n_vmap", n_vmap), ("n_pmap", n_pmap)):
-            if v is not None and (not isinstance(v, int) or v <= 0):
-                raise ValueError(f"`{arg}` must be a positive int or None, got {v!r}.")
-        lead = [d for d in (n_pmap, n_vmap) if d is not None]
+        lead = [
+            check_positive_int(name, v)
+            for name, v in (("n_pmap", n_pmap), ("n_vmap", n_vmap))
+            if v is not None
+        ]
         per_map = math.prod(lead)
         n_map = -(-self.N // per_map)
         padded = per_map * n_map
-        idx = np.minimum(np.arange(padded), self.N - 1)
+        idx = np.arange(padded)
         idx[self.N :] = 0
         shape = tuple(lead) + ((n_map,) if lead else (padded,))
         pos = self.positions(idx).reshape(shape + (len(self._effective),))
-        leaves = None if combine else [None] * len(self._leaves)
-        batched = self.assemble(pos, tables=self._tables, leaves=leaves)
-        if padded == self.N:
-            return batched
-        pad_mask = (np.arange(padded) >= self.N).reshape(shape)
-
-        def fill(leaf, slot_is_axis):
-            if not slot_is_axis or not jnp.issubdtype(leaf.dtype, jnp.inexact):
-                return leaf
-            mask = pad_mask.reshape(shape + (1,) * (leaf.ndim - len(shape)))
-            return jnp.where(mask, jnp.asarray(fill_value, leaf.dtype), leaf)
-
-        flat = self._treedef.flatten_up_to(batched)
-        slots = set(self._slots)
-        flat = [fill(x, i in slots) for i, x in enumerate(flat)]
-        return self._treedef.unflatten(flat)
+        axis_leaves = self._treedef.flatten_up_to(
+            self.assemble(pos, fixed=[None] * len(self._leaves))
+        )
+        if padded != self.N:
+            pad = (np.arange(padded) >= self.N).reshape(shape)
+            for slot in self._slots:
+                leaf = axis_leaves[slot]
+                if jnp.issubdtype(leaf.dtype, jnp.inexact):
+                    mask = pad.reshape(shape + (1,) * (leaf.ndim - len(shape)))
+                    fill = jnp.asarray(fill_value, leaf.dtype)
+                    axis_leaves[slot] = jnp.where(mask, fill, leaf)
+        fixed = self.fixed_leaves()
+        if combine:
+            merged = [
+                a if a is not None else f
+                for a, f in zip(axis_leaves, fixed, strict=True)
+            ]
+            return self._treedef.unflatten(merged)
+        return self._treedef.unflatten(axis_leaves), self._treedef.unflatten(fixed)
 
 
 def _range_len(r: range) -> int:
@@ -437,7 +538,7 @@ def _range_len(r: range) -> int:
 
 def _host_table(table: jax.Array) -> Any:
     """A read-only NumPy copy of an axis's values (PRNG keys stay JAX arrays)."""
-    if _is_key_array(table):
+    if is_key_array(table):
         return table
     host = np.asarray(table).copy()
     host.flags.writeable = False

@@ -1,15 +1,77 @@
-"""Pytree helpers shared by Space and Result: leaf names and hidden-axis checks."""
+"""The bottom layer: pytree helpers and the checks every other module shares.
+
+Leaf names (`path_name`), hidden-axis detection (`find_hidden`), the one way to
+recognise a PRNG key (`is_key_array`), the one positive-integer check
+(`check_positive_int`) and the one integer-index check (`as_index`).
+"""
 
 from __future__ import annotations
 
+import operator
 import types
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
+#: Name of a pytree's root when it is itself a leaf (a model returning one
+#: bare array gives a column named ``value``, as in TVB-Optim).
 ROOT_NAME = "value"
+
+
+def is_key_array(x: Any, raw: bool = False) -> bool:
+    """True for a typed JAX PRNG key array (``jax.random.key``).
+
+    With ``raw=True`` a legacy raw key (``jax.random.PRNGKey``: uint32 ``[2]``)
+    counts too.
+
+    >>> is_key_array(jax.random.key(0)), is_key_array(jnp.zeros(2))
+    (True, False)
+    """
+    if not isinstance(x, jax.Array):
+        return False
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return True
+    return raw and x.shape == (2,) and x.dtype == jnp.uint32
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """`value` as an int, or `TypeError` (not an integer) / `ValueError` (< 1)
+    naming the argument.
+
+    >>> check_positive_int("n_vmap", 4)
+    4
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(
+            f"`{name}` must be a positive int, got {type(value).__name__}: {value!r}."
+        )
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {name}={value}.")
+    return int(value)
+
+
+def as_index(item: Any, n: int, what: str = "Space") -> int:
+    """`item` (a Python int, NumPy integer or 0-d integer array) as an index
+    into ``[0, n)``, negative indices counting from the end.
+
+    >>> as_index(np.array(-1), 5)
+    4
+    """
+    if isinstance(item, bool) or getattr(item, "dtype", None) == np.bool_:
+        raise TypeError(f"{what} indices must be integers, got a boolean {item!r}.")
+    try:
+        i = operator.index(item)
+    except TypeError:
+        raise TypeError(
+            f"{what} indices must be integers (or 0-d integer arrays) or slices, "
+            f"got {type(item).__name__}: {item!r}."
+        ) from None
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for a {what} of N={n}.")
+    return i + n if i < 0 else i
 
 
 def path_name(path: tuple[Any, ...], root: str = ROOT_NAME) -> str:

@@ -2,7 +2,7 @@
 
     sweepjax run SWEEP.py --store sweep.zarr [--resume] [--scheduler ADDR]
     sweepjax info sweep.zarr
-    sweepjax demo --out demo/
+    sweepjax demo [--out demo/] [--n-g 16] [--n-sigma 4] [--duration 3000]
 
 A sweep file is a Python file that defines ``space`` (a `sweepjax.Space`) and
 ``model`` (called as ``model(state, *args, **kwargs)``), and optionally
@@ -20,6 +20,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from sweepjax import (
+    DistributedExecution,
+    ExecutionError,
+    ParallelExecution,
+    Space,
+    store_info,
+)
+from sweepjax._store import remove_store
+from sweepjax.network._demo import run_demo
 
 __all__ = ["main"]
 
@@ -55,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--n-pmap", type=int, default=1, help="devices per call (in-process only)"
     )
-    run.add_argument("--chunk-size", type=int, help="points per Dask task")
+    run.add_argument(
+        "--chunk-size",
+        type=int,
+        help="points per store chunk (the unit of resume and of a Dask task); "
+        "default: the stored one when resuming, else about 8 MiB of outputs",
+    )
     run.add_argument("--no-progress", action="store_true", help="hide progress bar")
 
     info = sub.add_parser("info", help="show a store's space, progress and outputs")
@@ -63,13 +78,17 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole-brain network demo")
     demo.add_argument("--out", type=Path, default=Path("sweepjax-demo"))
+    demo.add_argument("--n-g", type=int, default=16, help="coupling values")
+    demo.add_argument("--n-sigma", type=int, default=4, help="noise values")
+    demo.add_argument(
+        "--duration", type=float, default=3000.0, help="simulated ms per point"
+    )
+    demo.add_argument("--no-progress", action="store_true", help="hide progress bar")
     return parser
 
 
 def load_sweep(path: Path) -> dict[str, Any]:
     """Run a sweep file and return its namespace (checked for space, model)."""
-    from sweepjax import Space
-
     if not path.is_file():
         raise FileNotFoundError(f"sweep file {str(path)!r} does not exist.")
     # Like `python SWEEP.py`: modules next to the file are importable.
@@ -90,55 +109,45 @@ def load_sweep(path: Path) -> dict[str, Any]:
     return namespace
 
 
-def _executor(ns: dict[str, Any], opts: argparse.Namespace) -> Any:
-    from sweepjax import DistributedExecution, ParallelExecution, store_info
+def _option(opts: argparse.Namespace, ns: dict[str, Any], name: str, default: Any):
+    """A command-line value, else the sweep file's, else `default` (a value of
+    0 given on the command line is passed on, and refused by the executor)."""
+    given = getattr(opts, name)
+    return given if given is not None else ns.get(name, default)
 
-    n_vmap = opts.n_vmap or ns.get("n_vmap")
-    chunk_size = opts.chunk_size or ns.get("chunk_size")
-    distributed = opts.scheduler is not None or opts.workers is not None
-    if opts.resume and opts.store.exists() and not (opts.n_vmap or opts.chunk_size):
-        # Resume in the store's chunks unless told otherwise.
-        stored = store_info(opts.store).chunk_size
-        if distributed:
-            chunk_size = stored
-            n_vmap = min(n_vmap or stored, stored)
-        elif stored % opts.n_pmap == 0:
-            n_vmap = stored // opts.n_pmap
+
+def _executor(ns: dict[str, Any], opts: argparse.Namespace) -> Any:
+    n_vmap = _option(opts, ns, "n_vmap", 1)
     common = dict(progress=not opts.no_progress, **ns.get("kwargs", {}))
     args = tuple(ns.get("args", ()))
-    if distributed:
-        extra = {"n_workers": opts.workers} if opts.workers else {}
+    if opts.scheduler is not None or opts.workers is not None:
+        extra = {"n_workers": opts.workers} if opts.workers is not None else {}
         return DistributedExecution(
             ns["model"],
             ns["space"],
             *args,
             client=opts.scheduler,
-            n_vmap=n_vmap or 1,
-            chunk_size=chunk_size,
+            n_vmap=n_vmap,
             **extra,
             **common,
         )
     return ParallelExecution(
-        ns["model"],
-        ns["space"],
-        *args,
-        n_vmap=n_vmap or 1,
-        n_pmap=opts.n_pmap,
-        **common,
+        ns["model"], ns["space"], *args, n_vmap=n_vmap, n_pmap=opts.n_pmap, **common
     )
 
 
 def _run(opts: argparse.Namespace) -> int:
-    from sweepjax import store_info
-    from sweepjax._store import remove_store
-
     ns = load_sweep(opts.sweep)
     executor = _executor(ns, opts)
     if opts.overwrite:
         remove_store(opts.store)
     t0 = time.perf_counter()
     try:
-        executor.run(store=opts.store, resume=opts.resume)
+        executor.run(
+            store=opts.store,
+            resume=opts.resume,
+            chunk_size=_option(opts, ns, "chunk_size", None),
+        )
     except FileExistsError as err:
         raise FileExistsError(
             f"{err} Here: add --resume to continue it, or --overwrite to start over."
@@ -148,16 +157,19 @@ def _run(opts: argparse.Namespace) -> int:
 
 
 def _demo(opts: argparse.Namespace) -> int:
-    from sweepjax.network._demo import run_demo
-
-    run_demo(opts.out)  # prints its own summary and where it wrote
+    # prints its own summary and where it wrote
+    run_demo(
+        opts.out,
+        n_G=opts.n_g,
+        n_sigma=opts.n_sigma,
+        duration=opts.duration,
+        progress=not opts.no_progress,
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sweepjax` console script; returns the exit code."""
-    from sweepjax import ExecutionError, store_info
-
     opts = _parser().parse_args(argv)
     try:
         if opts.command == "run":

@@ -1,4 +1,4 @@
-"""Shared pieces of the network tests: tiny networks that solve in milliseconds.
+"""Shared pieces of the network tests: tiny networks and the solver registry.
 
 A plain module (not conftest.py) so that its name cannot collide with
 ``tests/conftest.py`` when test files import from it.
@@ -6,18 +6,52 @@ A plain module (not conftest.py) so that its name cannot collide with
 
 from __future__ import annotations
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from sweepjax.network import (
+    RK4,
     AbstractDynamics,
     AdditiveNoise,
     DenseGraph,
+    Diffrax,
+    Euler,
+    Heun,
     LinearCoupling,
     Network,
     ReducedWongWang,
 )
+
+#: Every solver; a new solver joins every invariant test by being added here.
+SOLVERS = (Euler(), Heun(), RK4(), Diffrax(diffrax.Heun()))
+
+#: What a solver documents it does not support, with the error it raises:
+#: ``{(solver type, feature): regex of the ValueError}``.
+UNSUPPORTED = {
+    (Diffrax, "delays"): "Diffrax does not support delayed couplings",
+    (Diffrax, "TemporalAverage"): "Diffrax supports the Raw and SubSample monitors",
+    (Diffrax, "noise_samples"): "noise_samples is not used by Diffrax",
+}
+
+
+def solver_id(solver) -> str:
+    return type(solver).__name__
+
+
+def refusal(solver, feature: str) -> str | None:
+    """The error regex when ``solver`` does not support ``feature``, else None."""
+    return UNSUPPORTED.get((type(solver), feature))
+
+
+def skip_unsupported(solver, *features: str) -> None:
+    """Skip the calling test when ``solver`` documents a feature as unsupported
+    (``test_prepare.py`` checks that each such combination raises)."""
+    for feature in features:
+        if refusal(solver, feature) is not None:
+            pytest.skip(f"{solver!r} does not support {feature}")
 
 
 class Linear(AbstractDynamics):

@@ -1,8 +1,7 @@
-"""Connectomes from tvb-data and functional connectivity."""
+"""Connectomes shipped by tvb-data."""
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 
@@ -10,7 +9,6 @@ from sweepjax.network import (
     DenseDelayGraph,
     DenseGraph,
     available_connectomes,
-    functional_connectivity,
     load_connectome,
 )
 
@@ -44,21 +42,6 @@ def test_connectome_graphs():
         c.graph(speed=0.0)
 
 
-def test_functional_connectivity_matches_numpy():
-    ys = jax.random.normal(jax.random.key(0), (200, 2, 5))
-    fc = functional_connectivity(ys, state=1)
-    np.testing.assert_allclose(fc, np.corrcoef(np.asarray(ys[:, 1, :]).T), atol=1e-5)
-    np.testing.assert_allclose(
-        functional_connectivity(ys[:, 0]), fc_of(ys[:, 0]), atol=1e-5
-    )
-    batched = jax.vmap(functional_connectivity)(ys[None].repeat(2, 0))
-    assert batched.shape == (2, 5, 5)
-
-
-def fc_of(x):
-    return np.corrcoef(np.asarray(x).T)
-
-
-def test_functional_connectivity_rejects_bad_shape():
-    with pytest.raises(ValueError, match=r"ys must be .*got shape \(3,\)"):
-        functional_connectivity(np.ones(3))
+def test_unknown_connectome_lists_available():
+    with pytest.raises(ValueError, match=r"unknown connectome 'human'.*'76'"):
+        load_connectome("human")

@@ -1,4 +1,4 @@
-"""Delayed coupling: exact shift by the rounded delay, history, buffer limits."""
+"""Delays: exact shift by the rounded delay, history, buffer limits, sweeps."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from sweepjax.network import (
     Heun,
     LinearCoupling,
     Network,
+    make_config,
     prepare,
 )
+from sweepjax.network._delays import delayed_inputs
 
 
 class Ramp(AbstractDynamics):
@@ -124,3 +126,27 @@ def test_swept_weights_outside_edge_pattern_error_unless_all_edges():
     )
     ref_fn, ref_cfg = prepare(reference_net, Euler(), 0.0, 1.0, 0.1)
     np.testing.assert_allclose(ys, ref_fn(ref_cfg).ys, rtol=1e-6)
+
+
+def test_no_delayed_coupling_means_no_history():
+    network = Network(
+        Ramp(),
+        {"i": LinearCoupling("x")},
+        DenseDelayGraph(np.ones((2, 2)), np.ones((2, 2))),
+    )
+    y0 = jnp.zeros((1, 2))
+    delays = delayed_inputs(network, make_config(network), 0.1, y0)
+    assert delays.init == ()
+    assert delays.hold((), y0, jnp.int32(0)) == ({}, ())
+
+
+def test_history_starts_as_the_initial_state():
+    network = two_nodes(0.25)
+    config = make_config(network)
+    y0 = jnp.array([[0.5, 2.0]])
+    delays = delayed_inputs(network, config, 0.1, y0)
+    (buffer,) = delays.init
+    assert buffer.shape == (1, 4 * 2)  # H = ceil(0.25 / 0.1) + 1 = 4 slots of 2 nodes
+    np.testing.assert_array_equal(buffer, jnp.tile(y0, (1, 4)))
+    held, _ = delays.hold(delays.init, jnp.array([[9.0, 9.0]]), jnp.int32(0))
+    np.testing.assert_allclose(held["c"], [[0.5 * 2.0, 0.0]])  # G * x_1(t0)

@@ -1,16 +1,14 @@
-"""Executors: run a model over every point of a Space."""
+"""Executors: run a model over every point of a Space, through one run template."""
 
-from sweepjax.execution._base import ExecutionError
+from sweepjax.execution._base import AbstractExecution, ExecutionError
 from sweepjax.execution._distributed import DistributedExecution
 from sweepjax.execution._parallel import ParallelExecution
 from sweepjax.execution._sequential import SequentialExecution
-from sweepjax.execution._sink import AbstractSink, MemorySink
 
 __all__ = [
-    "AbstractSink",
+    "AbstractExecution",
     "DistributedExecution",
     "ExecutionError",
-    "MemorySink",
     "ParallelExecution",
     "SequentialExecution",
 ]

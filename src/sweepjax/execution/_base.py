@@ -1,22 +1,27 @@
-"""What every executor shares: validation, chunk plans, progress, failures."""
+"""The run template every executor fills in, and what a failed sweep raises."""
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
+from os import PathLike
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from sweepjax._result import Result
+from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
 from sweepjax._space import Space
+from sweepjax._store import ZarrSink
+
+__all__ = ["AbstractExecution", "ExecutionError", "PointFailed"]
 
 
 class ExecutionError(RuntimeError):
     """A model call failed during a sweep.
 
     Attributes:
-        index: flat index of the first failing point (the chunk's first point
+        index: flat index of the first failing point (the batch's first point
             for vectorised executors).
         parameters: that point's axis values, by name.
         partial: a `Result` over the points computed before the failure (None
@@ -30,69 +35,147 @@ class ExecutionError(RuntimeError):
         self.partial: Result | None = partial
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"`{name}` must be a positive int, got {value!r}.")
-    if value <= 0:
-        raise ValueError(f"`{name}` must be a positive int, got {name}={value}.")
-    return int(value)
+class PointFailed(Exception):
+    """Raised inside an executor's compute step: the point `index` failed
+    with `cause` while doing `what`; the template turns it into an
+    `ExecutionError` that keeps the points written so far."""
+
+    def __init__(self, index: int, cause: BaseException, what: str = "model"):
+        super().__init__(index, cause, what)
+        self.index, self.cause, self.what = index, cause, what
 
 
-def check_model_and_space(model: Callable, space: Space) -> None:
-    if not callable(model):
-        raise TypeError(
-            f"`model` must be callable as model(state, *args, **kwargs), got "
-            f"{type(model).__name__}."
+class AbstractExecution(abc.ABC):
+    """Runs ``model(state, *args, **kwargs)`` over every point of a space.
+
+    `run` is the one run template: open the sink (memory or store), learn the
+    per-point output structure (`_output_struct`), lay the outputs out, ask
+    the sink which ranges are still to compute, hand them to the executor's
+    compute step (`_compute`), and return the `Result`. A subclass fills in
+    those two methods; nothing else about a run differs between executors.
+    """
+
+    def __init__(
+        self,
+        model: Callable[..., Any],
+        space: Space,
+        args: tuple,
+        kwargs: dict,
+        progress: bool,
+    ):
+        if not callable(model):
+            raise TypeError(
+                f"`model` must be callable as model(state, *args, **kwargs), got "
+                f"{type(model).__name__}."
+            )
+        if not isinstance(space, Space):
+            raise TypeError(
+                f"`space` must be a sweepjax.Space, got {type(space).__name__}; "
+                "wrap your state: Space(state, mode='product')."
+            )
+        self.model, self.space, self.args, self.kwargs = model, space, args, kwargs
+        self.progress = progress
+
+    def run(
+        self,
+        store: str | PathLike | None = None,
+        resume: bool = False,
+        chunk_size: int | None = None,
+    ) -> Result:
+        """Evaluate every point and return a `Result` in space order.
+
+        Args:
+            store: a directory path: outputs stream to a Zarr store there,
+                chunk by chunk (None: host memory).
+            resume: continue the interrupted sweep in `store`, skipping its
+                done chunks; any executor and batch size may resume it.
+            chunk_size: points per chunk of the store (the unit of resume).
+                Default: the stored one when resuming, else about 8 MiB of
+                outputs per chunk, at most 4096 points.
+
+        >>> executor = ParallelExecution(model, space, n_vmap=2, progress=False)
+        >>> result = executor.run(store="sweep.zarr", chunk_size=2)
+        >>> store_info("sweep.zarr").n_chunks, float(result[4]["y"])
+        (3, 1.0)
+        """
+        space, sink = self.space, _make_sink(store, resume)
+        sink.begin(space, model_name(self.model), chunk_size)
+        first = sink.first_pending()
+        try:
+            struct = None
+            if first < len(space):
+                try:
+                    struct = self._output_struct(first)
+                except PointFailed:
+                    raise
+                except Exception as err:
+                    raise PointFailed(first, err, "tracing the model") from err
+            sink.open(struct)
+            todo = sink.pending()
+            with tqdm(
+                total=len(space),
+                disable=not self.progress,
+                unit="pt",
+                dynamic_ncols=True,
+            ) as bar:
+                bar.update(len(space) - sum(b - a for a, b in todo))
+                self._compute(todo, sink, bar)
+        except PointFailed as failed:
+            raise self._failure(sink, failed) from failed.cause
+        sink.finish()
+        sink.warn_nonfinite()
+        return sink.result()
+
+    @abc.abstractmethod
+    def _output_struct(self, first: int) -> Any:
+        """The per-point output structure, a pytree of `jax.ShapeDtypeStruct`
+        (`first` is the first point to compute)."""
+
+    @abc.abstractmethod
+    def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
+        """Compute the points of `ranges` and `sink.write` them; advance `bar`.
+        Raise `PointFailed` when a point fails."""
+
+    def _failure(self, sink: AbstractSink, failed: PointFailed) -> ExecutionError:
+        """An ExecutionError for `failed` carrying every point written so far."""
+        if sink.opened:
+            sink.flush()
+        done = sink.written_prefix() if sink.opened else 0
+        params = self.space.parameters(failed.index)
+        where = ""
+        if isinstance(sink, ZarrSink):
+            where = (
+                f" Finished chunks are in the store at {str(sink.path)!r}: run again "
+                "with resume=True to go on."
+            )
+        cause = failed.cause
+        return ExecutionError(
+            f"{failed.what} failed at index {failed.index} with parameters {params}: "
+            f"{type(cause).__name__}: {cause}. The {done} points computed before it "
+            f"are in this error's `.partial` result.{where}",
+            index=failed.index,
+            parameters=params,
+            partial=sink.result(done) if done > 0 else None,
         )
-    if not isinstance(space, Space):
-        raise TypeError(
-            f"`space` must be a sweepjax.Space, got {type(space).__name__}; wrap "
-            "your state: Space(state, mode='product')."
-        )
 
 
-def point_parameters(space: Space, index: int) -> dict[str, Any]:
-    """The axis values of one point, by name (for error messages)."""
-    pos = space.positions(index)
-    values = {}
-    for (name, table), e in zip(space._host_items(), space._axis_to_eff):
-        value = table[pos[e]]
-        scalar = isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0
-        values[name] = value.item() if scalar else value
-    return values
-
-
-def failure(space: Space, sink, index: int, done: int, err: BaseException, what: str):
-    """An ExecutionError for a failure at `index`, carrying points [0, done)."""
-    params = point_parameters(space, index)
-    partial = sink.result(done) if done > 0 else None
-    return ExecutionError(
-        f"{what} failed at index {index} with parameters {params}: "
-        f"{type(err).__name__}: {err}. The {done} points computed before it are "
-        "in this error's `.partial` result.",
-        index=index,
-        parameters=params,
-        partial=partial,
-    )
-
-
-def progress_bar(total: int, enabled: bool, unit: str = "pt"):
-    return tqdm(total=total, disable=not enabled, unit=unit, dynamic_ncols=True)
-
-
-def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
-    """[start, stop) of consecutive chunks of `size` points covering [0, n)."""
-    return [(s, min(s + size, n)) for s in range(0, n, size)]
-
-
-def resolve_sink(store: Any, resume: bool):
+def _make_sink(store: Any, resume: bool) -> AbstractSink:
     """The sink for a run: host memory, or a Zarr store at `store` (a path)."""
-    from sweepjax.execution._sink import MemorySink
-
     if store is None:
         if resume:
             raise ValueError("`resume=True` needs a `store` to resume from.")
         return MemorySink()
-    from sweepjax._store import ZarrSink
-
     return ZarrSink(store, resume=resume)
+
+
+def batches(ranges: Ranges, size: int) -> Ranges:
+    """``[start, stop)`` batches of at most `size` points covering `ranges`.
+
+    >>> batches([(0, 5), (8, 10)], 2)
+    [(0, 2), (2, 4), (4, 5), (8, 10)]
+    """
+    return [
+        (a, min(a + size, stop))
+        for start, stop in ranges
+        for a in range(start, stop, size)
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from os import PathLike
 from typing import Any
 
 import equinox as eqx
@@ -13,17 +12,12 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from sweepjax._result import Result
+from sweepjax._sink import AbstractSink, Ranges
 from sweepjax._space import Space
-from sweepjax.execution._base import (
-    check_model_and_space,
-    check_positive_int,
-    chunk_bounds,
-    failure,
-    progress_bar,
-    resolve_sink,
-)
-from sweepjax.execution._sink import AbstractSink, model_name
+from sweepjax._tree import check_positive_int
+from sweepjax.execution._base import AbstractExecution, PointFailed, batches
+
+__all__ = ["CompiledSweep", "ParallelExecution", "check_devices", "stream"]
 
 _AXIS = "points"
 
@@ -41,9 +35,9 @@ def check_devices(n_pmap: int) -> list[jax.Device]:
 
 
 class CompiledSweep:
-    """A model compiled once for chunks of `chunk_size` points of a space.
+    """A model compiled once for batches of `batch_size` points of a space.
 
-    The chunk function takes per-dimension positions ``[chunk_size, n_dims]``
+    The batch function takes per-dimension positions ``[batch_size, n_dims]``
     (int32) and gathers each axis's values on the device, so only positions
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
@@ -60,13 +54,13 @@ class CompiledSweep:
         n_pmap: int,
     ):
         self.space = space
-        self.chunk_size = n_vmap * n_pmap
-        leaves = [None if i in space._slots else x for i, x in enumerate(space._leaves)]
-        dynamic, static = eqx.partition((leaves, args, kwargs), eqx.is_array)
+        self.batch_size = n_vmap * n_pmap
+        fixed = space.fixed_leaves()
+        dynamic, static = eqx.partition((fixed, args, kwargs), eqx.is_array)
 
         def point(dynamic, tables, pos):
-            leaves, args, kwargs = eqx.combine(dynamic, static)
-            state = space.assemble(pos, tables=tables, leaves=leaves)
+            fixed, args, kwargs = eqx.combine(dynamic, static)
+            state = space.assemble(pos, tables=tables, fixed=fixed)
             return model(state, *args, **kwargs)
 
         chunk = jax.vmap(point, in_axes=(None, None, 0))
@@ -91,10 +85,10 @@ class CompiledSweep:
                     check_vma=False,
                 )
             )
-        self._inputs = jax.device_put((dynamic, space._tables), replicated)
+        self._inputs = jax.device_put((dynamic, space.tables), replicated)
         n_dims = len(space.effective_axes)
         pos = jax.ShapeDtypeStruct(
-            (self.chunk_size, n_dims), jnp.int32, sharding=self._pos_sharding
+            (self.batch_size, n_dims), jnp.int32, sharding=self._pos_sharding
         )
         lowered = fn.lower(*self._inputs, pos)
         self._compiled = lowered.compile()
@@ -103,29 +97,34 @@ class CompiledSweep:
         )
 
     def positions(self, start: int, stop: int) -> np.ndarray:
-        """Positions of points [start, stop), padded to a full chunk by
+        """Positions of points [start, stop), padded to a full batch by
         repeating the last real point (a valid input, discarded afterwards)."""
-        idx = np.minimum(np.arange(start, start + self.chunk_size), stop - 1)
+        idx = np.minimum(np.arange(start, start + self.batch_size), stop - 1)
         return self.space.positions(idx).astype(np.int32)
 
     def __call__(self, positions: np.ndarray) -> Any:
-        """Dispatch one chunk (asynchronously); returns device outputs."""
+        """Dispatch one batch (asynchronously); returns device outputs."""
         pos = jax.device_put(positions, self._pos_sharding)
         return self._compiled(*self._inputs, pos)
 
 
-class ParallelExecution:
-    """Run a model over a space in vectorised chunks, on one or more devices.
+class ParallelExecution(AbstractExecution):
+    """Run a model over a space in vectorised batches, on one or more devices.
 
     Each call evaluates ``n_vmap`` points per device on ``n_pmap`` devices
-    (a `jax.sharding` mesh with `shard_map`), so a chunk holds
+    (a `jax.sharding` mesh with `shard_map`), so a batch holds
     ``n_vmap * n_pmap`` points. The model is traced and compiled once per
-    sweep; the last chunk is padded with a real point whose output is
+    executor; the last batch is padded with a real point whose output is
     dropped, so the model never sees made-up inputs. Outputs stream to host
-    arrays chunk by chunk while the next chunk computes, so device memory
-    holds about one chunk whatever the size of the space.
+    arrays (or a store) batch by batch while the next batch computes, so
+    device memory holds about one batch whatever the size of the space.
+    ``n_vmap`` and ``n_pmap`` are speed settings only: the result, and a
+    store's chunks, do not depend on them.
 
-    >>> result = ParallelExecution(model, space, n_vmap=64).run()
+    >>> space = Space({"x": GridAxis(0.0, 1.0, 5)})
+    >>> result = ParallelExecution(lambda s: s["x"] * 2, space, n_vmap=4).run()
+    >>> result.outputs.tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0]
     """
 
     def __init__(
@@ -138,58 +137,49 @@ class ParallelExecution:
         progress: bool = True,
         **kwargs: Any,
     ):
-        check_model_and_space(model, space)
-        self.model = model
-        self.space = space
-        self.args = args
-        self.kwargs = kwargs
+        super().__init__(model, space, args, kwargs, progress)
         self.n_vmap = check_positive_int("n_vmap", n_vmap)
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
         check_devices(self.n_pmap)
-        self.progress = progress
         self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
-        """Trace and compile the chunk function once; later runs reuse it."""
+        """Trace and compile the batch function once; later runs reuse it."""
         if self._sweep is None:
             self._sweep = CompiledSweep(
                 self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
             )
         return self._sweep
 
-    def run(self, store: str | PathLike | None = None, resume: bool = False) -> Result:
-        """Evaluate every point and return a `Result` in space order.
+    def _output_struct(self, first: int) -> Any:
+        return self.compile().point_struct
 
-        With `store`, outputs go to a Zarr store at that path chunk by chunk;
-        ``resume=True`` continues an interrupted run there, skipping the
-        chunks already written.
-        """
-        space, sink = self.space, resolve_sink(store, resume)
-        sink.begin(space, self.n_vmap * self.n_pmap, model_name(self.model))
-        try:
-            sweep = self.compile()
-        except Exception as err:
-            raise failure(space, sink, 0, 0, err, "tracing the model") from err
-        sink.open(sweep.point_struct)
-        todo = sink.pending(chunk_bounds(len(space), sweep.chunk_size))
-        with progress_bar(len(space), self.progress) as bar:
-            bar.update(len(space) - sum(b - a for a, b in todo))
-            stream(sweep, todo, sink, bar)
-        sink.warn_nonfinite()
-        return sink.result()
+    def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
+        sweep = self.compile()
+        stream(sweep, batches(ranges, sweep.batch_size), sink, bar)
 
 
-def stream(sweep: CompiledSweep, bounds, sink: AbstractSink, bar) -> None:
-    """Run chunks in order, writing each one while the next one computes."""
+def stream(
+    sweep: CompiledSweep,
+    bounds: Ranges,
+    sink: AbstractSink,
+    bar: Any,
+    offset: int = 0,
+) -> None:
+    """Run batches in order, writing each one while the next one computes.
+
+    Points ``[start, stop)`` of the space go to ``[start - offset, stop -
+    offset)`` of the sink (a worker's sink holds only its task's points).
+    """
     pending = None
 
-    def flush(chunk):
-        start, stop, out = chunk
+    def flush(batch):
+        start, stop, out = batch
         try:
             host = jax.device_get(out)
         except Exception as err:
-            raise failure(sweep.space, sink, start, start, err, "chunk") from err
-        sink.write(start, stop, host)
+            raise PointFailed(start, err, "batch") from err
+        sink.write(start - offset, stop - offset, host)
         bar.update(stop - start)
 
     for start, stop in bounds:
@@ -198,7 +188,7 @@ def stream(sweep: CompiledSweep, bounds, sink: AbstractSink, bar) -> None:
         except Exception as err:
             if pending is not None:
                 flush(pending)
-            raise failure(sweep.space, sink, start, start, err, "chunk") from err
+            raise PointFailed(start, err, "batch") from err
         if pending is not None:
             flush(pending)
         pending = (start, stop, out)

@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from os import PathLike
 from typing import Any
 
 import jax
 import numpy as np
 
-from sweepjax._result import Result
+from sweepjax._sink import AbstractSink, Ranges, output_struct
 from sweepjax._space import Space
-from sweepjax.execution._base import (
-    check_model_and_space,
-    check_positive_int,
-    chunk_bounds,
-    failure,
-    progress_bar,
-    resolve_sink,
-)
-from sweepjax.execution._sink import model_name, output_struct
+from sweepjax.execution._base import AbstractExecution, PointFailed, batches
+
+__all__ = ["SequentialExecution"]
+
+#: Points handed to the sink at once (bounds the host memory of a run).
+_WRITE_EVERY = 1024
 
 
-class SequentialExecution:
+class SequentialExecution(AbstractExecution):
     """Run `model(state, *args, **kwargs)` on every point of `space`, in order.
 
     The model is called as written (no jit, no vmap), which makes this the
     executor for debugging, models that do not vectorise, and small spaces.
-    Outputs must have the same structure and shapes at every point; they are
-    handed to the result (or store) every `chunk_size` points. If the model
-    raises, an `ExecutionError` names the index and its parameters and carries
-    the points computed so far in `.partial`.
+    Every point's outputs must have the structure, shapes and dtypes of the
+    first point's. If the model raises, an `ExecutionError` names the index
+    and its parameters and carries the points computed so far in `.partial`.
 
-    >>> result = SequentialExecution(lambda s: s["x"] ** 2, space).run()
+    >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+    >>> result = SequentialExecution(lambda s: s["x"] ** 2, space, progress=False).run()
+    >>> [float(v) for v in result.outputs]
+    [0.0, 0.25, 1.0]
     """
 
     def __init__(
@@ -41,56 +39,59 @@ class SequentialExecution:
         space: Space,
         *args: Any,
         progress: bool = True,
-        chunk_size: int = 1024,
         **kwargs: Any,
     ):
-        check_model_and_space(model, space)
-        self.model = model
-        self.space = space
-        self.args = args
-        self.kwargs = kwargs
-        self.progress = progress
-        self.chunk_size = check_positive_int("chunk_size", chunk_size)
+        super().__init__(model, space, args, kwargs, progress)
+        self._first: tuple[int, Any] = (-1, None)
 
-    def run(self, store: str | PathLike | None = None, resume: bool = False) -> Result:
-        """Evaluate every point and return a `Result` in space order.
+    def _call(self, index: int, state: Any) -> Any:
+        try:
+            return self.model(state, *self.args, **self.kwargs)
+        except Exception as err:
+            raise PointFailed(index, err) from err
 
-        With `store`, outputs go to a Zarr store at that path chunk by chunk;
-        ``resume=True`` continues an interrupted run there.
-        """
-        space, sink = self.space, resolve_sink(store, resume)
-        sink.begin(space, self.chunk_size, model_name(self.model))
-        todo = sink.pending(chunk_bounds(len(space), self.chunk_size))
-        expected = None
-        with progress_bar(len(space), self.progress) as bar:
-            bar.update(len(space) - sum(b - a for a, b in todo))
-            for start, stop in todo:
-                outs = []
-                for offset, pos in enumerate(space.positions(np.arange(start, stop))):
-                    i = start + offset
-                    try:
-                        out = self.model(space.assemble(pos), *self.args, **self.kwargs)
-                        leaves, treedef = jax.tree.flatten(out)
-                        got = (treedef, [np.shape(x) for x in leaves])
-                        if expected is None:
-                            sink.open(jax.tree.map(output_struct, out))
-                            expected = got
-                        elif got != expected:
-                            raise ValueError(
-                                f"the model returned {got}, but {expected} at the "
-                                "first point; outputs must keep one structure "
-                                "and shape across the space."
-                            )
-                    except Exception as err:
-                        if outs:
-                            sink.write(start, i, _stack(outs), complete=False)
-                        raise failure(space, sink, i, i, err, "model") from err
-                    outs.append(out)
+    def _output_struct(self, first: int) -> Any:
+        # The first pending point's outputs define the structure; they are
+        # kept so that point is not computed twice.
+        out = self._call(first, self.space[first])
+        self._first = (first, out)
+        return jax.tree.map(output_struct, out)
+
+    def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
+        structs, treedef = jax.tree.flatten(sink.point_struct)
+        expected = [(s.shape, s.dtype) for s in structs]
+        (first, first_out), self._first = self._first, (-1, None)
+        for start, stop in batches(ranges, _WRITE_EVERY):
+            rows: list[list[Any]] = []
+            try:
+                for i, state in enumerate(self.space.iterate(start, stop), start):
+                    out = first_out if i == first else self._call(i, state)
+                    leaves, got = jax.tree.flatten(out)
+                    found = [_shape_dtype(x) for x in leaves]
+                    if got != treedef or found != expected:
+                        raise PointFailed(
+                            i,
+                            ValueError(
+                                f"the model returned {got} with (shape, dtype) "
+                                f"{found}, but {treedef} with {expected} at point "
+                                f"{first}; outputs must keep one structure, "
+                                "shape and dtype across the space."
+                            ),
+                        )
+                    rows.append(leaves)
                     bar.update(1)
-                sink.write(start, stop, _stack(outs))
-        sink.warn_nonfinite()
-        return sink.result()
+            finally:
+                if rows:
+                    sink.write(start, start + len(rows), _stack(rows, structs))
 
 
-def _stack(outs: list[Any]) -> Any:
-    return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outs)
+def _shape_dtype(x: Any) -> tuple:
+    s = output_struct(x)
+    return s.shape, s.dtype
+
+
+def _stack(rows: list[list[Any]], structs: list[jax.ShapeDtypeStruct]) -> list:
+    return [
+        np.stack([np.asarray(row[k], s.dtype) for row in rows])
+        for k, s in enumerate(structs)
+    ]

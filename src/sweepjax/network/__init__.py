@@ -31,6 +31,7 @@ from sweepjax.network._coupling import (
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
 from sweepjax.network._graph import AbstractGraph, DenseDelayGraph, DenseGraph
+from sweepjax.network._layout import make_config
 from sweepjax.network._models import (
     Generic2dOscillator,
     JansenRit,
@@ -41,12 +42,20 @@ from sweepjax.network._models import (
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
 from sweepjax.network._network import Network
 from sweepjax.network._noise import AbstractNoise, AdditiveNoise
-from sweepjax.network._prepare import Solution, make_config, prepare
-from sweepjax.network._solvers import RK4, AbstractSolver, Euler, Heun
+from sweepjax.network._prepare import prepare
+from sweepjax.network._solution import Solution
+from sweepjax.network._solvers import (
+    RK4,
+    AbstractFixedStepSolver,
+    AbstractSolver,
+    Euler,
+    Heun,
+)
 
 __all__ = [
     "AbstractCoupling",
     "AbstractDynamics",
+    "AbstractFixedStepSolver",
     "AbstractGraph",
     "AbstractMonitor",
     "AbstractNoise",

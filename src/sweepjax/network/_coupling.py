@@ -10,18 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
-
-
-def _as_state_names(incoming_states: Any) -> tuple[str, ...]:
-    if isinstance(incoming_states, str):
-        return (incoming_states,)
-    if isinstance(incoming_states, tuple | list) and incoming_states:
-        if all(isinstance(s, str) for s in incoming_states):
-            return tuple(incoming_states)
-    raise TypeError(
-        "incoming_states must be a state name or a non-empty sequence of state "
-        f"names, got {incoming_states!r}."
-    )
+from sweepjax.network._dynamics import as_state_names
 
 
 class Edges(NamedTuple):
@@ -70,7 +59,7 @@ class AbstractCoupling(abc.ABC):
     delayed: ClassVar[bool] = False
 
     def __init__(self, incoming_states: str | tuple[str, ...], target: str | None):
-        self.incoming_states = _as_state_names(incoming_states)
+        self.incoming_states = as_state_names(incoming_states)
         if target is not None and not isinstance(target, str):
             raise TypeError(f"target must be a coupling input name, got {target!r}.")
         self.target = target

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from sweepjax import GridAxis, LogGridAxis, ParallelExecution, Space
 from sweepjax.network._analysis import functional_connectivity
 from sweepjax.network._connectome import load_connectome
 from sweepjax.network._coupling import DelayedLinearCoupling
@@ -60,10 +61,10 @@ def run_demo(
     Returns:
         :class:`DemoOutput` with the paths written and the summary table.
 
-    >>> out = run_demo("demo-out", n_G=4, n_sigma=2, duration=1000.0)
-    """
-    from sweepjax import GridAxis, LogGridAxis, ParallelExecution, Space
+    Example (about ten seconds)::
 
+        out = run_demo("demo-out", n_G=4, n_sigma=2, duration=1000.0)
+    """
     start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,11 +147,18 @@ def _plot(ds, path: Path, n_regions: int, t1: float) -> None:
     ds["G"].attrs["long_name"] = "global coupling G"
     ds["sigma"].attrs["long_name"] = "noise amplitude sigma"
     fig, axes = plt.subplots(1, len(OBSERVABLES), figsize=(15, 4.2))
-    for ax, (name, label) in zip(axes, OBSERVABLES.items()):
+    for ax, (name, label) in zip(axes, OBSERVABLES.items(), strict=True):
         da = ds[name]
         da.attrs["long_name"] = label
-        da.plot(ax=ax, x="G", y="sigma", yscale="log", cmap="viridis",
-                cbar_kwargs={"label": label})  # fmt: skip
+        # pcolormesh, not plot(): a one-value axis must not turn it into lines
+        da.plot.pcolormesh(
+            ax=ax,
+            x="G",
+            y="sigma",
+            yscale="log",
+            cmap="viridis",
+            cbar_kwargs={"label": label},
+        )
         ax.set_title(label)
     fig.suptitle(
         f"Reduced Wong-Wang on the {n_regions}-region TVB connectome "

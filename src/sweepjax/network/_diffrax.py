@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import diffrax as dfx
+import jax
 import jax.numpy as jnp
 import lineax as lx
 
 from sweepjax._config import Config
+from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample
 from sweepjax.network._network import Network
 from sweepjax.network._rhs import make_rhs
+from sweepjax.network._solution import Solution, SolveFn
+from sweepjax.network._solvers import AbstractSolver
 
 
-class Diffrax:
+class Diffrax(AbstractSolver):
     """Use a Diffrax solver instead of the native fixed-step scan.
 
     Args:
@@ -31,8 +32,9 @@ class Diffrax:
     With noise, the Brownian motion is a ``diffrax.VirtualBrownianTree`` keyed
     by ``config.noise.key`` whose increments are scaled by ``config.noise.sigma``
     on the noisy states, so a swept key still runs replicates with one
-    compilation. Delayed couplings and ``TemporalAverage`` are not supported
-    (use the native solvers); ``noise_samples`` injection neither.
+    compilation. Not supported (a ``ValueError`` says so): delayed couplings
+    and ``TemporalAverage`` (at ``prepare``), ``config._internal.noise_samples``
+    (at the solve); use the native solvers for those. ``unroll`` is ignored.
 
     >>> import diffrax
     >>> solver = Diffrax(diffrax.Tsit5())
@@ -60,18 +62,47 @@ class Diffrax:
     def __repr__(self) -> str:
         return f"Diffrax({self.solver!r}, {self.stepsize_controller!r})"
 
+    def build(
+        self,
+        network: Network,
+        t0: float,
+        dt: float,
+        n_steps: int,
+        monitor: AbstractMonitor,
+        unroll: int,
+    ) -> SolveFn:
+        _check_supported(network, monitor)
+        ts_host = monitor.times(t0, dt, n_steps // monitor.every)
+        t_end = t0 + n_steps * dt
+        dt0 = dt if self.dt0 is None else self.dt0
+        max_steps = self.max_steps or max(4096, 4 * n_steps)
+        tol = dt / 2 if self.brownian_tol is None else self.brownian_tol
 
-def build_diffrax(
-    network: Network,
-    solver: Diffrax,
-    t0: float,
-    dt: float,
-    n_steps: int,
-    monitor: AbstractMonitor,
-) -> Callable[[Config], Any]:
-    """The solve function of ``network`` integrated by ``solver``."""
-    from sweepjax.network._prepare import Solution
+        def solve(config: Config) -> Solution:
+            y0 = initial_state_of(network, config)
+            rhs = make_rhs(network, config)
+            terms: dfx.AbstractTerm = dfx.ODETerm(lambda t, y, args: rhs(t, y, {}))
+            if network.noise is not None:
+                noise = _diffusion(network, config, t0, t_end, tol, y0)
+                terms = dfx.MultiTerm(terms, noise)
+            ts = jnp.asarray(ts_host, y0.dtype)
+            sol = dfx.diffeqsolve(
+                terms,
+                self.solver,
+                t0,
+                t_end,
+                dt0,
+                y0,
+                saveat=dfx.SaveAt(ts=ts),
+                stepsize_controller=self.stepsize_controller,
+                max_steps=max_steps,
+            )
+            return Solution(ts, sol.ys)
 
+        return solve
+
+
+def _check_supported(network: Network, monitor: AbstractMonitor) -> None:
     delayed = [name for name, c in network.coupling.items() if c.delayed]
     if delayed:
         raise ValueError(
@@ -80,56 +111,33 @@ def build_diffrax(
         )
     if type(monitor) not in (Raw, SubSample):
         raise ValueError(
-            f"Diffrax supports the Raw and SubSample monitors, got {monitor!r}."
+            f"Diffrax supports the Raw and SubSample monitors, got {monitor!r}; "
+            "use Euler(), Heun() or RK4() for other monitors."
         )
-    n_records = n_steps // monitor.every
-    ts_host = monitor.times(t0, dt, n_records)
-    t_end = t0 + n_steps * dt
-    dt0 = dt if solver.dt0 is None else solver.dt0
-    max_steps = solver.max_steps or max(4096, 4 * n_steps)
-    tol = dt / 2 if solver.brownian_tol is None else solver.brownian_tol
-    n_states, n_nodes = network.dynamics.n_states, network.n_nodes
 
-    def solve(config: Config) -> Solution:
-        dtype = jnp.result_type(float)
-        y0 = jnp.broadcast_to(
-            jnp.asarray(config.initial_state, dtype), (n_states, n_nodes)
-        )
-        rhs = make_rhs(network, config)
-        terms: dfx.AbstractTerm = dfx.ODETerm(lambda t, y, args: rhs(t, y, {}))
-        if network.noise is not None:
-            if config._internal.noise_samples is not None:
-                raise ValueError(
-                    "config._internal.noise_samples is not used by Diffrax, which "
-                    "draws a VirtualBrownianTree from config.noise.key; set it to "
-                    "None or use a native solver."
-                )
-            mask = (
-                jnp.zeros((n_states, 1), dtype)
-                .at[jnp.asarray(network.noise_index)]
-                .set(1.0)
-            )
-            sigma = jnp.asarray(config.noise.sigma, dtype)
-            diag = jnp.broadcast_to(mask * sigma, (n_states, n_nodes))
-            brownian = dfx.VirtualBrownianTree(
-                t0, t_end, tol=tol, shape=(n_states, n_nodes), key=config.noise.key
-            )
-            diffusion = dfx.ControlTerm(
-                lambda t, y, args: lx.DiagonalLinearOperator(diag), brownian
-            )
-            terms = dfx.MultiTerm(terms, diffusion)
-        ts = jnp.asarray(ts_host, dtype)
-        sol = dfx.diffeqsolve(
-            terms,
-            solver.solver,
-            t0,
-            t_end,
-            dt0,
-            y0,
-            saveat=dfx.SaveAt(ts=ts),
-            stepsize_controller=solver.stepsize_controller,
-            max_steps=max_steps,
-        )
-        return Solution(ts, sol.ys)
 
-    return solve
+def _diffusion(
+    network: Network,
+    config: Config,
+    t0: float,
+    t_end: float,
+    tol: float,
+    y0: jax.Array,
+) -> dfx.ControlTerm:
+    """``sigma * dW`` on the noisy states, ``dW`` from a Brownian tree keyed by
+    ``config.noise.key``, ``[n_states, n_nodes]``."""
+    if config._internal.noise_samples is not None:
+        raise ValueError(
+            "config._internal.noise_samples is not used by Diffrax, which "
+            "draws a VirtualBrownianTree from config.noise.key; set it to "
+            "None or use a native solver."
+        )
+    n_states, n_nodes = y0.shape
+    dtype = y0.dtype
+    mask = jnp.zeros((n_states, 1), dtype).at[jnp.asarray(network.noise_index)].set(1.0)
+    sigma = jnp.asarray(config.noise.sigma, dtype)
+    diag = jnp.broadcast_to(mask * sigma, (n_states, n_nodes))
+    brownian = dfx.VirtualBrownianTree(
+        t0, t_end, tol=tol, shape=(n_states, n_nodes), key=config.noise.key
+    )
+    return dfx.ControlTerm(lambda t, y, args: lx.DiagonalLinearOperator(diag), brownian)

@@ -1,4 +1,4 @@
-"""AbstractDynamics: the node model interface of a network."""
+"""AbstractDynamics: the node model interface of a network, and its state names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,25 @@ import jax
 import numpy as np
 
 from sweepjax._config import Config
+
+
+def as_state_names(value: Any, argument: str = "incoming_states") -> tuple[str, ...]:
+    """A state name or a non-empty sequence of them as a tuple of names.
+
+    ``argument`` names the argument in the ``TypeError`` raised otherwise.
+
+    >>> as_state_names("S"), as_state_names(["x", "y"])
+    (('S',), ('x', 'y'))
+    """
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list) and value:
+        if all(isinstance(s, str) for s in value):
+            return tuple(value)
+    raise TypeError(
+        f"{argument} must be a state name or a non-empty sequence of state "
+        f"names, got {value!r}."
+    )
 
 
 class AbstractDynamics(abc.ABC):

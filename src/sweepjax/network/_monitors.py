@@ -7,13 +7,7 @@ import abc
 import jax
 import numpy as np
 
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be a positive int, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}.")
-    return int(value)
+from sweepjax._tree import check_positive_int
 
 
 class AbstractMonitor(abc.ABC):
@@ -82,7 +76,7 @@ class SubSample(Raw):
     """
 
     def __init__(self, every: int):
-        self.every = _positive_int("every", every)
+        self.every = check_positive_int("every", every)
 
     def times(self, t0, dt, n_records):
         return t0 + dt * self.every * np.arange(1, n_records + 1)
@@ -100,7 +94,7 @@ class TemporalAverage(AbstractMonitor):
     """
 
     def __init__(self, every: int):
-        self.every = _positive_int("every", every)
+        self.every = check_positive_int("every", every)
 
     def init(self, y):
         return jax.numpy.zeros_like(y)

@@ -7,7 +7,8 @@ from typing import Any
 
 import jax
 
-from sweepjax.network._coupling import _as_state_names
+from sweepjax._tree import is_key_array
+from sweepjax.network._dynamics import as_state_names
 
 
 def _as_key(key: Any) -> jax.Array:
@@ -15,10 +16,7 @@ def _as_key(key: Any) -> jax.Array:
         return jax.random.key(0)
     if isinstance(key, int) and not isinstance(key, bool):
         return jax.random.key(key)
-    if isinstance(key, jax.Array) and (
-        jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
-        or (key.shape == (2,) and key.dtype.name == "uint32")
-    ):
+    if is_key_array(key, raw=True):
         return key
     raise TypeError(
         "key must be a JAX PRNG key (jax.random.key(seed)), an int seed or None, "
@@ -61,7 +59,7 @@ class AdditiveNoise(AbstractNoise):
     ):
         self.sigma = sigma
         self.key = _as_key(key)
-        self.states = None if states is None else _as_state_names(states)
+        self.states = None if states is None else as_state_names(states, "states")
 
     def parameters(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "key": self.key}

@@ -1,23 +1,68 @@
-"""Fixed-step solvers, each one step of a single ``lax.scan``."""
+"""Solvers: each builds the solve function that ``prepare`` jits.
+
+:class:`AbstractSolver` is the one interface ``prepare`` knows. The native
+fixed-step schemes share :class:`AbstractFixedStepSolver`, whose ``build``
+runs the scheme's ``step`` in one ``lax.scan`` (see ``_integrate.py``); a new
+scheme is one small subclass that writes ``step``.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 
 import jax
 
-Derivative = Callable[[jax.Array, jax.Array], jax.Array]
+from sweepjax.network._integrate import Derivative, integrate
+from sweepjax.network._monitors import AbstractMonitor
+from sweepjax.network._network import Network
+from sweepjax.network._solution import SolveFn
 
 
 class AbstractSolver(abc.ABC):
+    """How a network is integrated: ``build(...)`` returns ``solve(config)``.
+
+    ``build(network, t0, dt, n_steps, monitor, unroll)`` is called once by
+    ``prepare`` with a validated time grid (``n_steps`` steps of ``dt`` from
+    ``t0``, a multiple of ``monitor.every``); it rejects what the solver does
+    not support with a ``ValueError`` and returns a pure function
+    ``solve(config) -> Solution`` with ``ys``
+    ``[n_steps // monitor.every, n_states, n_nodes]``, which ``prepare`` jits.
+
+    >>> solve = Heun().build(network, 0.0, 0.1, 50, Raw(), unroll=1)
+    """
+
+    @abc.abstractmethod
+    def build(
+        self,
+        network: Network,
+        t0: float,
+        dt: float,
+        n_steps: int,
+        monitor: AbstractMonitor,
+        unroll: int,
+    ) -> SolveFn:
+        """The solve function of ``network`` on this time grid."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class AbstractFixedStepSolver(AbstractSolver):
     """A fixed-step scheme: ``step(f, t, y, dt, dW) -> y_next``.
 
     ``f(t, y)`` is the full right-hand side (instantaneous coupling included,
     delayed coupling already held fixed for the step), ``y`` is
     ``[n_states, n_nodes]`` and ``dW`` the additive noise increment of the step
     (same shape) or None for a deterministic run. ``order`` is the
-    deterministic convergence order. A new scheme is one small subclass.
+    deterministic convergence order. Supports delays, every monitor and
+    injected ``noise_samples``; ``unroll`` sets the scan's unrolling.
+
+    >>> class Midpoint(AbstractFixedStepSolver):
+    ...     order = 2
+    ...     def step(self, f, t, y, dt, dW):
+    ...         y_half = y + 0.5 * dt * f(t, y)
+    ...         y_next = y + dt * f(t + 0.5 * dt, y_half)
+    ...         return y_next if dW is None else y_next + dW
     """
 
     order: int
@@ -28,15 +73,23 @@ class AbstractSolver(abc.ABC):
     ) -> jax.Array:
         """Advance ``y`` from ``t`` to ``t + dt``."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+    def build(
+        self,
+        network: Network,
+        t0: float,
+        dt: float,
+        n_steps: int,
+        monitor: AbstractMonitor,
+        unroll: int,
+    ) -> SolveFn:
+        return integrate(network, self.step, t0, dt, n_steps, monitor, unroll)
 
 
 def _add(y: jax.Array, dW: jax.Array | None) -> jax.Array:
     return y if dW is None else y + dW
 
 
-class Euler(AbstractSolver):
+class Euler(AbstractFixedStepSolver):
     """Euler(-Maruyama): ``y' = y + dt*f(t, y) + dW``. Order 1.
 
     >>> solver = Euler()
@@ -48,7 +101,7 @@ class Euler(AbstractSolver):
         return _add(y + dt * f(t, y), dW)
 
 
-class Heun(AbstractSolver):
+class Heun(AbstractFixedStepSolver):
     """Heun's predictor-corrector, as The Virtual Brain's Heun integrators.
 
     ``k1 = f(t, y)``, ``y~ = y + dt*k1 + dW``, ``k2 = f(t + dt, y~)``,
@@ -66,7 +119,7 @@ class Heun(AbstractSolver):
         return _add(y + 0.5 * dt * (k1 + k2), dW)
 
 
-class RK4(AbstractSolver):
+class RK4(AbstractFixedStepSolver):
     """Classic fourth-order Runge-Kutta; noise ``dW`` is added once per step.
 
     Order 4 for ODEs (the additive-noise variant is strong order 1).

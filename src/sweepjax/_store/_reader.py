@@ -27,7 +27,14 @@ from sweepjax._axes import DataAxis
 from sweepjax._config import Config
 from sweepjax._result import Result
 from sweepjax._space import Space
-from sweepjax._store import DONE, META, check_path, open_store, store_exists
+from sweepjax._store._format import (
+    DONE,
+    META,
+    check_path,
+    open_store,
+    store_exists,
+    unflatten,
+)
 
 __all__ = ["StoreInfo", "open_result", "store_info"]
 
@@ -42,18 +49,27 @@ class StoreInfo:
     Attributes:
         path: the store's directory.
         model: the model's ``module.qualname``.
-        chunk_size: points per chunk (the unit of resume).
+        chunk_size: points per chunk (the unit of resume); None while the
+            sweep has not laid its outputs out yet.
         space: the space's description (`Space.describe()`).
         outputs: per-point output leaves, ``{name: {"shape", "dtype"}}``, or
             None when no chunk has been computed yet.
         done: bool `[n_chunks]`, which chunks are written and marked done.
 
-    >>> print(sweepjax.store_info("sweep.zarr"))   # what `sweepjax info` shows
+    >>> _ = ParallelExecution(model, space, progress=False).run(store="sweep.zarr")
+    >>> print(store_info("sweep.zarr"))   # what `sweepjax info` shows
+    store:    /.../sweep.zarr
+    model:    ...
+    space:    N=5, mode='zip', 1 axes
+      x  GridAxis     size=5      dim=0  float32
+    progress: 1/1 chunks, 5/5 points (100.0%), chunk size 4096
+    outputs:
+      y: () float32
     """
 
     path: Path
     model: str
-    chunk_size: int
+    chunk_size: int | None
     space: dict[str, Any]
     outputs: dict[str, dict[str, Any]] | None
     done: np.ndarray
@@ -76,6 +92,8 @@ class StoreInfo:
     @property
     def missing(self) -> list[tuple[int, int]]:
         """[start, stop) ranges of points not yet done, merged."""
+        if self.chunk_size is None:
+            return [(0, self.n_points)]
         ranges: list[tuple[int, int]] = []
         for k in np.flatnonzero(~self.done):
             a = int(k) * self.chunk_size
@@ -94,7 +112,7 @@ class StoreInfo:
     @property
     def complete(self) -> bool:
         """True once every chunk is done."""
-        return bool(self.done.all())
+        return self.chunk_size is not None and bool(self.done.all())
 
     def missing_text(self) -> str:
         """The first few missing ranges, as text: ``[64, 128), [320, 448)``."""
@@ -120,6 +138,10 @@ class StoreInfo:
                 f"  {a['name']:<{width}}  {a['type']:<12} size={a['size']:<6} "
                 f"dim={a['dimension']}  {a['dtype']}{shape}{group}"
             )
+        if self.chunk_size is None:
+            lines.append("progress: not started (no output laid out yet)")
+            lines.append("outputs:  none yet")
+            return "\n".join(lines)
         pct = 100.0 * self.done_points / self.n_points
         lines.append(
             f"progress: {self.done_chunks}/{self.n_chunks} chunks, "
@@ -145,14 +167,15 @@ def _open(path: str | PathLike) -> tuple[Path, zarr.Group, dict[str, Any]]:
 
 
 def _info(path: Path, group: zarr.Group, meta: dict[str, Any]) -> StoreInfo:
-    outputs = meta["outputs"]
+    outputs, chunk_size = meta["outputs"], meta["chunk_size"]
+    laid_out = outputs is not None and chunk_size is not None
     return StoreInfo(
         path=path,
         model=meta["model"],
-        chunk_size=int(meta["chunk_size"]),
+        chunk_size=int(chunk_size) if laid_out else None,
         space=meta["space"],
-        outputs=None if outputs is None else outputs["leaves"],
-        done=np.asarray(group[DONE][:], dtype=bool),
+        outputs=outputs["leaves"] if laid_out else None,
+        done=np.asarray(group[DONE][:], dtype=bool) if laid_out else np.zeros(0, bool),
     )
 
 
@@ -161,8 +184,10 @@ def store_info(path: str | PathLike) -> StoreInfo:
 
     Reads only metadata and the done markers, so it is cheap on any store.
 
-    >>> info = sweepjax.store_info("sweep.zarr")
-    >>> info.done_points, info.n_points, info.missing   # (640, 1000, [(640, 1000)])
+    >>> _ = ParallelExecution(model, space, progress=False).run("s.zarr", chunk_size=2)
+    >>> info = store_info("s.zarr")
+    >>> info.done_points, info.n_points, info.n_chunks, info.missing
+    (5, 5, 3, [])
     """
     return _info(*_open(path))
 
@@ -197,18 +222,6 @@ def rebuild_space(group: zarr.Group, meta: dict[str, Any], path: Path) -> Space:
     return space
 
 
-def _unflatten(structure: Any, leaves) -> Any:
-    if structure == "leaf":
-        return next(leaves)
-    ((kind, items),) = structure.items()
-    if kind == "none":
-        return None
-    if kind == "dict":
-        return {k: _unflatten(s, leaves) for k, s in items}
-    children = [_unflatten(s, leaves) for s in items]
-    return tuple(children) if kind == "tuple" else children
-
-
 def stored_outputs(group: zarr.Group, meta: dict[str, Any], path: Path) -> Any:
     """The output pytree as lazy dask arrays over the store's Zarr arrays.
 
@@ -228,8 +241,8 @@ def stored_outputs(group: zarr.Group, meta: dict[str, Any], path: Path) -> Any:
         da.from_zarr(group[name], inline_array=True) for _, name in outputs["arrays"]
     ]
     if outputs["structure"] is None:
-        return dict(zip(outputs["leaves"], arrays))
-    return _unflatten(outputs["structure"], iter(arrays))
+        return dict(zip(outputs["leaves"], arrays, strict=True))
+    return unflatten(outputs["structure"], iter(arrays))
 
 
 def open_result(path: str | PathLike) -> Result:
@@ -243,9 +256,10 @@ def open_result(path: str | PathLike) -> Result:
     `UserWarning` naming the missing points, which read as NaN (0 for
     integer outputs); `store_info(path).missing` lists them.
 
-    >>> ParallelExecution(model, space, n_vmap=64).run(store="sweep.zarr")
-    >>> res = sweepjax.open_result("sweep.zarr")
-    >>> res.to_xarray()
+    >>> _ = ParallelExecution(model, space, progress=False).run(store="sweep.zarr")
+    >>> res = open_result("sweep.zarr")
+    >>> float(res[2]["y"]), res.to_xarray()["y"].dims
+    (0.25, ('point',))
     """
     path, group, meta = _open(path)
     outputs = stored_outputs(group, meta, path)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
-from distributed import Client, LocalCluster
+from registry import assert_same
 
 from sweepjax import (
     DataAxis,
@@ -25,15 +25,9 @@ from sweepjax import (
 from sweepjax.cli import main
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def model(state):
@@ -91,21 +85,14 @@ def calls(log, n):
     return np.bincount(np.loadtxt(log, dtype=int, ndmin=1), minlength=n)
 
 
-def leaves(result):
-    return [np.asarray(x) for x in jax.tree.leaves(result.outputs)]
-
-
-def assert_same(a, b):
-    for x, y in zip(leaves(a), leaves(b), strict=True):
-        np.testing.assert_array_equal(x, y)
-
-
 def test_distributed_store_holds_the_same_values_as_parallel(client, tmp_path):
     space = make_space()
-    ParallelExecution(model, space, n_vmap=4, progress=False).run(tmp_path / "p")
+    ParallelExecution(model, space, n_vmap=4, progress=False).run(
+        tmp_path / "p", chunk_size=8
+    )
     result = DistributedExecution(
-        model, space, client=client, n_vmap=4, chunk_size=8, progress=False
-    ).run(store=tmp_path / "d")
+        model, space, client=client, n_vmap=4, progress=False
+    ).run(store=tmp_path / "d", chunk_size=8)
     assert store_info(tmp_path / "d").complete
     parallel, distributed = open_result(tmp_path / "p"), open_result(tmp_path / "d")
     assert_same(distributed, parallel)
@@ -117,8 +104,8 @@ def test_outputs_come_back_to_the_client(client):
     space = make_space()
     expected = ParallelExecution(model, space, n_vmap=4, progress=False).run()
     result = DistributedExecution(
-        model, space, client=client.scheduler.address, n_vmap=4, chunk_size=12
-    ).run()
+        model, space, client=client.scheduler.address, n_vmap=4
+    ).run(chunk_size=12)
     assert isinstance(result.outputs["fc"], np.ndarray)
     assert_same(result, expected)
     assert result.to_dataframe().equals(expected.to_dataframe())
@@ -128,10 +115,10 @@ def test_each_worker_compiles_once(client, tmp_path):
     log = tmp_path / "traces.txt"
     space = indexed_space(64)
     executor = DistributedExecution(
-        traced, space, client=client, n_vmap=2, chunk_size=4, log=str(log)
+        traced, space, client=client, n_vmap=2, log=str(log)
     )
-    first = executor.run()
-    second = executor.run()  # the workers reuse their compiled sweep
+    first = executor.run(chunk_size=4)
+    second = executor.run(chunk_size=8)  # the workers reuse their compiled sweep
     np.testing.assert_array_equal(first.outputs, second.outputs)
     pids = np.loadtxt(log, dtype=int)
     _, counts = np.unique(pids, return_counts=True)
@@ -154,11 +141,10 @@ def test_killed_worker_still_yields_every_point_once(client, tmp_path, with_stor
         space,
         client=client,
         n_vmap=4,
-        chunk_size=8,
         progress=False,
         marker=str(marker),
         log=str(log),
-    ).run(store=store)
+    ).run(store=store, chunk_size=8)
     assert marker.exists(), "no worker was killed"
     counts = calls(log, n)
     assert (counts >= 1).all() and counts[37] >= 2  # the killed chunk ran again
@@ -178,14 +164,15 @@ def test_failure_then_resume_skips_done_chunks(client, tmp_path):
         space,
         client=client,
         n_vmap=4,
-        chunk_size=8,
         retries=0,
         progress=False,
     )
     with pytest.raises(
-        ExecutionError, match=r"(?s)chunk failed at index 48 .*boom at 50"
-    ):
-        run(fail_at=50, log=str(log1)).run(store=store)
+        ExecutionError,
+        match=r"(?s)chunk \(after 0 retries\) failed at index 48 .*boom at 50",
+    ) as err:
+        run(fail_at=50, log=str(log1)).run(store=store, chunk_size=8)
+    assert len(err.value.partial) == 48  # every chunk before the failing one
     done = store_info(store).done
     assert not done[6]
     result = run(fail_at=-1, log=str(log2)).run(store=store, resume=True)
@@ -197,7 +184,7 @@ def test_failure_then_resume_skips_done_chunks(client, tmp_path):
     assert (recomputed[np.repeat(done, 8)] == 0).all(), "a done chunk was recomputed"
 
 
-def test_failure_without_store_keeps_the_finished_prefix(client, tmp_path):
+def test_failure_without_store_keeps_every_chunk_before_it(client, tmp_path):
     space = indexed_space(32)
     with pytest.raises(ExecutionError, match="after 0 retries") as err:
         DistributedExecution(
@@ -205,23 +192,27 @@ def test_failure_without_store_keeps_the_finished_prefix(client, tmp_path):
             space,
             client=client,
             n_vmap=4,
-            chunk_size=8,
             retries=0,
             progress=False,
             fail_at=20,
             log=str(tmp_path / "log"),
-        ).run()
-    partial_result = err.value.partial
-    assert partial_result is None or len(partial_result) in (8, 16)
+        ).run(chunk_size=8)
     assert err.value.index == 20
+    partial_result = err.value.partial
+    assert len(partial_result) == 16  # chunks [0, 8) and [8, 16), whatever order
+    np.testing.assert_allclose(
+        partial_result.outputs["y"],
+        np.linspace(0, 1, 32)[:16] * 2 + np.arange(16),
+        rtol=1e-6,
+    )
 
 
 def test_embedded_local_cluster():
     space = make_space()
     expected = ParallelExecution(model, space, n_vmap=8, progress=False).run()
     result = DistributedExecution(
-        model, space, n_vmap=8, chunk_size=16, n_workers=1, progress=False
-    ).run()
+        model, space, n_vmap=8, n_workers=1, progress=False
+    ).run(chunk_size=16)
     assert_same(result, expected)
 
 
@@ -248,12 +239,22 @@ def test_arguments_are_checked_before_any_cluster_starts(tmp_path):
         DistributedExecution(model, space, client=3)
     with pytest.raises(ValueError, match=r"`retries` must be an int >= 0, got -1"):
         DistributedExecution(model, space, retries=-1)
-    with pytest.raises(ValueError, match=r"`chunk_size` must be a positive int"):
-        DistributedExecution(model, space, chunk_size=0)
-    ParallelExecution(model, space, n_vmap=4, progress=False).run(tmp_path / "s")
+    with pytest.raises(ValueError, match=r"`n_workers` must be a positive int"):
+        DistributedExecution(model, space, n_workers=0)
+    ParallelExecution(model, space, n_vmap=4, progress=False).run(
+        tmp_path / "s", chunk_size=4
+    )
     with pytest.raises(ValueError, match=r"chunk size differs \(stored 4, now 8\)"):
-        DistributedExecution(model, space, chunk_size=8, progress=False).run(
-            tmp_path / "s", resume=True
+        DistributedExecution(model, space, progress=False).run(
+            tmp_path / "s", resume=True, chunk_size=8
         )
-    assert DistributedExecution(model, space, n_vmap=64).chunk_size == 1024
-    assert DistributedExecution(model, space, n_vmap=100).chunk_size == 1100
+
+
+def test_relative_store_paths_work_with_a_client_around(client, tmp_path, monkeypatch):
+    """A live Client is Dask's default scheduler: lazy reads of a store then run
+    on workers in another directory, and so do the workers' writes."""
+    monkeypatch.chdir(tmp_path)
+    space = make_space()
+    expected = ParallelExecution(model, space, n_vmap=4, progress=False).run()
+    DistributedExecution(model, space, client=client, progress=False).run("rel.zarr")
+    assert_same(open_result("rel.zarr"), expected)

@@ -41,7 +41,7 @@ def _differences(stored: Any, now: Any, where: str) -> list[str]:
     if isinstance(stored, list) and isinstance(now, list) and len(stored) == len(now):
         return [
             d
-            for i, (a, b) in enumerate(zip(stored, now))
+            for i, (a, b) in enumerate(zip(stored, now, strict=True))
             for d in _differences(a, b, f"{where}[{i}]")
         ]
     if stored != now:
@@ -76,5 +76,6 @@ def check_resume(path: Path, pairs: list[tuple[str, Any, Any]]) -> None:
             f"Cannot resume the sweep stored at {str(path)!r}: "
             + "; ".join(parts)
             + ". Resume with the same space, model, output structure and chunk "
-            "size (n_vmap * n_pmap for ParallelExecution), or write to a new store."
+            "size (leave chunk_size unset to use the stored one), or write to a "
+            "new store."
         )

@@ -1,0 +1,54 @@
+"""pytest set-up shared by the tests and the docstring examples (doctests).
+
+Four virtual CPU devices, so multi-device sweeps run here: XLA reads the flag
+once, when JAX first starts, so it is set before anything imports jax. Every
+docstring example runs in a fresh temporary directory with the public API
+(and ``jax``, ``jnp``, ``np``) already imported, as a user would have it.
+"""
+
+import os
+
+_FLAG = "--xla_force_host_platform_device_count=4"
+if _FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import sweepjax  # noqa: E402
+import sweepjax.network  # noqa: E402
+
+
+def _examples() -> dict:
+    """The objects docstring examples take as given: a 4-node network with an
+    instantaneous coupling named ``instant`` (G = 0.5), its config and initial
+    state, a one-axis space and a model for it."""
+    net = sweepjax.network
+    network = net.Network(
+        dynamics=net.ReducedWongWang(),
+        coupling={"instant": net.LinearCoupling(incoming_states="S", G=0.5)},
+        graph=net.DenseGraph(np.ones((4, 4)) - np.eye(4)),
+        noise=net.AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
+    )
+    y0 = jnp.asarray(network.initial_state, jnp.float32)
+    return {
+        "network": network,
+        "config": net.make_config(network),
+        "y0": y0,
+        "y": y0,
+        "space": sweepjax.Space({"x": sweepjax.GridAxis(0.0, 1.0, 5)}),
+        "model": lambda state: {"y": state["x"] ** 2},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(request, doctest_namespace, tmp_path, monkeypatch):
+    if isinstance(request.node, pytest.DoctestItem):
+        monkeypatch.chdir(tmp_path)
+        doctest_namespace.update(jax=jax, jnp=jnp, np=np, sweepjax=sweepjax)
+        for module in (sweepjax, sweepjax.network):
+            doctest_namespace.update({n: getattr(module, n) for n in module.__all__})
+        doctest_namespace.update(_examples())

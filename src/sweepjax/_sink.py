@@ -1,0 +1,288 @@
+"""Sinks: where a sweep's outputs go, chunk by chunk, and the output schema.
+
+A sink owns the *storage* chunking of a sweep (``chunk_size`` points per
+chunk, the unit of resume); executors compute in batches of their own size
+and write any range of points. So a sweep's answer, and its store, do not
+depend on ``n_vmap``, ``n_pmap`` or the executor.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import warnings
+from typing import Any
+
+import jax
+import numpy as np
+
+from sweepjax._result import Result, output_names
+from sweepjax._space import Space
+from sweepjax._tree import check_positive_int
+
+__all__ = [
+    "AbstractSink",
+    "MemorySink",
+    "default_chunk_size",
+    "describe_outputs",
+    "model_name",
+    "output_struct",
+]
+
+_SHOW_INDICES = 5
+#: A chunk of the default size holds about this many bytes of outputs.
+CHUNK_BYTES = 8 * 2**20
+#: ... and at most this many points.
+MAX_CHUNK = 4096
+
+Ranges = list[tuple[int, int]]
+
+
+def output_struct(x: Any) -> jax.ShapeDtypeStruct:
+    """Shape and dtype of one output leaf (a Python number gets the dtype JAX
+    would give it, without a device transfer).
+
+    >>> output_struct(1.0)
+    ShapeDtypeStruct(shape=(), dtype=float32)
+    """
+    if hasattr(x, "dtype"):
+        return jax.ShapeDtypeStruct(np.shape(x), x.dtype)
+    dtype = jax.dtypes.canonicalize_dtype(np.asarray(x).dtype)
+    return jax.ShapeDtypeStruct(np.shape(x), dtype)
+
+
+def describe_outputs(point_struct: Any) -> dict[str, Any]:
+    """JSON-able names, shapes and dtypes of a per-point output structure.
+
+    >>> describe_outputs({"y": jax.ShapeDtypeStruct((2,), jnp.float32)})
+    {'y': {'shape': [2], 'dtype': 'float32'}}
+    """
+    leaves = jax.tree.leaves(point_struct)
+    return {
+        name: {"shape": list(s.shape), "dtype": str(s.dtype)}
+        for name, s in zip(output_names(point_struct), leaves, strict=True)
+    }
+
+
+def model_name(model: Any) -> str:
+    """A stable name for a model: ``module.qualname`` of the function or class."""
+    target = model if hasattr(model, "__qualname__") else type(model)
+    return f"{getattr(target, '__module__', '?')}.{target.__qualname__}"
+
+
+def default_chunk_size(point_struct: Any) -> int:
+    """Points per storage chunk: about `CHUNK_BYTES` of outputs, at most
+    `MAX_CHUNK` points, at least one.
+
+    >>> default_chunk_size(jax.ShapeDtypeStruct((), jnp.float32))
+    4096
+    """
+    per_point = sum(
+        math.prod(s.shape) * np.dtype(s.dtype).itemsize
+        for s in jax.tree.leaves(point_struct)
+    )
+    return max(1, min(MAX_CHUNK, CHUNK_BYTES // max(per_point, 1)))
+
+
+def merge_ranges(ranges: Ranges) -> Ranges:
+    """Sorted ``[start, stop)`` ranges with touching neighbours joined."""
+    merged: Ranges = []
+    for a, b in sorted(ranges):
+        if merged and merged[-1][1] == a:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class AbstractSink(abc.ABC):
+    """Receives a sweep's outputs and hands back a `Result`.
+
+    The run template (`sweepjax.execution`) calls, in order:
+
+    1. `begin(space, model_name, chunk_size)`: the sweep; a store checks it
+       against what it holds. ``chunk_size`` None means "the stored one, or
+       the default once the outputs are known". `first_pending()` then says
+       where work starts (``len(space)``: nothing is left).
+    2. `open(point_struct)`: the per-point outputs (a pytree of
+       `jax.ShapeDtypeStruct`; None is allowed only when nothing is left);
+       storage is laid out.
+    3. `pending()`: the ``[start, stop)`` ranges still to compute (merged
+       runs of whole chunks).
+    4. `write(start, stop, outputs)` for any range inside a pending range,
+       in increasing order within each chunk; or `mark_written` for chunks
+       another process wrote.
+    5. `finish()` after the last write, or `flush()` after a failure (keep
+       what was written, mark nothing done); then `result(stop)`.
+
+    The base class keeps the chunk accounting (which points are in), counts
+    non-finite points as they stream by, and knows the longest fully written
+    prefix, which is what a failed sweep's ``.partial`` result holds.
+    """
+
+    def __init__(self) -> None:
+        self._nonfinite_count = 0
+        self._nonfinite_first: list[int] = []
+        self.chunk_size: int | None = None
+        self.point_struct: Any = None
+        self.opened = False
+
+    # -- the protocol ----------------------------------------------------------
+
+    def begin(self, space: Space, model_name: str, chunk_size: int | None) -> None:
+        """Start a sweep of `space` by the model named `model_name`."""
+        self.space = space
+        self.model_name = model_name
+        if chunk_size is not None:
+            chunk_size = check_positive_int("chunk_size", chunk_size)
+        self.chunk_size = chunk_size
+
+    def open(self, point_struct: Any, done: np.ndarray | None = None) -> None:
+        """Lay out storage for ``len(space)`` points shaped like `point_struct`;
+        `done` (default `done_chunks()`) marks the chunks already complete."""
+        self.point_struct = point_struct
+        if self.chunk_size is None:
+            self.chunk_size = default_chunk_size(point_struct)
+        done = self.done_chunks() if done is None else done
+        sizes = self._sizes()
+        self._filled = np.where(done, sizes, 0)
+        self.opened = True
+
+    def done_chunks(self) -> np.ndarray:
+        """Bool ``[n_chunks]``: chunks complete before this run (none here)."""
+        return np.zeros(-(-len(self.space) // self.chunk_size), bool)
+
+    def first_pending(self) -> int:
+        """The first point still to compute (``len(space)`` when none is);
+        known after `begin`, before `open`."""
+        return 0
+
+    def pending(self) -> Ranges:
+        """Merged ``[start, stop)`` ranges of the chunks still to compute."""
+        n, size = len(self.space), self.chunk_size
+        todo = np.flatnonzero(self._filled < self._sizes())
+        return merge_ranges(
+            [(int(k) * size, min((int(k) + 1) * size, n)) for k in todo]
+        )
+
+    def write(self, start: int, stop: int, outputs: Any) -> None:
+        """Keep host `outputs` (leaves ``[>= stop - start, ...]``) for points
+        ``[start, stop)``."""
+        leaves = [np.asarray(x)[: stop - start] for x in jax.tree.leaves(outputs)]
+        self._track_nonfinite(start, leaves)
+        self._put(start, stop, leaves)
+        sizes = self._sizes()
+        for k, a, b in self._chunks_in(start, stop):
+            # A write from a chunk's first point starts it afresh (a retried
+            # task rewriting its chunk); later writes continue it in order.
+            self._filled[k] = (0 if a == k * self.chunk_size else self._filled[k]) + (
+                b - a
+            )
+            if self._filled[k] == sizes[k]:
+                self._chunk_complete(k)
+
+    def mark_written(self, start: int, stop: int) -> None:
+        """Count whole chunks ``[start, stop)`` written (and marked done) by
+        another process, e.g. a Dask worker writing into the same store."""
+        sizes = self._sizes()
+        for k, _, _ in self._chunks_in(start, stop):
+            self._filled[k] = sizes[k]
+
+    def finish(self) -> None:
+        """Called after the last write of a successful run."""
+
+    def flush(self) -> None:
+        """After a failure: keep what was written (nothing is marked done)."""
+
+    @abc.abstractmethod
+    def result(self, stop: int | None = None) -> Result:
+        """A Result over points [0, stop) (all points when None)."""
+
+    @abc.abstractmethod
+    def _put(self, start: int, stop: int, leaves: list[np.ndarray]) -> None:
+        """Keep `leaves` (each ``[stop - start, ...]``) for points [start, stop)."""
+
+    def _chunk_complete(self, k: int) -> None:
+        """Chunk `k` now holds all its points (a store persists it here)."""
+
+    # -- accounting --------------------------------------------------------------
+
+    def _sizes(self) -> np.ndarray:
+        n, size = len(self.space), self.chunk_size
+        sizes = np.full(-(-n // size), size, np.int64)
+        sizes[-1] = n - size * (len(sizes) - 1)
+        return sizes
+
+    def _chunks_in(self, start: int, stop: int):
+        """``(k, a, b)``: chunk `k` receives points ``[a, b)`` of the range."""
+        size = self.chunk_size
+        for k in range(start // size, -(-stop // size)):
+            yield k, max(start, k * size), min(stop, (k + 1) * size)
+
+    def written_prefix(self) -> int:
+        """Points ``[0, p)`` are all written (in earlier runs or this one)."""
+        short = np.flatnonzero(self._filled < self._sizes())
+        if not len(short):
+            return len(self.space)
+        k = int(short[0])
+        return k * self.chunk_size + int(self._filled[k])
+
+    # -- non-finite outputs --------------------------------------------------------
+
+    def _track_nonfinite(self, start: int, leaves: list[np.ndarray]) -> None:
+        bad = None
+        for leaf in leaves:
+            if not np.issubdtype(leaf.dtype, np.inexact):
+                continue
+            leaf_bad = ~np.isfinite(leaf.reshape(len(leaf), -1)).all(axis=1)
+            bad = leaf_bad if bad is None else bad | leaf_bad
+        if bad is None or not bad.any():
+            return
+        where = np.flatnonzero(bad)
+        self.add_nonfinite(len(where), [int(start + i) for i in where[:_SHOW_INDICES]])
+
+    @property
+    def nonfinite(self) -> tuple[int, list[int]]:
+        """``(count, first indices)`` of the non-finite points seen so far."""
+        return self._nonfinite_count, list(self._nonfinite_first)
+
+    def add_nonfinite(self, count: int, first: list[int]) -> None:
+        """Count `count` more non-finite points, `first` being their lowest
+        indices (also how a worker's findings reach the client's sink)."""
+        self._nonfinite_count += count
+        merged = sorted(self._nonfinite_first + list(first))
+        self._nonfinite_first = merged[:_SHOW_INDICES]
+
+    def warn_nonfinite(self) -> None:
+        """Warn once if any point written in this run had NaN or inf outputs."""
+        if self._nonfinite_count:
+            warnings.warn(
+                f"{self._nonfinite_count} of {len(self.space)} points produced NaN "
+                f"or infinite outputs (first indices: {self._nonfinite_first}); "
+                "inspect them with result[i] and result.space[i].",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
+
+class MemorySink(AbstractSink):
+    """Preallocated host arrays, ``[N, *leaf_shape]`` per output leaf.
+
+    >>> sink = MemorySink()
+    """
+
+    def open(self, point_struct: Any) -> None:
+        super().open(point_struct)
+        leaves, self._treedef = jax.tree.flatten(point_struct)
+        n = len(self.space)
+        self._buffers = [np.empty((n, *s.shape), dtype=s.dtype) for s in leaves]
+
+    def _put(self, start, stop, leaves) -> None:
+        for buf, leaf in zip(self._buffers, leaves, strict=True):
+            buf[start:stop] = leaf
+
+    def result(self, stop: int | None = None) -> Result:
+        n = len(self.space)
+        stop = n if stop is None else stop
+        outputs = self._treedef.unflatten([b[:stop] for b in self._buffers])
+        return Result(self.space if stop == n else self.space[:stop], outputs)

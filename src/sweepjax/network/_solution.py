@@ -1,0 +1,32 @@
+"""Solution: what a prepared network's ``solve_fn(config)`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+
+from sweepjax._config import Config
+
+
+class Solution(NamedTuple):
+    """What ``solve_fn(config)`` returns.
+
+    Attributes:
+        ts: ``[n_records]`` time of each record (``t0 + (k + 1)*dt`` for
+            ``Raw``: the time reached after step ``k``).
+        ys: ``[n_records, n_states, n_nodes]`` the recorded states.
+
+    >>> solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
+    >>> ts, ys = solve_fn(config)
+    >>> ts.shape, ys.shape
+    ((50,), (50, 1, 4))
+    """
+
+    ts: jax.Array
+    ys: jax.Array
+
+
+#: ``solve(config) -> Solution``: what a solver builds and ``prepare`` jits.
+SolveFn = Callable[[Config], Solution]

@@ -1,0 +1,73 @@
+"""ParallelExecution: one compiled batch function, padding, several devices."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sweepjax import (
+    DataAxis,
+    GridAxis,
+    ParallelExecution,
+    SequentialExecution,
+    Space,
+)
+
+
+def test_padding_never_reaches_the_model_and_one_trace_per_sweep():
+    seen, traces = [], []
+    valid = {round(float(v), 5) for v in np.linspace(0.0, 1.0, 7)}
+
+    def model(state):
+        traces.append(1)
+        jax.debug.callback(lambda x: seen.append(np.asarray(x).copy()), state["x"])
+        assert isinstance(state["name"], str)  # static leaves are closed over
+        return state["x"] + 1.0
+
+    space = Space({"x": GridAxis(0.0, 1.0, 7), "name": "rww"}, mode="product")
+    executor = ParallelExecution(model, space, n_vmap=2, n_pmap=2, progress=False)
+    result = executor.run()
+    executor.run(chunk_size=3)  # another run, another chunking: no new trace
+    assert len(traces) == 1
+    values = np.concatenate([np.ravel(s) for s in seen])
+    assert not np.isnan(values).any()
+    assert {round(float(v), 5) for v in values} <= valid
+    np.testing.assert_allclose(result.outputs, np.linspace(0.0, 1.0, 7) + 1.0)
+
+
+def test_models_get_jax_arrays_and_may_update_them():
+    def model(state):
+        return state["w"].at[0, 0].set(state["g"]).sum()
+
+    space = Space({"w": DataAxis(np.ones((3, 2, 2))), "g": GridAxis(0.0, 1.0, 3)})
+    result = ParallelExecution(model, space, n_vmap=2, progress=False).run()
+    np.testing.assert_allclose(result.outputs, [3.0, 3.5, 4.0])
+
+
+def test_a_scan_from_a_fixed_initial_state_runs_on_several_devices():
+    def model(state):
+        def step(x, _):
+            x = x * state["decay"] + 1.0
+            return x, x
+
+        _, xs = jax.lax.scan(step, jnp.zeros(3), None, length=5)
+        return xs.sum()
+
+    space = Space({"decay": GridAxis(0.1, 0.9, 6)})
+    seq = SequentialExecution(model, space, progress=False).run()
+    par = ParallelExecution(model, space, n_vmap=2, n_pmap=4, progress=False).run()
+    np.testing.assert_allclose(par.outputs, seq.outputs, rtol=1e-6)
+
+
+def test_device_and_batch_arguments_are_checked():
+    space = Space({"x": GridAxis(0.0, 1.0, 3)})
+    with pytest.raises(
+        ValueError, match="XLA_FLAGS=--xla_force_host_platform_device_count=64"
+    ):
+        ParallelExecution(lambda s: s, space, n_pmap=64)
+    with pytest.raises(
+        ValueError, match="`n_vmap` must be a positive int, got n_vmap=0"
+    ):
+        ParallelExecution(lambda s: s, space, n_vmap=0)
+    with pytest.raises(TypeError, match="`n_pmap` must be a positive int"):
+        ParallelExecution(lambda s: s, space, n_pmap=1.5)

@@ -1,0 +1,135 @@
+"""The native integrator: noise draws and injection, the Raw and block loops."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from network_helpers import Linear, rww_network
+
+from sweepjax.network import (
+    AdditiveNoise,
+    DenseGraph,
+    Euler,
+    Heun,
+    Network,
+    Raw,
+    SubSample,
+    SupHopf,
+    TemporalAverage,
+    make_config,
+    prepare,
+)
+from sweepjax.network._integrate import integrate, noise_increment, noise_shape
+
+
+def test_noise_increment_only_on_noisy_states():
+    network = Network(
+        SupHopf(), {}, DenseGraph(np.zeros((2, 2))), AdditiveNoise(1.0, states="y")
+    )
+    y = jnp.zeros((2, 2))
+    dW = noise_increment(network, jnp.asarray(0.5), jnp.ones((1, 2)), y)
+    np.testing.assert_array_equal(dW, [[0.0, 0.0], [0.5, 0.5]])
+    assert noise_shape(network, 10) == (10, 1, 2)
+
+
+@pytest.mark.parametrize("monitor", [Raw(), SubSample(5)], ids=repr)
+def test_unroll_does_not_change_results(monitor):
+    network = rww_network(n=3)
+    a_fn, config = prepare(network, Heun(), 0.0, 1.0, 0.1, monitor)
+    b_fn, _ = prepare(network, Heun(), 0.0, 1.0, 0.1, monitor, unroll=4)
+    np.testing.assert_allclose(a_fn(config).ys, b_fn(config).ys, rtol=1e-6)
+
+
+def test_noise_is_normal_draw_of_the_key():
+    network = rww_network(n=3, sigma=0.05)
+    solve_fn, config = prepare(network, Euler(), 0.0, 1.0, 0.1)
+    z = jax.random.normal(config.noise.key, (10, 1, 3))
+    config._internal.noise_samples = z
+    injected = solve_fn(config).ys
+    config._internal.noise_samples = None
+    np.testing.assert_allclose(solve_fn(config).ys, injected, rtol=1e-6)
+    # Euler's first step: y0 + dt*f(y0) + sigma*sqrt(dt)*z[0]
+    config.noise.sigma = jnp.asarray(0.0)
+    deterministic = solve_fn(config).ys
+    np.testing.assert_allclose(
+        injected[0] - deterministic[0], 0.05 * np.sqrt(0.1) * z[0], rtol=1e-4
+    )
+
+
+def test_injected_zero_noise_equals_sigma_zero():
+    solve_fn, config = prepare(rww_network(n=4, sigma=1e-2), Heun(), 0.0, 2.0, 0.1)
+    config._internal.noise_samples = jnp.zeros((20, 1, 4))
+    zero_noise = solve_fn(config).ys
+    config._internal.noise_samples = None
+    config.noise.sigma = jnp.asarray(0.0)
+    np.testing.assert_array_equal(zero_noise, solve_fn(config).ys)
+
+
+@pytest.mark.parametrize("monitor", [Raw(), SubSample(5)], ids=repr)
+def test_wrong_noise_samples_shape_names_expected_shape(monitor):
+    solve_fn, config = prepare(rww_network(n=4), Heun(), 0.0, 2.0, 0.1, monitor)
+    config._internal.noise_samples = jnp.zeros((19, 1, 4))
+    with pytest.raises(
+        ValueError, match=r"noise_samples must have shape .*\(20, 1, 4\)"
+    ):
+        solve_fn(config)
+
+
+def test_noise_samples_ignored_without_noise():
+    solve_fn, config = prepare(rww_network(n=2, sigma=None), Heun(), 0.0, 1.0, 0.1)
+    quiet = solve_fn(config).ys
+    config._internal.noise_samples = jnp.ones((10, 1, 2))
+    np.testing.assert_array_equal(solve_fn(config).ys, quiet)
+
+
+def test_noise_on_selected_states_only():
+    network = Network(
+        SupHopf(), {}, DenseGraph(np.zeros((2, 2))), AdditiveNoise(0.1, states="y")
+    )
+    solve_fn, config = prepare(network, Euler(), 0.0, 0.1, 0.1)
+    config._internal.noise_samples = jnp.ones((1, 1, 2))
+    noisy = solve_fn(config).ys
+    config._internal.noise_samples = jnp.zeros((1, 1, 2))
+    quiet = solve_fn(config).ys
+    np.testing.assert_allclose(noisy[0, 0], quiet[0, 0])
+    np.testing.assert_allclose(noisy[0, 1] - quiet[0, 1], 0.1 * np.sqrt(0.1), rtol=1e-5)
+
+
+def test_blockwise_noise_has_same_statistics():
+    # Ornstein-Uhlenbeck nodes: stationary std = sigma * sqrt(tau / 2) = 0.1
+    network = Network(
+        Linear(tau=2.0),
+        {},
+        DenseGraph(np.zeros((64, 64))),
+        AdditiveNoise(0.1),
+        initial_state=0.0,
+    )
+    raw_fn, config = prepare(network, Heun(), 0.0, 200.0, 0.1)
+    sub_fn, _ = prepare(network, Heun(), 0.0, 200.0, 0.1, monitor=SubSample(10))
+    raw, sub = raw_fn(config).ys[9::10], sub_fn(config).ys
+    assert sub.shape == raw.shape == (200, 1, 64)
+    assert not np.allclose(raw, sub)
+    for ys in (raw, sub):
+        assert abs(float(ys.mean())) < 0.01
+        np.testing.assert_allclose(float(ys[20:].std()), 0.1, rtol=0.1)
+
+
+@pytest.mark.parametrize("monitor", [SubSample(4), TemporalAverage(4)], ids=repr)
+def test_injected_noise_with_monitor_matches_raw(monitor):
+    network = rww_network(n=3, sigma=1e-2)
+    raw_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1)
+    mon_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=monitor)
+    config._internal.noise_samples = jax.random.normal(jax.random.key(7), (20, 1, 3))
+    raw = np.asarray(raw_fn(config).ys).reshape(5, 4, 1, 3)
+    expected = raw[:, -1] if isinstance(monitor, SubSample) else raw.mean(axis=1)
+    np.testing.assert_allclose(mon_fn(config).ys, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_initial_state_is_not_a_row():
+    network = Network(Linear(), {}, DenseGraph(np.zeros((1, 1))))
+    ys = integrate(network, Euler().step, 0.0, 0.5, 2, Raw(), 1)(
+        make_config(network)
+    ).ys
+    np.testing.assert_allclose(ys[:, 0, 0], [0.5, 0.25])

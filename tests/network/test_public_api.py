@@ -1,0 +1,21 @@
+"""The network package's public names stay put (layering: tests/test_layering.py)."""
+
+from __future__ import annotations
+
+import sweepjax.network
+
+PUBLIC = """
+AbstractCoupling AbstractDynamics AbstractFixedStepSolver AbstractGraph
+AbstractMonitor AbstractNoise AbstractSolver AdditiveNoise Connectome
+DelayedLinearCoupling DenseDelayGraph
+DenseGraph Diffrax Edges Euler Generic2dOscillator Heun JansenRit Kuramoto
+KuramotoCoupling LinearCoupling Network RK4 Raw ReducedWongWang Solution SubSample
+SupHopf TemporalAverage available_connectomes functional_connectivity
+load_connectome make_config prepare
+""".split()
+
+
+def test_public_names():
+    assert sorted(sweepjax.network.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
+        assert getattr(sweepjax.network, name).__module__.startswith("sweepjax.network")
