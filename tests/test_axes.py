@@ -113,7 +113,11 @@ def test_data_axis_accepts_arrays_of_any_kind():
     [
         (lambda: GridAxis(0.0, 1.0, 0), ValueError, "`n` must be a positive int"),
         (lambda: GridAxis(0.0, 1.0, -3), ValueError, "n=-3"),
-        (lambda: GridAxis(0.0, 1.0, 2.5), TypeError, "`n` must be an int"),
+        (
+            lambda: GridAxis(0.0, 1.0, 2.5),
+            TypeError,
+            "GridAxis: `n` must be a positive int, got float",
+        ),
         (lambda: GridAxis(1.0, 1.0, 3), ValueError, "low=1.0, high=1.0"),
         (lambda: UniformAxis(2.0, 1.0, 3), ValueError, "smaller than `high`"),
         (lambda: GridAxis(float("nan"), 1.0, 3), ValueError, "`low` must be finite"),

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sweepjax._tree import check_positive_int, is_key_array
+
 __all__ = [
     "AbstractAxis",
     "GridAxis",
@@ -33,11 +35,10 @@ def _check_group(group: Any) -> Hashable:
 
 
 def _check_n(n: Any, cls: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"{cls}: `n` must be an int, got {n!r}.")
-    if n <= 0:
-        raise ValueError(f"{cls}: `n` must be a positive int, got n={n}.")
-    return int(n)
+    try:
+        return check_positive_int("n", n)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{cls}: {err}") from None
 
 
 def _check_bounds(low: Any, high: Any, cls: str, *, positive: bool = False):
@@ -209,10 +210,6 @@ class UniformAxis(_RangeAxis):
         return jax.random.uniform(key, (self.n,), minval=self.low, maxval=self.high)
 
 
-def _is_key_array(x: Any) -> bool:
-    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
 class DataAxis(AbstractAxis):
     """Explicit values: the leading dimension of `values` is the axis.
 
@@ -226,7 +223,7 @@ class DataAxis(AbstractAxis):
     def __init__(self, values: Any, group: Hashable = None):
         if isinstance(values, AbstractAxis):
             raise TypeError("DataAxis: `values` must be data, got an axis.")
-        if _is_key_array(values):
+        if is_key_array(values):
             array = values
         else:
             try:

@@ -143,9 +143,11 @@ class AbstractSink(abc.ABC):
         self.point_struct = point_struct
         if self.chunk_size is None:
             self.chunk_size = default_chunk_size(point_struct)
+        n, size = len(self.space), self.chunk_size
+        self._size = np.full(-(-n // size), size, np.int64)
+        self._size[-1] = n - size * (len(self._size) - 1)
         done = self.done_chunks() if done is None else done
-        sizes = self._sizes()
-        self._filled = np.where(done, sizes, 0)
+        self._filled = np.where(done, self._size, 0)
         self.opened = True
 
     def done_chunks(self) -> np.ndarray:
@@ -160,7 +162,7 @@ class AbstractSink(abc.ABC):
     def pending(self) -> Ranges:
         """Merged ``[start, stop)`` ranges of the chunks still to compute."""
         n, size = len(self.space), self.chunk_size
-        todo = np.flatnonzero(self._filled < self._sizes())
+        todo = np.flatnonzero(self._filled < self._size)
         return merge_ranges(
             [(int(k) * size, min((int(k) + 1) * size, n)) for k in todo]
         )
@@ -171,7 +173,7 @@ class AbstractSink(abc.ABC):
         leaves = [np.asarray(x)[: stop - start] for x in jax.tree.leaves(outputs)]
         self._track_nonfinite(start, leaves)
         self._put(start, stop, leaves)
-        sizes = self._sizes()
+        sizes = self._size
         for k, a, b in self._chunks_in(start, stop):
             # A write from a chunk's first point starts it afresh (a retried
             # task rewriting its chunk); later writes continue it in order.
@@ -184,7 +186,7 @@ class AbstractSink(abc.ABC):
     def mark_written(self, start: int, stop: int) -> None:
         """Count whole chunks ``[start, stop)`` written (and marked done) by
         another process, e.g. a Dask worker writing into the same store."""
-        sizes = self._sizes()
+        sizes = self._size
         for k, _, _ in self._chunks_in(start, stop):
             self._filled[k] = sizes[k]
 
@@ -207,12 +209,6 @@ class AbstractSink(abc.ABC):
 
     # -- accounting --------------------------------------------------------------
 
-    def _sizes(self) -> np.ndarray:
-        n, size = len(self.space), self.chunk_size
-        sizes = np.full(-(-n // size), size, np.int64)
-        sizes[-1] = n - size * (len(sizes) - 1)
-        return sizes
-
     def _chunks_in(self, start: int, stop: int):
         """``(k, a, b)``: chunk `k` receives points ``[a, b)`` of the range."""
         size = self.chunk_size
@@ -221,7 +217,7 @@ class AbstractSink(abc.ABC):
 
     def written_prefix(self) -> int:
         """Points ``[0, p)`` are all written (in earlier runs or this one)."""
-        short = np.flatnonzero(self._filled < self._sizes())
+        short = np.flatnonzero(self._filled < self._size)
         if not len(short):
             return len(self.space)
         k = int(short[0])

@@ -29,10 +29,10 @@ __all__ = ["Space", "EffectiveAxis"]
 _MODES = ("product", "zip")
 _ITER_BLOCK = 4096
 _INT64_SAFE = 2**62
-# Axes with at most this many values keep their values as ready-made JAX
-# scalars/rows after the first `space[i]`, so indexing costs no device
-# transfer; larger axes transfer the one value asked for.
-_ROW_CACHE = 4096
+# Points hand out axis values as JAX arrays made in blocks of this many rows;
+# each axis keeps its latest blocks (at most this many).
+_ROW_BLOCK = 128
+_ROW_BLOCKS_KEPT = 512
 
 
 def _is_axis(x: Any) -> bool:
@@ -96,7 +96,7 @@ class Space:
             state, is_leaf=_is_axis
         )
         self._leaves = tuple(leaf for _, leaf in flat)
-        self._rows: dict[int, list[jax.Array]] = {}
+        self._rows_cache: dict[int, list[jax.Array]] = {}
         self._check_hidden_axes(flat)
         axis_slots = [i for i, (_, leaf) in enumerate(flat) if _is_axis(leaf)]
         if not axis_slots:
@@ -398,22 +398,38 @@ class Space:
             raise IndexError(f"indices must lie in [0, {self.N}), got {idx}.")
         return self.assemble(self.positions(idx))
 
-    def _row(self, k: int, p: int) -> jax.Array:
-        """Value `p` of axis `k` as a JAX array, without a transfer when the
-        axis is small enough to keep its rows."""
-        table = self._tables[k]
-        if table.shape[0] > _ROW_CACHE:
-            return table[p] if is_key_array(table) else jnp.asarray(self._host[k][p])
-        rows = self._rows.get(k)
-        if rows is None:
-            rows = self._rows[k] = list(table)
-        return rows[p]
+    def _column(self, k: int, positions: Any) -> list[jax.Array]:
+        """Axis `k`'s values at `positions` (ints), one JAX array each.
 
-    def _state(self, pos: np.ndarray) -> Any:
-        out = list(self._leaves)
-        for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
-            out[slot] = self._row(k, int(pos[e]))
-        return self._treedef.unflatten(out)
+        Values are made in fixed blocks of `_ROW_BLOCK` rows, each one device
+        transfer split into rows (compiled once per dtype and value shape,
+        whatever the axis size), and the latest blocks are kept: indexing and
+        iteration then cost no transfer per point.
+        """
+        cache = self._rows_cache.setdefault(k, {})
+        out = []
+        for p in positions:
+            block, row = divmod(p, _ROW_BLOCK)
+            rows = cache.get(block)
+            if rows is None:
+                if len(cache) >= _ROW_BLOCKS_KEPT:
+                    del cache[next(iter(cache))]
+                rows = cache[block] = self._make_rows(k, block)
+            out.append(rows[row])
+        return out
+
+    def _make_rows(self, k: int, block: int) -> list[jax.Array]:
+        table = self._tables[k]
+        data = self._host[k]
+        if is_key_array(table):
+            data = np.asarray(jax.random.key_data(table))
+        rows = data[block * _ROW_BLOCK : (block + 1) * _ROW_BLOCK]
+        n = len(rows)
+        padded = np.concatenate([rows, np.repeat(rows[-1:], _ROW_BLOCK - n, 0)])
+        values = jax.device_put(padded)
+        if is_key_array(table):
+            values = jax.random.wrap_key_data(values, impl=jax.random.key_impl(table))
+        return list(values)[:n]
 
     def iterate(self, start: int = 0, stop: int | None = None) -> Iterator[Any]:
         """The points ``start, ..., stop - 1`` one by one (JAX axis leaves),
@@ -430,12 +446,10 @@ class Space:
             )
         for a in range(start, stop, _ITER_BLOCK):
             pos = self.positions(np.arange(a, min(a + _ITER_BLOCK, stop)))
-            columns = []
-            for table, host, e in zip(
-                self._tables, self._host, self._axis_to_eff, strict=True
-            ):
-                block = table[pos[:, e]] if is_key_array(table) else host[pos[:, e]]
-                columns.append(list(jax.device_put(block)))
+            columns = [
+                self._column(k, pos[:, e].tolist())
+                for k, e in enumerate(self._axis_to_eff)
+            ]
             out = list(self._leaves)
             for values in zip(*columns, strict=True):
                 for slot, value in zip(self._slots, values, strict=True):
@@ -452,7 +466,12 @@ class Space:
                     f"slice {item} of a Space of N={self.N} selects no combination."
                 )
             return self._with_index(index)
-        return self._state(self.positions(as_index(item, self.N)))
+        r = self._index
+        pos = self._digits(r.start + as_index(item, self.N) * r.step)
+        out = list(self._leaves)
+        for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
+            out[slot] = self._column(k, [pos[e]])[0]
+        return self._treedef.unflatten(out)
 
     def __iter__(self) -> Iterator[Any]:
         return self.iterate()

@@ -86,8 +86,12 @@ class SequentialExecution(AbstractExecution):
 
 
 def _shape_dtype(x: Any) -> tuple:
-    s = output_struct(x)
-    return s.shape, s.dtype
+    """`output_struct` without building one (this runs for every point)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or not hasattr(x, "shape"):
+        s = output_struct(x)
+        return s.shape, s.dtype
+    return tuple(x.shape), dtype
 
 
 def _stack(rows: list[list[Any]], structs: list[jax.ShapeDtypeStruct]) -> list:
