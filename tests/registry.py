@@ -19,6 +19,7 @@ from sweepjax import (
     NumPyroAxis,
     ParallelExecution,
     SequentialExecution,
+    Space,
     UniformAxis,
 )
 
@@ -98,3 +99,21 @@ def assert_same(a, b, exact: bool = True) -> None:
             np.testing.assert_array_equal(x, y)
         else:
             np.testing.assert_allclose(x, y, rtol=2e-7, atol=1e-7)
+
+
+def seed_space() -> Space:
+    """The seed's six-point zip space (its tables are printed in the seed)."""
+    state = {
+        "coupling": GridAxis(0.0, 1.0, 6),
+        "noise": UniformAxis(0.01, 0.1, 6),
+        "threshold": 0.5,
+    }
+    return Space(state, mode="zip", key=jax.random.key(42))
+
+
+def seed_metric(state: dict) -> dict:
+    """The seed's model of `seed_space`."""
+    return {
+        "activity": state["coupling"] * 2 + state["noise"],
+        "ratio": state["coupling"] / (state["noise"] + 1e-6),
+    }

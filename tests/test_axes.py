@@ -1,3 +1,5 @@
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +14,7 @@ from sweepjax import (
     NumPyroAxis,
     UniformAxis,
 )
+from sweepjax._axis_checks import check_size
 
 KEY = jax.random.key(7)
 
@@ -141,3 +144,163 @@ def test_data_axis_accepts_arrays_of_any_kind():
 def test_invalid_axes_raise_clear_errors(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize("name", sorted(AXES))
+def test_values_spec_matches_generated_values_and_they_pass_the_check(name):
+    axis = AXES[name]()
+    values = axis.generate_values(KEY)
+    spec = axis.values_spec(KEY)
+    assert spec.shape == values.shape and spec.dtype == values.dtype
+    axis.check_values(values, "leaf")
+    check_size(axis, KEY, "leaf")
+
+
+X64 = (
+    r'Enable 64-bit floats with jax.config.update\("jax_enable_x64", True\) '
+    "before creating the axis"
+)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda: LogGridAxis(1e-50, 1e-40, 3),
+            r"LogGridAxis: `low`=1e-50 is below float32's smallest normal number "
+            r"1.18e-38 \(it becomes 0\), so a log scale gives NaN",
+        ),
+        (lambda: LogGridAxis(1e-44, 1e-40, 3), "becomes 9.81e-45"),
+        (
+            lambda: GridAxis(1.0, 1.00000001, 3),
+            r"low=1.0 and high=1.00000001 are the same number in float32",
+        ),
+        (lambda: GridAxis(0, 1e39, 3), r"`high`=1e\+39 overflows to inf in float32"),
+        (lambda: GridAxis(-1e39, 0.0, 3), r"`low`=-1e\+39 overflows to -inf"),
+        (lambda: UniformAxis(1.0, 1.00000001, 3), "the same number in float32"),
+        (lambda: UniformAxis(-3e38, 3e38, 3), r"high - low = 6e\+38 overflows"),
+    ],
+)
+def test_bounds_are_checked_in_the_dtype_of_the_values(make, match):
+    with pytest.raises(ValueError, match=match) as err:
+        make()
+    assert re.search(X64 + ", or change the bounds", str(err.value))
+
+
+def test_x64_makes_close_and_tiny_bounds_work():
+    with jax.enable_x64(True):
+        close = GridAxis(1.0, 1.00000001, 3).generate_values()
+        tiny = LogGridAxis(1e-50, 1e-40, 3).generate_values()
+    assert close.dtype == tiny.dtype == jnp.float64
+    assert len(set(np.asarray(close).tolist())) == 3
+    np.testing.assert_allclose(tiny, [1e-50, 1e-45, 1e-40], rtol=1e-9)
+    # a grid as wide as float32 allows is fine: linspace never forms high - low
+    np.testing.assert_allclose(GridAxis(-3e38, 3e38, 3).generate_values()[1], 0.0)
+
+
+def test_grid_check_finds_duplicate_and_non_finite_points():
+    grid = GridAxis(1.0, 1.0000002, 5)  # two float32 steps apart: bounds differ
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `coupling.G` \(GridAxis\(low=1.0, high=1.0000002, n=5\)\) "
+        r"generated duplicate points in float32: 2 of its 5 points do not "
+        r"increase, the first at values\[0\] = 1.0 and values\[1\] = 1.0",
+    ) as err:
+        grid.check_values(grid.generate_values(), "coupling.G")
+    assert re.search(X64 + ", or use wider bounds or fewer points", str(err.value))
+    shaped = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]], np.float32)
+    with pytest.raises(ValueError, match=r"^GridAxis\(.*values\[1\] = 1.0 and"):
+        GridAxis(0.0, 1.0, 3, shape=(2,)).check_values(shaped)
+    nan = np.array([0.0, np.nan, np.inf], np.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"not finite in float32: 1 NaN and 1 inf among 3, the first at "
+        r"values\[1\] = nan",
+    ):
+        LogGridAxis(1e-3, 1e-1, 3).check_values(nan, "noise")
+
+
+def test_random_axes_refuse_non_finite_draws():
+    overflowing = NumPyroAxis(dist.LogNormal(100.0, 1.0), n=3)
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `s` \(NumPyroAxis.*0 NaN and 3 inf .* or change the "
+        r"distribution's parameters",
+    ):
+        overflowing.check_values(overflowing.generate_values(KEY), "s")
+    with pytest.raises(ValueError, match=r"values\[0, 1\] = inf"):
+        UniformAxis(0.0, 1.0, 2, shape=(2,)).check_values(
+            np.array([[0.5, np.inf], [0.5, 0.5]], np.float32)
+        )
+
+
+def test_data_axis_keeps_nan_and_inf_but_refuses_overflow_in_conversion():
+    data = DataAxis([1.0, np.nan, np.inf, -np.inf])
+    data.check_values(data.generate_values(), "x")  # explicit data passes as given
+    assert np.isnan(np.asarray(data.values)[1])
+    with pytest.raises(
+        ValueError,
+        match=r"DataAxis: `values` holds finite numbers that become inf in "
+        r"float32, the dtype JAX stores them in \(2 of 3; the first is "
+        r"values\[1, 0\] = 1e\+39\)\. " + X64 + ", or rescale the data",
+    ):
+        DataAxis(np.array([[1.0], [1e39], [-1e40]]))
+    with jax.enable_x64(True):
+        assert DataAxis([1.0, 1e39]).values.dtype == jnp.float64
+
+
+class TracedAxis(AbstractAxis):
+    """A custom axis: `values_spec` comes from tracing `generate_values`."""
+
+    uses_key = False
+
+    def __init__(self, n, width):
+        self.n, self.width = n, width
+
+    @property
+    def size(self):
+        return self.n
+
+    def generate_values(self, key=None):
+        return jnp.zeros((self.n, self.width), jnp.int16)
+
+
+class HostAxis(TracedAxis):
+    """A custom axis whose values come from NumPy, so it cannot be traced."""
+
+    def generate_values(self, key=None):
+        return jnp.asarray(np.arange(self.n) * int(jnp.asarray(self.width)))
+
+
+def test_custom_axes_get_a_spec_by_tracing_or_none():
+    spec = TracedAxis(10**6, 10**7).values_spec()
+    assert spec.shape == (10**6, 10**7) and spec.dtype == jnp.int16
+    with pytest.raises(ValueError, match=r"need 20.0 TB \(20,000,000,000,000 bytes"):
+        check_size(TracedAxis(10**6, 10**7), name="big")
+    assert HostAxis(3, 2).values_spec() is None
+    np.testing.assert_array_equal(HostAxis(3, 2).generate_values(), [0, 2, 4])
+    check_size(HostAxis(3, 2))  # unknown shape: only the size is checked
+
+
+def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold():
+    with pytest.raises(
+        ValueError,
+        match=r"^GridAxis\(low=0.0, high=1.0, n=2147483648\) is too large for one "
+        r"table: 2,147,483,648 values of shape \(\) in float32 need 8.6 GB "
+        r"\(8,589,934,592 bytes\), and JAX indexes it with int32, which reaches "
+        r"only 2,147,483,647 values\. Use fewer points, or split it into several "
+        r"axes combined in mode='product'",
+    ):
+        check_size(GridAxis(0.0, 1.0, 2**31))
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `w` \(NumPyroAxis.*\) is too large for one table: 1,000 "
+        r"values of shape \(100000, 100000\) in float32 need 40.0 TB .*, more "
+        r"than .* of memory",
+    ):
+        check_size(
+            NumPyroAxis(dist.Normal(0, 1), 1000, sample_shape=(10**5, 10**5)),
+            KEY,
+            "w",
+        )
+    check_size(GridAxis(0.0, 1.0, 2**31 - 1))  # 8.6 GB: the limit is the index

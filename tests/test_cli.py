@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import jax
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -104,9 +105,12 @@ def test_errors_exit_with_a_message(sweep, tmp_path, capsys):
     assert main([*argv, "--resume", "--chunk-size", "2"]) == 1
     assert "chunk size differs (stored 4, now 2)" in capsys.readouterr().err
     assert main([*argv, "--resume", "--n-vmap", "0"]) == 1
-    assert "`n_vmap` must be a positive int, got n_vmap=0" in capsys.readouterr().err
+    assert (
+        "`--n-vmap` must be a positive int, got --n-vmap 0" in capsys.readouterr().err
+    )
     assert main([*argv, "--overwrite", "--chunk-size", "0"]) == 1
-    assert "`chunk_size` must be a positive int" in capsys.readouterr().err
+    assert "`--chunk-size` must be a positive int" in capsys.readouterr().err
+    assert store_info(store).complete  # a refused --overwrite deletes nothing
     assert main([*argv, "--overwrite", "--chunk-size", "5"]) == 0
     assert store_info(store).chunk_size == 5
     empty = tmp_path / "empty.py"
@@ -141,3 +145,85 @@ def test_demo_runs_the_network_sweep(tmp_path, capsys):
     assert table.notna().all().all()
     image = matplotlib.image.imread(out / "heatmap.png")
     assert image.shape[0] > 300 and image.shape[1] > 1000
+
+
+@pytest.mark.parametrize("flag", ["--n-vmap", "--workers", "--n-pmap", "--chunk-size"])
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_counts_below_one_are_refused_naming_the_option(
+    sweep, tmp_path, capsys, flag, value
+):
+    store = tmp_path / "s.zarr"
+    argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
+    assert main([*argv, flag, value]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"sweepjax: error: `{flag}` must be a positive int, got {flag} {value}.\n"
+    )
+    assert not store.exists()
+
+
+def test_n_pmap_is_refused_with_a_dask_run(sweep, tmp_path, capsys):
+    argv = ["run", str(sweep), "--store", str(tmp_path / "s"), "--no-progress"]
+    assert main([*argv, "--workers", "2", "--n-pmap", "2"]) == 1
+    assert "`--n-pmap 2` spreads each call over devices" in capsys.readouterr().err
+
+
+def test_an_unreachable_scheduler_fails_fast_and_leaves_the_store_alone(
+    sweep, tmp_path, capsys
+):
+    store = tmp_path / "s.zarr"
+    argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
+    dead = ["--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1"]
+    t0 = time.monotonic()
+    assert main([*argv, *dead]) == 1
+    assert time.monotonic() - t0 < 20
+    err = capsys.readouterr().err
+    assert err.startswith("sweepjax: error: cannot reach the Dask scheduler at ")
+    assert "'tcp://127.0.0.1:9'" in err and err.count("\n") == 1
+    assert not store.exists()
+    # an existing store survives a failed --overwrite
+    assert main(argv) == 0
+    assert main([*argv, "--overwrite", *dead]) == 1
+    assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert store_info(store).complete
+
+
+@pytest.fixture
+def restore_x64():
+    before = jax.config.jax_enable_x64
+    yield
+    jax.config.update("jax_enable_x64", before)
+
+
+X64_SWEEP = textwrap.dedent(
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+    import numpy as np
+
+    from sweepjax import DataAxis, GridAxis, Space
+
+    space = Space({"x": GridAxis(1.0, 2.0, 12), "i": DataAxis(np.arange(12))})
+
+
+    def model(state):
+        # 1 + 1e-12 is 1 in float32: the outputs tell which precision ran
+        return {"y": state["x"] + 1e-12 * state["i"]}
+    """
+)
+
+
+def test_workers_see_the_x64_the_sweep_file_enables(tmp_path, capsys, restore_x64):
+    sweep = tmp_path / "x64sweep.py"
+    sweep.write_text(X64_SWEEP)
+    store = tmp_path / "s.zarr"
+    argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
+    assert main([*argv, "--workers", "1", "--chunk-size", "4"]) == 0
+    assert "y: () float64" in capsys.readouterr().out
+    y = np.asarray(open_result(store).outputs["y"])
+    assert y.dtype == np.float64
+    assert (y != np.linspace(1.0, 2.0, 12)).sum() == 11
+    assert_same(open_result(store), expected(sweep))

@@ -1,12 +1,13 @@
 import copy
 import pickle
 
+import cloudpickle
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sweepjax import Config, GridAxis
+from sweepjax import Config, GridAxis, Space
 
 
 def test_attribute_and_item_access():
@@ -23,7 +24,7 @@ def test_attribute_and_item_access():
 
 def test_bad_fields_raise_clear_errors():
     cfg = Config(a=1)
-    with pytest.raises(AttributeError, match=r"no field 'missing'; fields are \['a'\]"):
+    with pytest.raises(AttributeError, match=r"no field 'missing'\. Fields: \['a'\]"):
         cfg.missing
     with pytest.raises(TypeError, match="must be identifiers, got 'not valid'"):
         Config({"not valid": 1})
@@ -57,3 +58,108 @@ def test_pickle_round_trip():
     again = pickle.loads(pickle.dumps(cfg))
     np.testing.assert_array_equal(again.a, cfg.a)
     assert again.b.c == "text"
+
+
+def test_open_config_suggests_close_names():
+    cfg = Config(G=0.5, b=0.0)
+    with pytest.raises(
+        AttributeError, match=r"^Config has no field 'g'; did you mean 'G'\? Fields: "
+    ):
+        cfg.g
+    with pytest.raises(AttributeError, match=r"no field 'zz'\. Fields: \['G', 'b'\]"):
+        cfg.zz
+    cfg.g = 1.0  # an open Config takes new fields, as it always has
+    assert list(cfg) == ["G", "b", "g"]
+    assert not hasattr(cfg, "__array__")  # protocol probes stay plain misses
+
+
+def closed_tree():
+    return Config.closed(
+        coupling=Config.closed(instant=Config.closed(G=0.5, b=0.0)),
+        noise=Config.closed(sigma=jnp.asarray(1e-3)),
+        empty=Config.closed(),
+    )
+
+
+def test_closed_config_refuses_unknown_names_with_path_and_suggestions():
+    cfg = closed_tree()
+    with pytest.raises(
+        AttributeError,
+        match=r"^Config at 'coupling\.instant' has no field 'g'; did you mean 'G'\? "
+        r"Fields: \['G', 'b'\]\. This Config is closed",
+    ):
+        cfg.coupling.instant.g = GridAxis(0.0, 1.0, 3)
+    with pytest.raises(AttributeError, match=r"^Config at 'coupling\.instant' has no"):
+        cfg.coupling.instant.g
+    with pytest.raises(AttributeError, match=r"^Config has no field 'nosie'; did you"):
+        cfg["nosie"] = 1.0
+    with pytest.raises(AttributeError, match=r"at 'noise' has no field 'sgima'; did"):
+        cfg.noise.sgima = 1.0
+    with pytest.raises(AttributeError, match=r"is closed: field 'G' cannot be deleted"):
+        del cfg.coupling.instant.G
+    assert list(cfg.coupling.instant) == ["G", "b"]
+
+
+def test_closed_config_takes_values_and_axes_on_existing_fields():
+    cfg = closed_tree()
+    cfg.coupling.instant.G = GridAxis(0.0, 1.0, 3)
+    cfg["noise"].sigma = 2e-3
+    space = Space(cfg)
+    assert len(space) == 3 and float(space[2].coupling.instant.G) == 1.0
+    with pytest.raises(AttributeError, match="no field 'g'"):
+        space[0].coupling.instant.g = 0.1  # a point of a closed sweep is closed
+    new = Config.closed(G=1.0, b=2.0)
+    cfg.coupling.instant = new  # a closed Config placed in one takes its path
+    with pytest.raises(AttributeError, match=r"^Config at 'coupling\.instant' has"):
+        new.x = 1
+
+
+def test_closed_config_copies_and_pickles_stay_closed():
+    cfg = closed_tree()
+    for again in (
+        copy.deepcopy(cfg),
+        pickle.loads(pickle.dumps(cfg)),
+        cloudpickle.loads(cloudpickle.dumps(cfg)),
+        jax.tree.map(lambda x: x, cfg),
+        copy.copy(cfg),
+    ):
+        assert float(again.coupling.instant.G) == 0.5 and len(again.empty) == 0
+        with pytest.raises(AttributeError, match=r"at 'coupling\.instant'.*closed"):
+            again.coupling.instant.g = 1.0
+        with pytest.raises(AttributeError, match="This Config is closed"):
+            again.empty.x = 1.0
+    opened = Config(dict(cfg.items()))  # an open copy takes new fields
+    opened.extra = 1
+    assert "extra" in opened and "extra" not in cfg
+
+
+def test_closed_config_flattens_like_an_open_one():
+    closed = closed_tree()
+    open_ = Config(
+        coupling=Config(instant=Config(G=0.5, b=0.0)),
+        noise=Config(sigma=jnp.asarray(1e-3)),
+        empty=Config(),
+    )
+    paths_closed, tree_closed = jax.tree_util.tree_flatten_with_path(closed)
+    paths_open, tree_open = jax.tree_util.tree_flatten_with_path(open_)
+    assert [p for p, _ in paths_closed] == [p for p, _ in paths_open]
+    assert str(tree_closed) == str(tree_open)  # stored sweep structures unchanged
+    assert tree_closed != tree_open  # ... but they never share a trace
+    rebuilt = tree_closed.unflatten([leaf for _, leaf in paths_closed])
+    with pytest.raises(AttributeError, match="This Config is closed"):
+        rebuilt.coupling.instant.g = 1.0
+    inside = []
+    jax.jit(lambda c: inside.append(c) or c.noise.sigma)(closed)
+    with pytest.raises(AttributeError, match=r"at 'noise'.*closed"):
+        inside[0].noise.sigam = 1.0
+    # a plain tuple of names rebuilds an open Config (stores rebuild spaces so)
+    plain = Config.tree_unflatten(("a",), [1.0])
+    plain.b = 2.0
+    assert list(plain) == ["a", "b"]
+
+
+def test_old_pickles_load_as_open_configs():
+    cfg = Config.__new__(Config)
+    cfg.__setstate__({"a": 1})  # the state an open Config used to pickle
+    cfg.b = 2
+    assert dict(cfg.items()) == {"a": 1, "b": 2}

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from registry import seed_metric, seed_space
 
 from sweepjax import (
     DataAxis,
@@ -12,24 +13,8 @@ from sweepjax import (
     Result,
     SequentialExecution,
     Space,
-    UniformAxis,
+    UnusedAxisWarning,
 )
-
-
-def metric(state):
-    return {
-        "activity": state["coupling"] * 2 + state["noise"],
-        "ratio": state["coupling"] / (state["noise"] + 1e-6),
-    }
-
-
-def seed_space():
-    state = {
-        "coupling": GridAxis(0.0, 1.0, 6),
-        "noise": UniformAxis(0.01, 0.1, 6),
-        "threshold": 0.5,
-    }
-    return Space(state, mode="zip", key=jax.random.key(42))
 
 
 def test_result_indexing_slicing_iteration():
@@ -98,7 +83,9 @@ def test_to_xarray_product_grid_with_groups_and_extra_dims():
     def model(state):
         return {"y": state["a"] * state["G"], "spec": jnp.ones(5) * state["b"]}
 
-    ds = ParallelExecution(model, space, n_vmap=8, progress=False).run().to_xarray()
+    run = ParallelExecution(model, space, n_vmap=8, progress=False).run
+    with pytest.warns(UnusedAxisWarning, match="swept axis `keys`"):
+        ds = run().to_xarray()  # replicates of a deterministic model: warned
     assert dict(ds.sizes) == {"settings": 3, "G": 4, "keys": 2, "spec_dim_0": 5}
     assert ds["y"].dims == ("settings", "G", "keys")
     assert ds["spec"].dims == ("settings", "G", "keys", "spec_dim_0")
@@ -110,7 +97,7 @@ def test_to_xarray_product_grid_with_groups_and_extra_dims():
 
 
 def test_to_xarray_zip_and_sliced_spaces_use_a_point_dimension():
-    res = SequentialExecution(metric, seed_space(), progress=False).run()
+    res = SequentialExecution(seed_metric, seed_space(), progress=False).run()
     ds = res.to_xarray()
     assert dict(ds.sizes) == {"point": 6}
     assert set(ds.coords) == {"point", "coupling", "noise"}
@@ -126,3 +113,53 @@ def test_result_validates_output_shapes():
     space = Space({"x": GridAxis(0.0, 1.0, 3)})
     with pytest.raises(ValueError, match=r"leading dimension of len\(space\)=3"):
         Result(space, {"y": np.zeros(2)})
+
+
+def test_to_xarray_group_labelled_like_a_member_is_indexed_by_it():
+    space = Space(
+        {
+            "G": GridAxis(0.0, 1.0, 3, group="G"),
+            "H": GridAxis(5.0, 6.0, 3, group="G"),
+            "x": GridAxis(0.0, 1.0, 2),
+        },
+        mode="product",
+    )
+    ds = Result(space, {"G": np.arange(6.0)}).to_xarray()
+    assert dict(ds.sizes) == {"G": 3, "x": 2}
+    assert list(ds.indexes) == ["G", "x"]  # the member G indexes its group
+    np.testing.assert_allclose(ds["G"].values, [0.0, 0.5, 1.0])
+    assert ds["H"].dims == ("G",)
+    np.testing.assert_allclose(ds["H"].values, [5.0, 5.5, 6.0])
+    assert ds["result.G"].dims == ("G", "x")  # the output named like an axis
+
+
+def test_to_xarray_refuses_names_used_twice():
+    # before: xarray's "conflicting sizes for dimension 'b'" at the very end
+    with pytest.raises(ValueError, match=r"Group 'b' .* group='b_group'"):
+        Space({"a": GridAxis(0, 1, 3, group="b"), "b": GridAxis(0, 1, 2)}, "product")
+    # before: the axis silently replaced the point numbers
+    zipped = Result(Space({"point": GridAxis(0.0, 1.0, 3)}), {"y": np.zeros(3)})
+    with pytest.raises(
+        ValueError,
+        match=r"to_xarray: the axis `point` has the name of the `point` dimension "
+        r".* Rename the leaf \(e.g. to `point_`\), or use to_dataframe\(\)",
+    ):
+        zipped.to_xarray()
+    assert list(zipped.to_dataframe().columns) == ["point", "y"]
+    extra = Result(Space({"y_dim_0": GridAxis(0, 1, 3)}), {"y": np.zeros((3, 2))})
+    with pytest.raises(
+        ValueError,
+        match=r"output `y` has extra dimensions named \['y_dim_0'\], but "
+        r"\['y_dim_0'\] already names an axis",
+    ):
+        extra.to_xarray()
+
+
+def test_output_leaves_whose_names_print_alike_raise():
+    space = Space({"x": GridAxis(0.0, 1.0, 3)})
+    with pytest.raises(
+        ValueError,
+        match=r"Two leaves of the outputs are both named 'a.b': \['a'\]\['b'\] "
+        r"and \['a.b'\]",
+    ):
+        Result(space, {"a.b": np.zeros(3), "a": {"b": np.ones(3)}})

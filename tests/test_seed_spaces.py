@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pytest
+from registry import seed_space
 
 from sweepjax import DataAxis, GridAxis, NumPyroAxis, Space, UniformAxis
 
@@ -153,17 +154,8 @@ def test_grouped_axes_table():
     assert rows == expected
 
 
-def demo_space():
-    state = {
-        "coupling": GridAxis(0.0, 1.0, 6),
-        "noise": UniformAxis(0.01, 0.1, 6),
-        "threshold": 0.5,
-    }
-    return Space(state, mode="zip", key=jax.random.key(42))
-
-
 def test_iteration_indexing_and_slicing():
-    space = demo_space()
+    space = seed_space()
     rows = [f"{p['coupling']:.2f} {p['noise']:.4f}" for p in list(space)[:3]]
     assert rows == ["0.00 0.0701", "0.20 0.0749", "0.40 0.0214"]
     assert f"{space[0]['coupling']} {space[-1]['coupling']}" == "0.0 1.0"
@@ -171,7 +163,7 @@ def test_iteration_indexing_and_slicing():
 
 
 def test_space_dataframe_head():
-    head = demo_space().to_dataframe().head()
+    head = seed_space().to_dataframe().head()
     assert list(head.columns) == ["coupling", "noise"]
     expected = [
         [0.0, 0.070052],

@@ -9,15 +9,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as numpyro_dist
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry import AXES
 
 from sweepjax import (
+    AbstractAxis,
     Config,
     DataAxis,
     GridAxis,
+    NumPyroAxis,
     Space,
     UniformAxis,
 )
@@ -421,3 +424,101 @@ def test_spaces_beyond_int64_index_exactly():
         985.0,
     ]
     np.testing.assert_array_equal(space[::-1].positions([1]), [[999] * 6 + [998]])
+
+
+def test_generated_values_are_checked_with_the_leaf_path():
+    close = Config(coupling=Config(G=GridAxis(1.0, 1.0000002, 5)))
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `coupling.G` \(GridAxis\(low=1.0, high=1.0000002, n=5\)\) "
+        r"generated duplicate points in float32: .* Enable 64-bit floats with "
+        r'jax.config.update\("jax_enable_x64", True\) before creating the axis',
+    ):
+        Space(close)
+    with jax.enable_x64(True):  # made and generated in float64: distinct
+        assert len(Space(close)) == 5
+        made_in_x64 = {"noise": {"sigma": GridAxis(1.0, 1.00000001, 3)}}
+    # the axis passed its check in float64, its values are made in float32
+    with pytest.raises(ValueError, match=r"Axis `noise.sigma` .* duplicate points"):
+        Space(made_in_x64)
+
+
+def test_non_finite_values_raise_except_in_data_axes():
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `model\[1\]` \(NumPyroAxis\(distribution='LogNormal', n=2\)\) "
+        r"generated values that are not finite in float32: 0 NaN and 2 inf",
+    ):
+        Space({"model": [1.0, NumPyroAxis(numpyro_dist.LogNormal(100.0, 1.0), n=2)]})
+    data = Space({"x": DataAxis([0.5, np.nan]), "y": GridAxis(0, 1, 2)}, "product")
+    assert np.isnan(float(data[3]["x"]))  # NaN as a "missing" marker passes
+
+
+class NanAxis(DataAxis):
+    """A custom axis whose values are computed: checked like any other."""
+
+    def check_values(self, values, name=None):
+        AbstractAxis.check_values(self, values, name)
+
+
+def test_custom_axes_are_checked_by_default():
+    with pytest.raises(ValueError, match=r"Axis `c` .* 1 NaN and 0 inf among 2"):
+        Space({"c": NanAxis([1.0, np.nan])})
+
+
+def test_a_table_too_large_raises_before_anything_is_made():
+    # XLA aborts the interpreter when it cannot allocate a table: refuse first
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `x` \(GridAxis\(low=0.0, high=1.0, n=1000000000000\)\) is too "
+        r"large for one table: 1,000,000,000,000 values of shape \(\) in float32 "
+        r"need 4.0 TB \(4,000,000,000,000 bytes\), and JAX indexes it with "
+        r"int32, .* Use fewer points, or split it into several axes combined in "
+        r"mode='product'",
+    ):
+        Space({"x": GridAxis(0, 1, 10**12)})
+    wide = GridAxis(0, 1, 10**6, shape=(10**7,))
+    with pytest.raises(
+        ValueError,
+        match=r"Axis `net.w` .* need 40.0 TB \(40,000,000,000,000 bytes\), more "
+        r"than .* of memory",
+    ):
+        Space({"a": UniformAxis(0, 1, 3), "net": {"w": wide}}, "product")
+
+
+def test_leaves_whose_names_print_alike_raise():
+    with pytest.raises(
+        ValueError,
+        match=r"Two leaves of `state` are both named 'a.b': \['a'\]\['b'\] and "
+        r"\['a.b'\]\. .* rename a key",
+    ):
+        Space({"a.b": GridAxis(0, 1, 2), "a": {"b": GridAxis(0, 1, 3)}})
+    with pytest.raises(ValueError, match=r"'x\[0\]': \['x'\]\[0\] and \['x\[0\]'\]"):
+        Space({"x[0]": 1.0, "x": [GridAxis(0, 1, 2)]})
+    with pytest.raises(ValueError, match=r"both named 'd.t'"):  # fixed leaves too
+        Space({"g": GridAxis(0, 1, 2), "d.t": 0.0, "d": {"t": 1.0}})
+
+
+def test_dimension_names_must_not_name_an_axis_outside_them():
+    with pytest.raises(
+        ValueError,
+        match=r"Group 'b' \(axes a, c\) names its dimension 'b', the name of the "
+        r"axis `b` outside the group: .* e.g. group='b_group'",
+    ):
+        Space(
+            {
+                "a": GridAxis(0, 1, 3, group="b"),
+                "c": GridAxis(5, 6, 3, group="b"),
+                "b": GridAxis(0, 1, 2),
+            },
+            "product",
+        )
+    with pytest.raises(
+        ValueError, match=r"Groups 1 and '1' both name their dimension '1'"
+    ):
+        Space({"a": GridAxis(0, 1, 3, group=1), "c": GridAxis(5, 6, 2, group="1")})
+    # a group labelled like one of its own members: that member is the index
+    space = Space(
+        {"G": GridAxis(0, 1, 3, group="G"), "H": GridAxis(5, 6, 3, group="G")}
+    )
+    assert [e.name for e in space.effective_axes] == ["G"]

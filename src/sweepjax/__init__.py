@@ -17,13 +17,21 @@ from sweepjax._config import Config
 from sweepjax._result import Result
 from sweepjax._sink import AbstractSink, MemorySink
 from sweepjax._space import EffectiveAxis, Space
-from sweepjax._store import StoreInfo, ZarrSink, open_result, store_info
+from sweepjax._store import (
+    StoreBusyError,
+    StoreInfo,
+    ZarrSink,
+    open_result,
+    store_info,
+)
 from sweepjax.execution import (
     AbstractExecution,
     DistributedExecution,
     ExecutionError,
     ParallelExecution,
     SequentialExecution,
+    SweepInterrupted,
+    UnusedAxisWarning,
 )
 
 __all__ = [
@@ -43,8 +51,11 @@ __all__ = [
     "Result",
     "SequentialExecution",
     "Space",
+    "StoreBusyError",
     "StoreInfo",
+    "SweepInterrupted",
     "UniformAxis",
+    "UnusedAxisWarning",
     "ZarrSink",
     "open_result",
     "store_info",

@@ -1,9 +1,12 @@
-"""Axes: the leaves a user places in a pytree to say "vary this"."""
+"""Axes: the leaves a user places in a pytree to say "vary this".
+
+Their arguments are checked at construction and their values after generation
+(see `sweepjax._axis_checks`).
+"""
 
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -11,7 +14,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax._tree import check_positive_int, is_key_array
+from sweepjax._axis_checks import (
+    check_bounds,
+    check_conversion,
+    check_distinct,
+    check_finite,
+    check_group,
+    check_n,
+    check_shape,
+    float_dtype,
+)
+from sweepjax._tree import is_key_array
 
 __all__ = [
     "AbstractAxis",
@@ -21,61 +34,6 @@ __all__ = [
     "DataAxis",
     "NumPyroAxis",
 ]
-
-
-def _check_group(group: Any) -> Hashable:
-    try:
-        hash(group)
-    except TypeError:
-        raise TypeError(
-            f"`group` must be hashable (a string, int or tuple), got {group!r} "
-            f"of type {type(group).__name__}."
-        ) from None
-    return group
-
-
-def _check_n(n: Any, cls: str) -> int:
-    try:
-        return check_positive_int("n", n)
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"{cls}: {err}") from None
-
-
-def _check_bounds(low: Any, high: Any, cls: str, *, positive: bool = False):
-    for name, v in (("low", low), ("high", high)):
-        if not isinstance(v, int | float | np.number) or isinstance(v, bool):
-            raise TypeError(f"{cls}: `{name}` must be a real number, got {v!r}.")
-        if not math.isfinite(v):
-            raise ValueError(f"{cls}: `{name}` must be finite, got {name}={v}.")
-        if positive and v <= 0:
-            raise ValueError(
-                f"{cls}: `{name}` must be > 0 on a log scale, got {name}={v}."
-            )
-    if low >= high:
-        raise ValueError(
-            f"{cls}: `low` must be smaller than `high`, got low={low}, high={high}."
-        )
-    return float(low), float(high)
-
-
-def _check_shape(shape: Any, cls: str, arg: str = "shape") -> tuple[int, ...] | None:
-    if shape is None:
-        return None
-    if isinstance(shape, int | np.integer):
-        shape = (shape,)
-    try:
-        if isinstance(shape, str) or not all(
-            isinstance(s, int | np.integer) for s in shape
-        ):
-            raise TypeError
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(
-            f"{cls}: `{arg}` must be a tuple of ints or None, got {shape!r}."
-        ) from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"{cls}: `{arg}` must not be negative, got {shape}.")
-    return shape
 
 
 def _broadcast_samples(samples: jax.Array, shape: tuple[int, ...] | None):
@@ -118,6 +76,35 @@ class AbstractAxis(abc.ABC):
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
         """All values of the axis, `[size, *value_shape]`."""
 
+    def values_spec(self, key: jax.Array | None = None) -> jax.ShapeDtypeStruct | None:
+        """Shape and dtype of ``generate_values(key)``, found without computing
+        it: a Space checks with it that the table fits before making it.
+
+        The default traces `generate_values` abstractly (`jax.eval_shape`) and
+        gives None when it cannot be traced (then only `size` is checked).
+        Override it when the shape is known more cheaply.
+        """
+        try:
+            spec = jax.eval_shape(self.generate_values, key)
+        except jax.errors.JAXTypeError:
+            return None
+        return spec if isinstance(spec, jax.ShapeDtypeStruct) else None
+
+    def check_values(self, values: Any, name: str | None = None) -> None:
+        """Raise `ValueError` if `values` (this axis's generated table, `[size,
+        ...]`) holds NaN or inf; `name` is the axis's leaf path, for the message.
+
+        A Space calls it on every axis after generating the values. Values that
+        are not finite in the dtype they are made in are a precision or
+        parameter problem (``LogGridAxis(1e-50, 1e-40, 3)`` in float32, a
+        distribution that overflows), not a point anyone means to sweep.
+        `DataAxis` overrides it: explicit data passes as given.
+        """
+        check_finite(self, values, name, self._values_fix)
+
+    #: The end of a `check_values` message: what, besides x64, fixes the values.
+    _values_fix = "change what its generate_values computes"
+
     # Axes must be pytree *leaves*: never register them, and keep them hashable
     # by identity so two equal-looking axes in one state stay distinct.
     def _repr_fields(self) -> dict[str, Any]:
@@ -136,6 +123,11 @@ class _RangeAxis(AbstractAxis):
     constant array of that shape. Subclasses say how the `n` points fall."""
 
     _log_scale = False
+    #: `jax.random.uniform` computes `high - low`; a grid never does.
+    _needs_span = False
+    #: Grids promise distinct points; random draws may repeat.
+    _distinct = False
+    _values_fix = "change the bounds"
 
     def __init__(
         self,
@@ -146,10 +138,12 @@ class _RangeAxis(AbstractAxis):
         group: Hashable = None,
     ):
         name = type(self).__name__
-        self.low, self.high = _check_bounds(low, high, name, positive=self._log_scale)
-        self.n = _check_n(n, name)
-        self.shape = _check_shape(shape, name)
-        self.group = _check_group(group)
+        self.low, self.high = check_bounds(
+            low, high, name, positive=self._log_scale, span=self._needs_span
+        )
+        self.n = check_n(n, name)
+        self.shape = check_shape(shape, name)
+        self.group = check_group(group)
 
     @property
     def size(self) -> int:
@@ -161,6 +155,16 @@ class _RangeAxis(AbstractAxis):
 
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
         return _broadcast_samples(self._points(key), self.shape)
+
+    def values_spec(self, key: jax.Array | None = None) -> jax.ShapeDtypeStruct:
+        return jax.ShapeDtypeStruct((self.n, *(self.shape or ())), float_dtype())
+
+    def check_values(self, values: Any, name: str | None = None) -> None:
+        """NaN/inf raise (as for every axis); a grid's points must also be
+        distinct, which they are not when the dtype cannot resolve them."""
+        super().check_values(values, name)
+        if self._distinct:
+            check_distinct(self, values, name)
 
     def _repr_fields(self):
         fields = {"low": self.low, "high": self.high, "n": self.n}
@@ -179,6 +183,8 @@ class GridAxis(_RangeAxis):
     """
 
     uses_key = False
+    _distinct = True
+    _values_fix = "use wider bounds or fewer points"
 
     def _points(self, key: jax.Array | None) -> jax.Array:
         return jnp.linspace(self.low, self.high, self.n)
@@ -193,6 +199,8 @@ class LogGridAxis(_RangeAxis):
 
     _log_scale = True
     uses_key = False
+    _distinct = True
+    _values_fix = "use wider bounds or fewer points"
 
     def _points(self, key: jax.Array | None) -> jax.Array:
         return jnp.geomspace(self.low, self.high, self.n)
@@ -205,6 +213,8 @@ class UniformAxis(_RangeAxis):
     (3,)
     """
 
+    _needs_span = True
+
     def _points(self, key: jax.Array | None) -> jax.Array:
         key = jax.random.key(0) if key is None else key
         return jax.random.uniform(key, (self.n,), minval=self.low, maxval=self.high)
@@ -215,6 +225,10 @@ class DataAxis(AbstractAxis):
 
     Accepts lists, NumPy or JAX arrays of any trailing shape (a stack of
     matrices, say) and typed PRNG key arrays (`jax.random.split(key, n)`).
+
+    NaN and inf in the data are kept as given (a model may read NaN as
+    "missing" or inf as "unbounded"), but a finite value that becomes inf when
+    converted to JAX's dtype (``1e39`` in float32) raises `ValueError`.
 
     >>> DataAxis([0.1, 0.5, 0.9]).size
     3
@@ -227,13 +241,16 @@ class DataAxis(AbstractAxis):
             array = values
         else:
             try:
-                array = jnp.asarray(values)
+                with np.errstate(over="ignore"):  # reported below, with the fix
+                    array = jnp.asarray(values)
             except (TypeError, ValueError) as err:
                 raise TypeError(
                     f"DataAxis: `values` must be array-like (list, NumPy or JAX "
                     f"array, or a PRNG key array), got {type(values).__name__}: "
                     f"{err}"
                 ) from None
+            if not isinstance(values, jax.Array):
+                check_conversion(values, array)
         if array.ndim == 0:
             raise ValueError(
                 f"DataAxis: `values` needs a leading axis dimension, got a scalar "
@@ -245,7 +262,7 @@ class DataAxis(AbstractAxis):
                 "at least one value."
             )
         self.values = array
-        self.group = _check_group(group)
+        self.group = check_group(group)
 
     uses_key = False
 
@@ -255,6 +272,13 @@ class DataAxis(AbstractAxis):
 
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
         return self.values
+
+    def values_spec(self, key: jax.Array | None = None) -> jax.ShapeDtypeStruct:
+        return jax.ShapeDtypeStruct(self.values.shape, self.values.dtype)
+
+    def check_values(self, values: Any, name: str | None = None) -> None:
+        """Nothing to check: explicit data passes as given, NaN and inf
+        included (a conversion that made them raised at construction)."""
 
     def _repr_fields(self):
         return {
@@ -291,11 +315,13 @@ class NumPyroAxis(AbstractAxis):
                 f"Distribution, got {distribution!r}."
             )
         self.distribution = distribution
-        self.n = _check_n(n, "NumPyroAxis")
-        self.sample_shape = _check_shape(sample_shape, "NumPyroAxis", "sample_shape")
+        self.n = check_n(n, "NumPyroAxis")
+        self.sample_shape = check_shape(sample_shape, "NumPyroAxis", "sample_shape")
         self.sample_shape = self.sample_shape or ()
         self.broadcast_mode = bool(broadcast_mode)
-        self.group = _check_group(group)
+        self.group = check_group(group)
+
+    _values_fix = "change the distribution's parameters"
 
     @property
     def size(self) -> int:

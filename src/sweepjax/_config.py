@@ -3,10 +3,45 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jax
+
+
+class _ClosedFields(tuple):
+    """The pytree aux data of a closed Config: its field names, plus its path.
+
+    It prints as the plain tuple an open Config uses, so a space's structure
+    string (stored with every sweep) does not change; it compares equal only
+    to another closed Config's names, so open and closed Configs never share
+    a trace. The path is a label for messages and takes no part in equality.
+    """
+
+    def __new__(cls, names: tuple[str, ...], path: tuple[str, ...] = ()):
+        new = super().__new__(cls, names)
+        new.path = path
+        return new
+
+    def __reduce__(self):
+        return _ClosedFields, (tuple(self), self.path)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ClosedFields) and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((_ClosedFields, tuple(self)))
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
 @jax.tree_util.register_pytree_with_keys_class
@@ -22,9 +57,15 @@ class Config:
         cfg = Config(G=0.5, noise=Config(sigma=1e-3))
         sweep_cfg = copy.deepcopy(cfg)
         sweep_cfg.G = GridAxis(0.0, 1.0, 8)
+
+    ``Config(...)`` is open: assigning a new name adds a field. A config whose
+    layout is fixed (such as the one ``sweepjax.network.prepare`` returns) is
+    built with :meth:`Config.closed`, which refuses new names so that a typo
+    cannot silently sweep nothing. Fields named like a method (``keys``,
+    ``items``, ``values``, ``closed``) are reached by item access only.
     """
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_closed", "_path")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, /, **kwargs: Any):
         merged = dict(fields or {})
@@ -35,25 +76,87 @@ class Config:
                     f"Config field names must be identifiers, got {name!r}."
                 )
         object.__setattr__(self, "_fields", merged)
+        object.__setattr__(self, "_closed", False)
+        object.__setattr__(self, "_path", ())
+
+    @classmethod
+    def closed(
+        cls, fields: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> Config:
+        """A Config whose field names are fixed: a new name is an error.
+
+        Reading or assigning a name it lacks raises ``AttributeError`` naming
+        its path, the name and the closest field names; existing fields take
+        any value (a sweep axis, an array, another Config), as in an open
+        Config. A closed Config stays closed through ``copy.deepcopy``,
+        pickling and ``jax.tree.map``. Closed Configs nested in it are named
+        by their place, so messages give paths such as ``coupling.instant``.
+        To add fields, build an open copy: ``Config(dict(cfg.items()))``.
+
+        >>> cfg = Config.closed(coupling=Config.closed(G=0.5, b=0.0))
+        >>> cfg.coupling.G = GridAxis(0.0, 1.0, 4)      # an existing field: fine
+        >>> cfg.coupling.g = 0.1
+        Traceback (most recent call last):
+        AttributeError: Config at 'coupling' has no field 'g'; did you mean 'G'? ...
+        """
+        new = cls(fields, **kwargs)
+        object.__setattr__(new, "_closed", True)
+        new._name_children()
+        return new
+
+    def _name_children(self) -> None:
+        # Closed children are labelled by their place below this Config.
+        for name, value in self._fields.items():
+            if isinstance(value, Config) and value._closed:
+                object.__setattr__(value, "_path", (*self._path, name))
+                value._name_children()
+
+    def _where(self) -> str:
+        return f" at {'.'.join(self._path)!r}" if self._path else ""
+
+    def _unknown(self, name: str, note: str = "") -> AttributeError:
+        """The error for a name this Config lacks, with the closest names."""
+        fields = list(self._fields)
+        by_lower: dict[str, str] = {}
+        for field in fields:
+            by_lower.setdefault(field.lower(), field)
+        close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), by_lower)]
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
+        return AttributeError(
+            f"Config{self._where()} has no field {name!r}{hint} Fields: {fields}."
+            + note
+        )
 
     def __getattr__(self, name: str) -> Any:
         try:
             return object.__getattribute__(self, "_fields")[name]
         except (KeyError, AttributeError):
-            raise AttributeError(
-                f"Config has no field {name!r}; fields are {list(self.keys())}."
-            ) from None
+            # protocol probes (copy, numpy, IPython) and a half-built Config
+            if _is_dunder(name) or name in Config.__slots__:
+                raise AttributeError(name) from None
+            raise self._unknown(name) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.isidentifier():
             raise TypeError(f"Config field names must be identifiers, got {name!r}.")
+        if self._closed:
+            if name not in self._fields:
+                raise self._unknown(
+                    name, " This Config is closed: only its existing fields can be set."
+                )
+            if isinstance(value, Config) and value._closed:
+                object.__setattr__(value, "_path", (*self._path, name))
+                value._name_children()
         self._fields[name] = value
 
     def __delattr__(self, name: str) -> None:
-        try:
-            del self._fields[name]
-        except KeyError:
-            raise AttributeError(f"Config has no field {name!r}.") from None
+        if name not in self._fields:
+            raise self._unknown(name)
+        if self._closed:
+            raise AttributeError(
+                f"Config{self._where()} is closed: field {name!r} cannot be deleted."
+            )
+        del self._fields[name]
 
     def __getitem__(self, name: str) -> Any:
         return self._fields[name]
@@ -96,23 +199,38 @@ class Config:
             for k, v in self._fields.items()
         }
         object.__setattr__(new, "_fields", fields)
+        object.__setattr__(new, "_closed", self._closed)
+        object.__setattr__(new, "_path", self._path)
         return new
 
     def __getstate__(self):
-        return self._fields
+        # Never a false value: pickle skips __setstate__ for one.
+        return (self._fields, self._closed, self._path)
 
     def __setstate__(self, state):
-        object.__setattr__(self, "_fields", dict(state))
+        if isinstance(state, dict):  # pickled before configs could be closed
+            state = (state, False, ())
+        fields, closed, path = state
+        object.__setattr__(self, "_fields", dict(fields))
+        object.__setattr__(self, "_closed", bool(closed))
+        object.__setattr__(self, "_path", tuple(path))
 
     def tree_flatten_with_keys(self):
-        """Children with `GetAttrKey` paths; the field names are the aux data."""
+        """Children with `GetAttrKey` paths; the field names are the aux data
+        (a closed Config's names also carry closedness and its path)."""
         keys = tuple(self._fields)
         children = [(jax.tree_util.GetAttrKey(k), self._fields[k]) for k in keys]
+        if self._closed:
+            return children, _ClosedFields(keys, self._path)
         return children, keys
 
     @classmethod
     def tree_unflatten(cls, keys, children):
-        """Rebuild from `tree_flatten_with_keys` output without validation."""
+        """Rebuild from `tree_flatten_with_keys` output without validation
+        (``keys``: a tuple of field names gives an open Config)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "_fields", dict(zip(keys, children, strict=True)))
+        closed = isinstance(keys, _ClosedFields)
+        object.__setattr__(obj, "_closed", closed)
+        object.__setattr__(obj, "_path", keys.path if closed else ())
         return obj

@@ -9,23 +9,28 @@ import jax
 import numpy as np
 import pandas as pd
 
-from sweepjax._space import Space
-from sweepjax._tree import as_index, is_key_array, object_cells, path_name
+from sweepjax._space import Space, leaf_names
+from sweepjax._tree import as_index, is_key_array, object_cells
 
 __all__ = ["Result"]
 
 #: Prefix of an output column whose name is already a parameter column.
 RESULT_PREFIX = "result"
+#: The one dimension of a Dataset whose space is not a full grid.
+POINT = "point"
 
 
 def output_names(outputs: Any) -> list[str]:
     """Key-path names of a result pytree's leaves (``"value"`` for a bare array).
 
+    Two leaves that print alike (``{"a.b": x, "a": {"b": y}}``) raise
+    `ValueError`: they would be one column, one variable, one store array.
+
     >>> output_names({"mean": 0.0, "fc": {"mean": 1.0}}), output_names(1.0)
     (['fc.mean', 'mean'], ['value'])
     """
     flat, _ = jax.tree_util.tree_flatten_with_path(outputs)
-    return [path_name(path) for path, _ in flat]
+    return leaf_names(flat, "the outputs")
 
 
 class Result:
@@ -133,6 +138,14 @@ class Result:
         PRNG keys) are indexed by position. Other spaces (zip, sliced) get a
         single ``point`` dimension with the scalar axes as coordinates. Extra
         output dimensions are kept as ``<name>_dim_<k>``.
+
+        Names: a dimension is named by its group's label (``str(group)``) or
+        its axis's name; a group labelled like one of its members is indexed
+        by that member's values (`Space` refuses labels that name an axis
+        outside the group). An output named like a coordinate gets a
+        ``result.`` prefix. A name that would still be used twice (an axis
+        called ``point`` in a zip space, an axis called ``y_dim_0`` beside an
+        output ``y`` with extra dimensions) raises `ValueError`.
         """
         import xarray as xr
 
@@ -148,16 +161,31 @@ class Result:
                     if table.ndim == 1 and not is_key_array(table):
                         coords[member] = (dim, np.asarray(table[: eff.size]))
         else:
-            dims, lead = ["point"], (len(space),)
+            dims, lead = [POINT], (len(space),)
             df = space.to_dataframe()
-            coords["point"] = ("point", np.arange(len(space)))
+            if POINT in df.columns:
+                raise ValueError(
+                    f"to_xarray: the axis `{POINT}` has the name of the `{POINT}` "
+                    "dimension that indexes the Dataset of a zip or sliced "
+                    "space. Rename the leaf (e.g. to `point_`), or use "
+                    "to_dataframe()."
+                )
+            coords[POINT] = (POINT, np.arange(len(space)))
             for name in df.columns:
                 if df[name].dtype != object:
-                    coords[name] = ("point", df[name].to_numpy())
+                    coords[name] = (POINT, df[name].to_numpy())
         data_vars = {}
-        for name, leaf in self._columns(set(coords) | set(dims)).items():
+        taken = set(coords) | set(dims)
+        for name, leaf in self._columns(taken).items():
             data = np.asarray(leaf)
             extra = [f"{name}_dim_{k}" for k in range(data.ndim - 1)]
+            clash = taken.intersection(extra)
+            if clash:
+                raise ValueError(
+                    f"to_xarray: output `{name}` has extra dimensions named "
+                    f"{extra}, but {sorted(clash)} already names an axis. Rename "
+                    "the axis or the output, or use to_dataframe()."
+                )
             data_vars[name] = (
                 dims + extra,
                 data.reshape(tuple(lead) + data.shape[1:]),

@@ -84,6 +84,18 @@ def default_chunk_size(point_struct: Any) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_BYTES // max(per_point, 1)))
 
 
+def check_storable(point_struct: Any) -> None:
+    """Refuse outputs that cannot be stored as numbers (PRNG keys)."""
+    for name, s in zip(
+        output_names(point_struct), jax.tree.leaves(point_struct), strict=True
+    ):
+        if jax.dtypes.issubdtype(s.dtype, jax.dtypes.prng_key):
+            raise TypeError(
+                f"Output leaf {name!r} is a PRNG key array ({s.dtype}); results "
+                "hold numbers: return jax.random.key_data(key) instead."
+            )
+
+
 def merge_ranges(ranges: Ranges) -> Ranges:
     """Sorted ``[start, stop)`` ranges with touching neighbours joined."""
     merged: Ranges = []
@@ -100,7 +112,8 @@ class AbstractSink(abc.ABC):
 
     The run template (`sweepjax.execution`) calls, in order:
 
-    1. `begin(space, model_name, chunk_size)`: the sweep; a store checks it
+    1. `begin(space, provenance, chunk_size)`: the sweep and how it is run
+       (the record of `sweepjax._store._provenance`); a store checks both
        against what it holds. ``chunk_size`` None means "the stored one, or
        the default once the outputs are known". `first_pending()` then says
        where work starts (``len(space)``: nothing is left).
@@ -112,8 +125,8 @@ class AbstractSink(abc.ABC):
     4. `write(start, stop, outputs)` for any range inside a pending range,
        in increasing order within each chunk; or `mark_written` for chunks
        another process wrote.
-    5. `finish()` after the last write, or `flush()` after a failure (keep
-       what was written, mark nothing done); then `result(stop)`.
+    5. `flush()` after a failure (keep what was written, mark nothing done);
+       then `result(stop)`; `close()` in every case.
 
     The base class keeps the chunk accounting (which points are in), counts
     non-finite points as they stream by, and knows the longest fully written
@@ -129,10 +142,10 @@ class AbstractSink(abc.ABC):
 
     # -- the protocol ----------------------------------------------------------
 
-    def begin(self, space: Space, model_name: str, chunk_size: int | None) -> None:
-        """Start a sweep of `space` by the model named `model_name`."""
+    def begin(self, space: Space, provenance: dict, chunk_size: int | None) -> None:
+        """Start a sweep of `space` run as `provenance` describes."""
         self.space = space
-        self.model_name = model_name
+        self.provenance = provenance
         if chunk_size is not None:
             chunk_size = check_positive_int("chunk_size", chunk_size)
         self.chunk_size = chunk_size
@@ -140,6 +153,8 @@ class AbstractSink(abc.ABC):
     def open(self, point_struct: Any, done: np.ndarray | None = None) -> None:
         """Lay out storage for ``len(space)`` points shaped like `point_struct`;
         `done` (default `done_chunks()`) marks the chunks already complete."""
+        if point_struct is not None:
+            check_storable(point_struct)
         self.point_struct = point_struct
         if self.chunk_size is None:
             self.chunk_size = default_chunk_size(point_struct)
@@ -173,28 +188,25 @@ class AbstractSink(abc.ABC):
         leaves = [np.asarray(x)[: stop - start] for x in jax.tree.leaves(outputs)]
         self._track_nonfinite(start, leaves)
         self._put(start, stop, leaves)
-        sizes = self._size
         for k, a, b in self._chunks_in(start, stop):
             # A write from a chunk's first point starts it afresh (a retried
             # task rewriting its chunk); later writes continue it in order.
-            self._filled[k] = (0 if a == k * self.chunk_size else self._filled[k]) + (
-                b - a
-            )
-            if self._filled[k] == sizes[k]:
+            filled = 0 if a == k * self.chunk_size else self._filled[k]
+            self._filled[k] = filled + b - a
+            if self._filled[k] == self._size[k]:
                 self._chunk_complete(k)
 
     def mark_written(self, start: int, stop: int) -> None:
         """Count whole chunks ``[start, stop)`` written (and marked done) by
         another process, e.g. a Dask worker writing into the same store."""
-        sizes = self._size
         for k, _, _ in self._chunks_in(start, stop):
-            self._filled[k] = sizes[k]
-
-    def finish(self) -> None:
-        """Called after the last write of a successful run."""
+            self._filled[k] = self._size[k]
 
     def flush(self) -> None:
         """After a failure: keep what was written (nothing is marked done)."""
+
+    def close(self) -> None:
+        """After the run, whatever happened (a store releases its lock)."""
 
     @abc.abstractmethod
     def result(self, stop: int | None = None) -> Result:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sweepjax._axes import AbstractAxis
+from sweepjax._axis_checks import check_size
 from sweepjax._tree import (
     as_index,
     check_positive_int,
@@ -24,7 +25,7 @@ from sweepjax._tree import (
     path_name,
 )
 
-__all__ = ["Space", "EffectiveAxis"]
+__all__ = ["Space", "EffectiveAxis", "leaf_names"]
 
 _MODES = ("product", "zip")
 _ITER_BLOCK = 4096
@@ -37,6 +38,32 @@ _ROW_BLOCKS_KEPT = 512
 
 def _is_axis(x: Any) -> bool:
     return isinstance(x, AbstractAxis)
+
+
+def leaf_names(flat: Sequence[tuple[Any, Any]], what: str) -> list[str]:
+    """The key-path names of `flat`'s ``(path, leaf)`` pairs, which must differ.
+
+    Names label DataFrame columns, xarray variables and store arrays, so two
+    leaves that print alike (a dict key ``"a.b"`` and a nested ``{"a": {"b":
+    ...}}``) raise `ValueError` naming both paths; `what` names the tree.
+
+    >>> leaf_names([((jax.tree_util.DictKey("a"),), 1.0)], "`state`")
+    ['a']
+    """
+    names = [path_name(path) for path, _ in flat]
+    if len(set(names)) < len(names):
+        first: dict[str, Any] = {}
+        for name, (path, _) in zip(names, flat, strict=True):
+            other = first.setdefault(name, path)
+            if other is not path:
+                raise ValueError(
+                    f"Two leaves of {what} are both named {name!r}: "
+                    f"{jax.tree_util.keystr(other)} and "
+                    f"{jax.tree_util.keystr(path)}. Names label table columns "
+                    "and store arrays, so they must differ: rename a key (a "
+                    "dict key with '.' or '[' prints like a nested path)."
+                )
+    return names
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,13 @@ class Space:
         mode: ``"zip"`` (default) or ``"product"``.
         key: PRNG key for random axes; ``jax.random.key(0)`` when None. With
             ``m`` axes in flatten order, axis ``i`` receives
-            ``jax.random.split(key, m + 1)[i + 1]``.
+            ``jax.random.split(key, m + 1)[i + 1]`` (None if its ``uses_key``
+            is False).
+
+    Construction checks what it makes: leaf names must differ (they name
+    columns and store arrays), each axis's table must fit (`check_size`,
+    before anything is allocated) and hold values its axis accepts
+    (`AbstractAxis.check_values`, with the leaf path in the message).
 
     >>> space = Space({"G": GridAxis(0.0, 1.0, 3), "dt": 0.1}, mode="product")
     >>> len(space), float(space[1]["G"]), space[1]["dt"]
@@ -104,12 +137,17 @@ class Space:
                 "`state` contains no axis: replace at least one leaf with an axis "
                 "such as GridAxis(0.0, 1.0, 5)."
             )
+        names = leaf_names(flat, "`state`")
         self._slots = tuple(axis_slots)
         self._axes = tuple(flat[i][1] for i in axis_slots)
-        self._names = tuple(path_name(flat[i][0]) for i in axis_slots)
-        self._tables = self._generate(key)
-        self._host = tuple(_host_table(t) for t in self._tables)
+        self._names = tuple(names[i] for i in axis_slots)
+        self._fixed_items = tuple(
+            (name, leaf)
+            for name, (_, leaf) in zip(names, flat, strict=True)
+            if not _is_axis(leaf)
+        )
         self._effective, self._axis_to_eff = self._group_axes()
+        self._tables, self._host = self._generate(key)
         sizes = [e.size for e in self._effective]
         if mode == "product":
             total = math.prod(sizes)
@@ -141,15 +179,21 @@ class Space:
                     " or use a dict or sweepjax.Config instead."
                 )
 
-    def _generate(self, key: jax.Array | None) -> tuple[jax.Array, ...]:
+    def _generate(self, key: jax.Array | None) -> tuple[tuple[Any, ...], ...]:
+        """Each axis's values and their host copy, checked: sizes before
+        anything is made (`check_size`), values after (`check_values`)."""
+        keys: list[Any] = [None] * len(self._axes)
         if any(axis.uses_key for axis in self._axes):
             key = jax.random.key(0) if key is None else key
             subkeys = jax.random.split(key, len(self._axes) + 1)
-        else:
-            subkeys = [None] * (len(self._axes) + 1)
-        tables = []
-        for i, (name, axis) in enumerate(zip(self._names, self._axes, strict=True)):
-            values = axis.generate_values(subkeys[i + 1])
+            # Indexing a key array costs a dispatch: only for axes that use it.
+            for i, axis in enumerate(self._axes):
+                keys[i] = subkeys[i + 1] if axis.uses_key else None
+        for name, axis, k in zip(self._names, self._axes, keys, strict=True):
+            check_size(axis, k, name)
+        tables, host = [], []
+        for name, axis, k in zip(self._names, self._axes, keys, strict=True):
+            values = axis.generate_values(k)
             if not is_key_array(values):
                 values = jnp.asarray(values)
             if values.ndim == 0 or values.shape[0] != axis.size:
@@ -159,7 +203,9 @@ class Space:
                     f"to its size {axis.size}."
                 )
             tables.append(values)
-        return tuple(tables)
+            host.append(_host_table(values))
+            axis.check_values(host[-1], name)
+        return tuple(tables), tuple(host)
 
     def _group_axes(self):
         # Groups come first (in order of their first member), then ungrouped
@@ -191,6 +237,7 @@ class Space:
             )
             for a in idx:
                 axis_to_eff[a] = e
+        _check_dimension_names(effective, axis_to_eff, self._names)
         return tuple(effective), tuple(axis_to_eff)
 
     def _with_index(self, index: range) -> Space:
@@ -242,6 +289,15 @@ class Space:
         """
         slots = set(self._slots)
         return [None if i in slots else x for i, x in enumerate(self._leaves)]
+
+    def fixed_items(self) -> tuple[tuple[str, Any], ...]:
+        """``(key-path name, leaf)`` of every leaf that is not an axis, in
+        flatten order: what a store records as the sweep's fixed parameters.
+
+        >>> Space({"G": GridAxis(0, 1, 2), "dt": 0.1}).fixed_items()
+        (('dt', 0.1),)
+        """
+        return self._fixed_items
 
     def dimension(self, name: str) -> int:
         """The effective dimension (position column) of the axis `name`."""
@@ -546,6 +602,34 @@ class Space:
             ]
             return self._treedef.unflatten(merged)
         return self._treedef.unflatten(axis_leaves), self._treedef.unflatten(fixed)
+
+
+def _check_dimension_names(effective, axis_to_eff, names) -> None:
+    """Dimension names (a group's label as a string, else the axis's name)
+    name xarray dimensions: they must differ from each other and from every
+    axis outside the dimension. A group labelled like one of its own members
+    is fine: that member's values index the dimension."""
+    owner = {name: axis_to_eff[a] for a, name in enumerate(names)}
+    dims: dict[str, int] = {}
+    for e, eff in enumerate(effective):
+        if eff.group is None:
+            continue
+        outside = owner.get(eff.name, e)
+        if outside != e:
+            raise ValueError(
+                f"Group {eff.group!r} (axes {', '.join(eff.names)}) names its "
+                f"dimension {eff.name!r}, the name of the axis `{eff.name}` "
+                "outside the group: a table or xarray Dataset would give two "
+                "dimensions one name. Label the group otherwise, e.g. "
+                f"group={eff.name + '_group'!r}."
+            )
+        other = dims.setdefault(eff.name, e)
+        if other != e:
+            raise ValueError(
+                f"Groups {effective[other].group!r} and {eff.group!r} both name "
+                f"their dimension {eff.name!r} (a dimension is named str(group)). "
+                "Give them labels that print differently."
+            )
 
 
 def _range_len(r: range) -> int:

@@ -1,6 +1,6 @@
 """The `sweepjax` command: run a sweep file into a store, inspect a store, demo.
 
-    sweepjax run SWEEP.py --store sweep.zarr [--resume] [--scheduler ADDR]
+    sweepjax run SWEEP.py --store sweep.zarr [--resume] [--scheduler ADDR | --workers N]
     sweepjax info sweep.zarr
     sweepjax demo [--out demo/] [--n-g 16] [--n-sigma 4] [--duration 3000]
 
@@ -29,9 +29,13 @@ from sweepjax import (
     store_info,
 )
 from sweepjax._store import remove_store
+from sweepjax.execution._distributed import connect_scheduler
 from sweepjax.network._demo import run_demo
 
 __all__ = ["main"]
+
+#: Command-line options that take a positive int, by attribute name.
+_POSITIVE = ("n_vmap", "n_pmap", "workers", "chunk_size")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,9 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--workers", type=int, help="run on a local Dask cluster of N workers"
     )
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to try reaching --scheduler (default 10)",
+    )
     run.add_argument("--n-vmap", type=int, help="points per compiled call")
     run.add_argument(
-        "--n-pmap", type=int, default=1, help="devices per call (in-process only)"
+        "--n-pmap", type=int, help="devices per call (in-process only; default 1)"
     )
     run.add_argument(
         "--chunk-size",
@@ -110,39 +121,67 @@ def load_sweep(path: Path) -> dict[str, Any]:
 
 
 def _option(opts: argparse.Namespace, ns: dict[str, Any], name: str, default: Any):
-    """A command-line value, else the sweep file's, else `default` (a value of
-    0 given on the command line is passed on, and refused by the executor)."""
+    """A command-line value, else the sweep file's, else `default` (a bad
+    value from the sweep file is refused by the executor, naming it)."""
     given = getattr(opts, name)
     return given if given is not None else ns.get(name, default)
 
 
-def _executor(ns: dict[str, Any], opts: argparse.Namespace) -> Any:
+def _check_options(opts: argparse.Namespace) -> None:
+    """Refuse bad numbers before anything is loaded, naming the option."""
+    for name in _POSITIVE:
+        value = getattr(opts, name)
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"`{flag}` must be a positive int, got {flag} {value}.")
+    if not opts.connect_timeout > 0:
+        raise ValueError(
+            "`--connect-timeout` must be a positive number of seconds, got "
+            f"{opts.connect_timeout}."
+        )
+    dask = opts.scheduler is not None or opts.workers is not None
+    if dask and opts.n_pmap not in (None, 1):
+        raise ValueError(
+            f"`--n-pmap {opts.n_pmap}` spreads each call over devices of this "
+            "process; a Dask run (--scheduler, --workers) computes on one device "
+            "per worker. Drop --n-pmap, or drop --scheduler/--workers."
+        )
+
+
+def _executor(ns: dict[str, Any], opts: argparse.Namespace, client: Any) -> Any:
     n_vmap = _option(opts, ns, "n_vmap", 1)
     common = dict(progress=not opts.no_progress, **ns.get("kwargs", {}))
     args = tuple(ns.get("args", ()))
-    if opts.scheduler is not None or opts.workers is not None:
+    if client is not None or opts.workers is not None:
         extra = {"n_workers": opts.workers} if opts.workers is not None else {}
         return DistributedExecution(
             ns["model"],
             ns["space"],
             *args,
-            client=opts.scheduler,
+            client=client,
             n_vmap=n_vmap,
             **extra,
             **common,
         )
+    n_pmap = 1 if opts.n_pmap is None else opts.n_pmap
     return ParallelExecution(
-        ns["model"], ns["space"], *args, n_vmap=n_vmap, n_pmap=opts.n_pmap, **common
+        ns["model"], ns["space"], *args, n_vmap=n_vmap, n_pmap=n_pmap, **common
     )
 
 
 def _run(opts: argparse.Namespace) -> int:
+    _check_options(opts)
     ns = load_sweep(opts.sweep)
-    executor = _executor(ns, opts)
-    if opts.overwrite:
-        remove_store(opts.store)
-    t0 = time.perf_counter()
+    # Reach the scheduler before touching the store: an unreachable address
+    # fails here, leaving no empty (or overwritten) store behind.
+    client = None
+    if opts.scheduler is not None:
+        client = connect_scheduler(opts.scheduler, timeout=opts.connect_timeout)
     try:
+        executor = _executor(ns, opts, client)
+        if opts.overwrite:
+            remove_store(opts.store)
+        t0 = time.perf_counter()
         executor.run(
             store=opts.store,
             resume=opts.resume,
@@ -152,6 +191,9 @@ def _run(opts: argparse.Namespace) -> int:
         raise FileExistsError(
             f"{err} Here: add --resume to continue it, or --overwrite to start over."
         ) from None
+    finally:
+        if client is not None:
+            client.close()
     print(f"done in {time.perf_counter() - t0:.1f} s\n{store_info(opts.store)}")
     return 0
 

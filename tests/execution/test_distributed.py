@@ -4,6 +4,7 @@ import os
 import signal
 from functools import partial
 
+import cloudpickle
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,6 +24,8 @@ from sweepjax import (
     store_info,
 )
 from sweepjax.cli import main
+from sweepjax.execution._dependencies import UnusedAxisWarning
+from sweepjax.execution._worker import run_chunk
 
 
 @pytest.fixture
@@ -113,7 +116,7 @@ def test_outputs_come_back_to_the_client(client):
 
 def test_each_worker_compiles_once(client, tmp_path):
     log = tmp_path / "traces.txt"
-    space = indexed_space(64)
+    space = Space({"x": GridAxis(0.0, 1.0, 64)})
     executor = DistributedExecution(
         traced, space, client=client, n_vmap=2, log=str(log)
     )
@@ -155,32 +158,50 @@ def test_killed_worker_still_yields_every_point_once(client, tmp_path, with_stor
         assert_same(open_result(store), expected)
 
 
+def _fail_at_listed(control, log, i):
+    _log(log, i)
+    if int(i) == int(open(control).read()):
+        raise ValueError(f"boom at {int(i)}")
+
+
+def flaky_by_file(state, control, log):
+    """`flaky`, failing at the point named in the file `control`: a resume
+    keeps the same arguments (a store refuses changed ones)."""
+    jax.debug.callback(partial(_fail_at_listed, control, log), state["i"])
+    return {"y": state["x"] * 2 + state["i"], "z": jnp.full((2,), state["i"])}
+
+
 def test_failure_then_resume_skips_done_chunks(client, tmp_path):
     space, n = indexed_space(), 96
-    store, log1, log2 = tmp_path / "s", tmp_path / "one.txt", tmp_path / "two.txt"
+    store, log, control = tmp_path / "s", tmp_path / "calls.txt", tmp_path / "fail"
     run = partial(
         DistributedExecution,
-        flaky,
+        flaky_by_file,
         space,
         client=client,
         n_vmap=4,
         retries=0,
         progress=False,
+        control=str(control),
+        log=str(log),
     )
+    control.write_text("50")
     with pytest.raises(
         ExecutionError,
         match=r"(?s)chunk \(after 0 retries\) failed at index 48 .*boom at 50",
     ) as err:
-        run(fail_at=50, log=str(log1)).run(store=store, chunk_size=8)
+        run().run(store=store, chunk_size=8)
     assert len(err.value.partial) == 48  # every chunk before the failing one
     done = store_info(store).done
     assert not done[6]
-    result = run(fail_at=-1, log=str(log2)).run(store=store, resume=True)
+    control.write_text("-1")
+    os.replace(log, tmp_path / "first-run.txt")
+    result = run().run(store=store, resume=True)
     expected = ParallelExecution(
         flaky, space, n_vmap=4, progress=False, fail_at=-1, log=os.devnull
     ).run()
     assert_same(result, expected)
-    recomputed = calls(log2, n)
+    recomputed = calls(log, n)
     assert (recomputed[np.repeat(done, 8)] == 0).all(), "a done chunk was recomputed"
 
 
@@ -258,3 +279,54 @@ def test_relative_store_paths_work_with_a_client_around(client, tmp_path, monkey
     expected = ParallelExecution(model, space, n_vmap=4, progress=False).run()
     DistributedExecution(model, space, client=client, progress=False).run("rel.zarr")
     assert_same(open_result("rel.zarr"), expected)
+
+
+def ignores_noise(state):
+    return {"y": state["G"] * state["dt"]}
+
+
+def test_distributed_warns_about_an_axis_the_outputs_ignore(client):
+    space = make_space()
+    with pytest.warns(UnusedAxisWarning, match=r"DistributedExecution: .* `noise`"):
+        result = DistributedExecution(
+            ignores_noise, space, client=client, n_vmap=4, progress=False
+        ).run(chunk_size=20)
+    np.testing.assert_allclose(
+        result.outputs["y"], np.repeat(np.linspace(0, 1, 12), 5) * 0.1, rtol=1e-6
+    )
+
+
+def tiny_step(state):
+    # 1 + 1e-12 is 1 in float32: the outputs tell which precision ran
+    return {"y": state["x"] + 1e-12 * state["i"], "i": state["i"] * 2}
+
+
+def test_workers_compute_in_float64_when_the_client_enables_x64(client):
+    with jax.enable_x64(True):  # this thread only: other tests keep float32
+        space = Space({"x": GridAxis(1.0, 2.0, 24), "i": DataAxis(np.arange(24))})
+        expected = ParallelExecution(tiny_step, space, n_vmap=4, progress=False).run()
+        result = DistributedExecution(
+            tiny_step, space, client=client, n_vmap=4, progress=False
+        ).run(chunk_size=6)
+    assert result.outputs["y"].dtype == np.float64
+    assert result.outputs["i"].dtype == np.int64
+    assert (result.outputs["y"] != np.linspace(1.0, 2.0, 24)).sum() == 23
+    assert_same(result, expected)
+
+
+def test_a_worker_output_mismatch_names_the_flag_that_differs():
+    space = Space({"x": GridAxis(1.0, 2.0, 4), "i": DataAxis(np.arange(4))})
+    expected = {
+        "i": {"shape": [], "dtype": "int64"},
+        "y": {"shape": [], "dtype": "float64"},
+    }
+    blob = cloudpickle.dumps((tiny_step, space, (), {}, 2, expected))
+    # a flag this JAX does not know cannot be applied: the check names it
+    config = {"jax_enable_x64": False, "jax_made_up_precision_flag": "high"}
+    with pytest.raises(
+        ValueError,
+        match=r"(?s)returns \{'i'.*int32.*but the client traced .*float64.*"
+        r"jax_made_up_precision_flag is 'high' on the client but 'unknown' on this "
+        r"worker",
+    ):
+        run_chunk((config, blob), "mismatch-token", "run", 0, 4, 2, None)

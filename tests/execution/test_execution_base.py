@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from registry import EXECUTORS
+from registry import EXECUTORS, seed_metric, seed_space
 
 from sweepjax import (
     ExecutionError,
@@ -13,30 +13,13 @@ from sweepjax import (
     ParallelExecution,
     SequentialExecution,
     Space,
-    UniformAxis,
     store_info,
 )
 
 
-def metric(state):
-    return {
-        "activity": state["coupling"] * 2 + state["noise"],
-        "ratio": state["coupling"] / (state["noise"] + 1e-6),
-    }
-
-
-def seed_space():
-    state = {
-        "coupling": GridAxis(0.0, 1.0, 6),
-        "noise": UniformAxis(0.01, 0.1, 6),
-        "threshold": 0.5,
-    }
-    return Space(state, mode="zip", key=jax.random.key(42))
-
-
 @pytest.mark.parametrize("kind", sorted(EXECUTORS))
 def test_seed_result_table(kind, dask_client):
-    df = EXECUTORS[kind](metric, seed_space(), dask_client).run().to_dataframe()
+    df = EXECUTORS[kind](seed_metric, seed_space(), dask_client).run().to_dataframe()
     assert list(df.columns) == ["coupling", "noise", "activity", "ratio"]
     head = df.head().to_numpy()
     expected = [
@@ -125,3 +108,14 @@ def test_progress_bar_counts_every_point(capsys):
     SequentialExecution(lambda s: s["x"], space).run()
     ParallelExecution(lambda s: s["x"], space, n_vmap=5).run()
     assert capsys.readouterr().err.count("25/25") == 2
+
+
+def test_executor_options_never_shadow_model_arguments():
+    def model(state, n_vmap=1):
+        return state["x"] * n_vmap
+
+    space = Space({"x": GridAxis(0.0, 1.0, 3)})
+    with pytest.raises(TypeError, match=r"parameter `n_vmap`.*functools.partial"):
+        ParallelExecution(model, space, n_vmap=2)
+    with pytest.raises(TypeError, match=r"parameter `progress`"):
+        SequentialExecution(lambda state, progress: state, space)

@@ -13,7 +13,11 @@ from sweepjax.network import DenseDelayGraph, DenseGraph
     [
         (np.ones((3, 4)), ValueError, r"square \[n_nodes, n_nodes\].*\(3, 4\)"),
         (np.ones(3), ValueError, r"square .*\(3,\)"),
-        (np.array([[0.0, np.nan], [1.0, 0.0]]), ValueError, "must be finite"),
+        (
+            np.array([[0.0, np.nan], [1.0, 0.0]]),
+            ValueError,
+            "weights must hold finite values, got NaN",
+        ),
         ("abc", TypeError, "numeric"),
     ],
 )
@@ -25,8 +29,12 @@ def test_bad_weights(weights, error, match):
 def test_bad_delays():
     with pytest.raises(ValueError, match=r"delays must have the shape of weights"):
         DenseDelayGraph(np.ones((3, 3)), np.ones((2, 2)))
-    with pytest.raises(ValueError, match="delays must be >= 0"):
+    with pytest.raises(
+        ValueError, match=r"delays must hold finite values >= 0 ms, got a negative"
+    ):
         DenseDelayGraph(np.ones((2, 2)), -np.ones((2, 2)))
+    with pytest.raises(ValueError, match="delays must hold finite .* got inf"):
+        DenseDelayGraph(np.ones((2, 2)), np.full((2, 2), np.inf))
     with pytest.raises(ValueError, match="max_delay must be finite and >= the largest"):
         DenseDelayGraph(np.ones((2, 2)), np.ones((2, 2)), max_delay=0.5)
 

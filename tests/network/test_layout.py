@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from network_helpers import replace_leaf, rww_network
 
-from sweepjax import Config
+from sweepjax import Config, GridAxis, ParallelExecution, Space
 from sweepjax._tree import is_key_array
 from sweepjax.network import (
     AdditiveNoise,
@@ -115,3 +117,50 @@ def test_any_leaf_vmaps_like_a_loop(path, values):
     looped = jnp.stack([run(v) for v in values])
     np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-7)
     assert not np.allclose(batched[0], batched[-1])
+
+
+def config_nodes(config, path=""):
+    """``(path, Config)`` of ``config`` and every Config below it."""
+    yield path, config
+    for name, value in config.items():
+        if isinstance(value, Config):
+            yield from config_nodes(value, f"{path}.{name}".lstrip("."))
+
+
+def test_every_level_of_the_config_is_closed():
+    config = make_config(delayed_network(0))
+    nodes = dict(config_nodes(config))
+    assert list(nodes) == [
+        "",
+        "dynamics",
+        "coupling",
+        "coupling.d",
+        "graph",
+        "noise",
+        "_internal",
+    ]
+    for path, node in nodes.items():
+        where = f"at '{path}' " if path else ""
+        with pytest.raises(AttributeError, match=f"Config {where}has no field 'zz'"):
+            node.zz = 1.0
+    with pytest.raises(AttributeError, match=r"closed"):
+        make_config(rww_network(sigma=None)).noise.sigma = 0.1  # deterministic
+
+
+def test_a_typo_raises_instead_of_sweeping_nothing():
+    solve_fn, config = prepare(rww_network(n=2), Heun(), 0.0, 0.5, 0.1)
+    sweep = copy.deepcopy(config)
+    with pytest.raises(
+        AttributeError,
+        match=r"^Config at 'coupling\.instant' has no field 'g'; did you mean 'G'\? "
+        r"Fields: \['G', 'b'\]",
+    ):
+        sweep.coupling.instant.g = GridAxis(0.0, 1.0, 3)
+    with pytest.raises(AttributeError, match=r"did you mean 'tau_s'\?"):
+        sweep.dynamics.tau_S
+    sweep.coupling.instant.G = GridAxis(0.0, 1.0, 3)  # the real name sweeps
+    result = ParallelExecution(
+        lambda cfg: solve_fn(cfg).ys.mean(), Space(sweep), n_vmap=3, progress=False
+    ).run()
+    means = np.asarray(result.outputs)
+    assert means.shape == (3,) and len(set(means.tolist())) == 3

@@ -4,47 +4,21 @@ import warnings
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
 from registry import assert_same
+from store_helpers import make_space, model
 
 from sweepjax import (
-    DataAxis,
     ExecutionError,
     GridAxis,
     ParallelExecution,
     SequentialExecution,
     Space,
-    UniformAxis,
     open_result,
     store_info,
 )
-
-
-def model(state):
-    x = state["coupling"]
-    return {
-        "fc": jnp.outer(jnp.arange(3.0), jnp.ones(2)) * x + state["noise"],
-        "stats": (x * 2, jnp.int32(3) * state["seed_id"]),
-    }
-
-
-def make_space(mode="product"):
-    state = {
-        "coupling": GridAxis(0.0, 1.0, 5, group="g"),
-        "delay": GridAxis(1.0, 2.0, 5, group="g"),
-        "noise": UniformAxis(0.0, 0.1, 3),
-        "seed_id": DataAxis(np.arange(2)),
-        "weights": DataAxis(np.arange(12.0).reshape(2, 2, 3)),
-        "key": DataAxis(jax.random.split(jax.random.key(1), 2)),
-        "dt": 0.1,
-        "label": "fixed",
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zip mode drops combinations: expected
-        return Space(state, mode=mode)
 
 
 def test_sliced_space_round_trip_and_lazy_reads(tmp_path):

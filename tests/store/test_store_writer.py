@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -14,43 +13,18 @@ import numpy as np
 import pytest
 import xarray as xr
 from registry import EXECUTORS, assert_same
+from store_helpers import make_space, model
 
 from sweepjax import (
-    DataAxis,
     ExecutionError,
     GridAxis,
     ParallelExecution,
     SequentialExecution,
     Space,
-    UniformAxis,
     open_result,
     store_info,
 )
 from sweepjax._store import remove_store
-
-
-def model(state):
-    x = state["coupling"]
-    return {
-        "fc": jnp.outer(jnp.arange(3.0), jnp.ones(2)) * x + state["noise"],
-        "stats": (x * 2, jnp.int32(3) * state["seed_id"]),
-    }
-
-
-def make_space(mode="product"):
-    state = {
-        "coupling": GridAxis(0.0, 1.0, 5, group="g"),
-        "delay": GridAxis(1.0, 2.0, 5, group="g"),
-        "noise": UniformAxis(0.0, 0.1, 3),
-        "seed_id": DataAxis(np.arange(2)),
-        "weights": DataAxis(np.arange(12.0).reshape(2, 2, 3)),
-        "key": DataAxis(jax.random.split(jax.random.key(1), 2)),
-        "dt": 0.1,
-        "label": "fixed",
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zip mode drops combinations: expected
-        return Space(state, mode=mode)
 
 
 @pytest.mark.parametrize("kind", sorted(EXECUTORS))
@@ -127,7 +101,7 @@ def test_mismatched_resume_refuses_and_says_what_differs(tmp_path):
         resume(model_x, Space({"x": GridAxis(0.0, 1.0, 8), "y": GridAxis(0, 1, 8)}))
     with pytest.raises(
         ValueError,
-        match=r"model name differs \(stored 'test_store_writer\.model_x', now",
+        match=r"the model differs \(name: stored 'test_store_writer\.model_x', now",
     ):
         resume(model_other, space)
     with pytest.raises(ValueError, match=r"chunk size differs \(stored 4, now 2\)"):
@@ -145,7 +119,10 @@ def test_resume_refuses_other_outputs_and_skips_a_complete_store(tmp_path):
         ValueError,
         match=r"output structure differs \(y\.shape: stored \[\], now \[2\]\)",
     ):
-        ParallelExecution(model_x_shape, space, progress=False).run(store, resume=True)
+        with pytest.warns(UserWarning, match="resume='force' although the model"):
+            ParallelExecution(model_x_shape, space, progress=False).run(
+                store, resume="force"
+            )
     traces = []
 
     def counted(state):
@@ -153,9 +130,12 @@ def test_resume_refuses_other_outputs_and_skips_a_complete_store(tmp_path):
         return model_x(state)
 
     counted.__qualname__ = "model_x"
-    SequentialExecution(counted, space, progress=False).run(store, resume=True)
+    with pytest.warns(UserWarning, match="resume='force'"):
+        SequentialExecution(counted, space, progress=False).run(store, resume="force")
     assert len(traces) == 4  # chunks [4, 6) (not done) and [6, 8): points 4 to 7
-    done = SequentialExecution(counted, space, progress=False).run(store, resume=True)
+    with pytest.warns(UserWarning, match="resume='force'"):
+        again = SequentialExecution(counted, space, progress=False)
+        done = again.run(store, resume="force")
     assert len(traces) == 4  # a complete store: nothing is computed or traced
     np.testing.assert_allclose(done.outputs["y"], np.linspace(0, 1, 8) * 2)
 
@@ -314,7 +294,8 @@ def test_a_store_killed_before_its_layout_resumes(tmp_path):
     assert info.chunk_size is None and not info.complete
     assert info.missing == [(0, 6)] and "not started" in str(info)
     fixed = ParallelExecution(traceable, space, progress=False)
-    result = fixed.run(tmp_path / "s", resume=True, chunk_size=4)
+    with pytest.warns(UserWarning, match="resume='force' although the model"):
+        result = fixed.run(tmp_path / "s", resume="force", chunk_size=4)
     np.testing.assert_allclose(result.outputs, np.linspace(0, 1, 6))
     assert store_info(tmp_path / "s").chunk_size == 4
 

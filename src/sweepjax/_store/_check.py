@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["check_resume"]
+__all__ = ["check_resume", "resume_differences"]
 
 _SHOW_DIFFS = 6
 
@@ -58,9 +58,9 @@ def _by_name(space_description: dict) -> dict:
     return out
 
 
-def check_resume(path: Path, pairs: list[tuple[str, Any, Any]]) -> None:
-    """Refuse to resume when any stored part differs from the current run's,
-    naming every part that differs and how: `pairs` is [(what, stored, now)]."""
+def resume_differences(pairs: list[tuple[str, Any, Any]]) -> list[str]:
+    """One line per differing part, naming each changed leaf (old -> new):
+    `pairs` is [(what, stored, now)]."""
     parts = []
     for what, stored, now in pairs:
         if what == "space":
@@ -71,11 +71,18 @@ def check_resume(path: Path, pairs: list[tuple[str, Any, Any]]) -> None:
             more = len(diffs) - _SHOW_DIFFS
             shown += f"; and {more} more" if more > 0 else ""
             parts.append(f"the {what} differs ({shown})")
+    return parts
+
+
+def check_resume(path: Path, pairs: list[tuple[str, Any, Any]], hint: str = "") -> None:
+    """Refuse to resume when any stored part differs from the current run's,
+    naming every part that differs and how: `pairs` is [(what, stored, now)]."""
+    parts = resume_differences(pairs)
     if parts:
         raise ValueError(
             f"Cannot resume the sweep stored at {str(path)!r}: "
             + "; ".join(parts)
-            + ". Resume with the same space, model, output structure and chunk "
-            "size (leave chunk_size unset to use the stored one), or write to a "
-            "new store."
+            + ". Resume with the same space, model, parameters, output structure "
+            "and chunk size (leave chunk_size unset to use the stored one), or "
+            "write to a new store." + hint
         )

@@ -27,7 +27,10 @@ import jax
 import numpy as np
 import zarr
 
-FORMAT = 1
+#: Format 2 adds the provenance record, the lock and chunk checksums; format
+#: 1 stores (sweepjax 0.1) still read and resume.
+FORMAT = 2
+READABLE = (1, 2)
 ATTR = "sweepjax"
 META = "_sweepjax"
 DONE = f"{META}/done"
@@ -65,6 +68,12 @@ def open_store(path: Path, mode: str) -> tuple[zarr.Group, dict[str, Any]]:
         group = zarr.open_group(path, mode=mode, use_consolidated=False)
     except (zarr.errors.BaseZarrError, FileNotFoundError, NotADirectoryError):
         group = None
+    except ValueError as err:  # an empty or truncated zarr.json
+        raise ValueError(
+            f"The metadata file {str(path / 'zarr.json')!r} of the store cannot be "
+            f"read ({type(err).__name__}: {err}); a crash may have left it "
+            "empty. Restore it from a backup, or write the sweep to a new store."
+        ) from err
     meta = None if group is None else group.attrs.get(ATTR)
     if not isinstance(meta, dict) or "space" not in meta:
         raise ValueError(
@@ -72,10 +81,10 @@ def open_store(path: Path, mode: str) -> tuple[zarr.Group, dict[str, Any]]:
             f"{ATTR!r} attribute); it was not written by sweepjax. Point `store` "
             "at a sweepjax store or at a new directory."
         )
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in READABLE:
         raise ValueError(
             f"The store at {str(path)!r} has sweepjax store format "
-            f"{meta.get('format')!r}; this version reads format {FORMAT}."
+            f"{meta.get('format')!r}; this version reads formats {READABLE}."
         )
     return group, meta
 

@@ -28,13 +28,13 @@ from sweepjax._config import Config
 from sweepjax._result import Result
 from sweepjax._space import Space
 from sweepjax._store._format import (
-    DONE,
     META,
     check_path,
     open_store,
     store_exists,
     unflatten,
 )
+from sweepjax._store._integrity import read_done, warn_damaged
 
 __all__ = ["StoreInfo", "open_result", "store_info"]
 
@@ -55,6 +55,9 @@ class StoreInfo:
         outputs: per-point output leaves, ``{name: {"shape", "dtype"}}``, or
             None when no chunk has been computed yet.
         done: bool `[n_chunks]`, which chunks are written and marked done.
+        provenance: how the sweep was run: fixed leaves, arguments, model
+            name and source hash, x64 mode, package versions (None for
+            stores written before sweepjax 0.2).
 
     >>> _ = ParallelExecution(model, space, progress=False).run(store="sweep.zarr")
     >>> print(store_info("sweep.zarr"))   # what `sweepjax info` shows
@@ -62,6 +65,7 @@ class StoreInfo:
     model:    ...
     space:    N=5, mode='zip', 1 axes
       x  GridAxis     size=5      dim=0  float32
+    source:   sha1 ..., x64 off
     progress: 1/1 chunks, 5/5 points (100.0%), chunk size 4096
     outputs:
       y: () float32
@@ -73,6 +77,12 @@ class StoreInfo:
     space: dict[str, Any]
     outputs: dict[str, dict[str, Any]] | None
     done: np.ndarray
+    provenance: dict[str, Any] | None = None
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        """The sweep's fixed parameters (leaf path -> value or description)."""
+        return dict((self.provenance or {}).get("fixed", {}))
 
     @property
     def n_points(self) -> int:
@@ -138,6 +148,16 @@ class StoreInfo:
                 f"  {a['name']:<{width}}  {a['type']:<12} size={a['size']:<6} "
                 f"dim={a['dimension']}  {a['dtype']}{shape}{group}"
             )
+        if self.provenance:
+            model = self.provenance["model"]
+            x64 = "on" if self.provenance.get("x64") else "off"
+            lines.append(
+                f"source:   sha1 {str(model.get('source_sha1'))[:12]}, x64 {x64}"
+            )
+        if self.fixed:
+            lines.append("fixed:")
+            for name, value in self.fixed.items():
+                lines.append(f"  {name} = {_show(value)}")
         if self.chunk_size is None:
             lines.append("progress: not started (no output laid out yet)")
             lines.append("outputs:  none yet")
@@ -175,8 +195,28 @@ def _info(path: Path, group: zarr.Group, meta: dict[str, Any]) -> StoreInfo:
         chunk_size=int(chunk_size) if laid_out else None,
         space=meta["space"],
         outputs=outputs["leaves"] if laid_out else None,
-        done=np.asarray(group[DONE][:], dtype=bool) if laid_out else np.zeros(0, bool),
+        done=_done(path, meta) if laid_out else np.zeros(0, bool),
+        provenance=meta.get("provenance"),
     )
+
+
+def _done(path: Path, meta: dict[str, Any]) -> np.ndarray:
+    done, damaged = read_done(path, int(meta["n_chunks"]))
+    warn_damaged(damaged, "they count as not done (resume computes them again).")
+    return done
+
+
+def _show(value: Any) -> str:
+    """A recorded value for `sweepjax info`: arrays by shape and dtype."""
+    if isinstance(value, dict):
+        if "shape" in value:
+            return (
+                f"array {tuple(value['shape'])} {value.get('dtype', value.get('key'))}"
+            )
+        if "value" in value:
+            return repr(value["value"])
+        return str(value.get("callable") or value.get("repr") or value)
+    return repr(value)
 
 
 def store_info(path: str | PathLike) -> StoreInfo:
@@ -262,6 +302,12 @@ def open_result(path: str | PathLike) -> Result:
     (0.25, ('point',))
     """
     path, group, meta = _open(path)
+    if (meta.get("provenance") or {}).get("x64") and not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"The store at {str(path)!r} was written with JAX's x64 mode on; its "
+            "axis values are float64. Turn it on before reading it: "
+            'jax.config.update("jax_enable_x64", True).'
+        )
     outputs = stored_outputs(group, meta, path)
     info = _info(path, group, meta)
     if not info.complete:

@@ -14,9 +14,14 @@ import numpy as np
 import zarr
 
 from sweepjax._result import Result, output_names
-from sweepjax._sink import AbstractSink, default_chunk_size, describe_outputs
+from sweepjax._sink import (
+    AbstractSink,
+    check_storable,
+    default_chunk_size,
+    describe_outputs,
+)
 from sweepjax._space import Space
-from sweepjax._store._check import check_resume
+from sweepjax._store._check import check_resume, resume_differences
 from sweepjax._store._format import (
     ATTR,
     DONE,
@@ -31,70 +36,145 @@ from sweepjax._store._format import (
     store_exists,
     structure,
 )
+from sweepjax._store._integrity import (
+    checksum,
+    chunk_files,
+    fsync,
+    read_done,
+    read_sums,
+    warn_damaged,
+    write_sums,
+)
+from sweepjax._store._lock import LOCK, StoreLock, lock_owner
+from sweepjax._store._provenance import strip_addresses
 from sweepjax._store._reader import stored_outputs
 from sweepjax._tree import is_key_array
 
 __all__ = ["ZarrSink", "remove_store"]
+
+#: What resume compares besides the space, the chunk size and the outputs;
+#: ``resume="force"`` accepts differences in these.
+_PROVENANCE = {
+    "model": "model",
+    "fixed": "fixed parameters",
+    "args": "positional arguments",
+    "kwargs": "keyword arguments",
+    "x64": "x64 mode",
+    "versions": "package versions",
+}
+_FORCE_HINT = (
+    " If you changed the model or its parameters on purpose and want its new"
+    " points in this store, resume with resume='force'."
+)
 
 
 class ZarrSink(AbstractSink):
     """Streams a sweep to a Zarr store at `path`; the sink behind ``run(store=...)``.
 
     Points arrive in any ranges; a chunk of the store (``chunk_size`` points)
-    is written once it holds all its points, then marked done, so a sweep
-    killed at any moment can be resumed with ``resume=True``: done chunks are
-    skipped, never rewritten, whatever executor, ``n_vmap`` or ``n_pmap`` the
-    resuming run uses. Resuming checks that the space (values fingerprinted),
-    the model's name, the output structure and (when given) the chunk size
-    match the stored ones and refuses with a `ValueError` listing what
-    differs. Without ``resume=True`` an existing store is never overwritten
-    (`FileExistsError`); with it, a missing store is simply created. Read a
-    store with `sweepjax.open_result`, or ``xarray.open_zarr(path)``.
+    is written once it holds all its points, fsynced with a checksum record,
+    then marked done, so a sweep killed at any moment can be resumed with
+    ``resume=True``: done chunks are skipped, never rewritten, whatever
+    executor, ``n_vmap`` or ``n_pmap`` the resuming run uses.
+
+    One process writes a store at a time (a lock file names the owner; see
+    `sweepjax._store._lock`). The store records the run's provenance: the
+    fixed leaves, extra arguments, the model's name and source hash, x64 mode
+    and package versions. Resuming refuses any difference in those, in the
+    space (values fingerprinted), in the output schema (by leaf path) or in a
+    given chunk size, with a `ValueError` listing each changed leaf (old ->
+    new); ``resume="force"`` accepts a deliberately changed model or
+    parameters (not a changed space or outputs) and records that it did. On
+    resume every done chunk is read back and checked: a damaged one is named
+    and computed again. Without ``resume`` an existing store is never
+    overwritten (`FileExistsError`); with it, a missing store is created.
+    Read a store with `sweepjax.open_result`, or ``xarray.open_zarr(path)``.
 
     >>> sink = ZarrSink("sweep.zarr", resume=True)   # what run(store=...) uses
     """
 
-    def __init__(self, path: str | PathLike, resume: bool = False):
+    def __init__(self, path: str | PathLike, resume: bool | str = False):
         super().__init__()
         self.path = check_path(path)
-        if not isinstance(resume, bool):
-            raise TypeError(f"`resume` must be True or False, got {resume!r}.")
+        if resume not in (False, True, "force") or not isinstance(resume, bool | str):
+            raise ValueError(
+                f"`resume` must be False, True or 'force', got {resume!r}."
+            )
         self.resume = resume
         self._buffers: dict[int, list[np.ndarray]] = {}
+        self._lock = StoreLock(self.path)
+        self._verified: np.ndarray | None = None
 
     # -- the sink protocol ------------------------------------------------------
 
-    def begin(self, space: Space, model_name: str, chunk_size: int | None) -> None:
-        super().begin(space, model_name, chunk_size)
-        described = space.describe()
-        if not store_exists(self.path):
-            meta = {
-                "format": FORMAT,
-                "model": model_name,
-                "chunk_size": None,  # set when the outputs are laid out
-                "space": described,
-                "axes": _axes_meta(space),
-                "outputs": None,
-            }
-            group = zarr.open_group(self.path, mode="w-", attributes={ATTR: meta})
-        elif not self.resume:
+    def begin(self, space: Space, provenance: dict, chunk_size: int | None) -> None:
+        super().begin(space, provenance, chunk_size)
+        path = self.path
+        laid = (path / "zarr.json").is_file()
+        if path.is_file() or (
+            not laid and store_exists(path) and not (path / LOCK).exists()
+        ):
+            open_store(path, "r")  # names what the path holds instead
+        if laid and not self.resume:
             raise FileExistsError(
-                f"`store`={str(self.path)!r} already exists. Pass resume=True to "
+                f"`store`={str(path)!r} already exists. Pass resume=True to "
                 "continue the sweep stored there, or choose a new path (or delete "
                 "the old store) to start over."
             )
+        path.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            self._begin_locked(space, provenance, laid)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _begin_locked(self, space: Space, provenance: dict, laid: bool) -> None:
+        described = space.describe()
+        described["structure"] = strip_addresses(described["structure"])
+        if not laid:
+            meta = {
+                "format": FORMAT,
+                "model": provenance["model"]["name"],
+                "chunk_size": None,  # set when the outputs are laid out
+                "space": described,
+                "axes": _axes_meta(space),
+                "provenance": provenance,
+                "outputs": None,
+            }
+            group = zarr.open_group(self.path, mode="a", use_consolidated=False)
+            group.attrs[ATTR] = meta
+            self._group, self._meta = group, meta
+            return
+        group, meta = open_store(self.path, "r+")
+        pairs = [("space", meta["space"], described)]
+        stored_chunk = meta["chunk_size"]
+        if stored_chunk is not None:
+            if self.chunk_size is not None:
+                pairs.append(("chunk size", stored_chunk, self.chunk_size))
+            self.chunk_size = stored_chunk
+        check_resume(self.path, pairs)
+        stored = meta.get("provenance")
+        if stored is None:
+            stored = {"model": {"name": meta["model"]}}
+        now = {k: provenance[k] for k in _PROVENANCE}
+        if "source_sha1" not in stored.get("model", {}):
+            now["model"] = {"name": provenance["model"]["name"]}
+        pairs = [(_PROVENANCE[k], stored.get(k), now[k]) for k in _PROVENANCE]
+        if self.resume == "force":
+            differences = resume_differences(pairs)
+            if differences:
+                warnings.warn(
+                    f"Resuming the sweep stored at {str(self.path)!r} with "
+                    f"resume='force' although {'; '.join(differences)}.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+                forced = meta.get("forced_resumes", [])
+                meta = {**meta, "forced_resumes": [*forced, differences]}
+                group.attrs[ATTR] = meta
         else:
-            group, meta = open_store(self.path, "r+")
-            pairs = [
-                ("model name", meta["model"], model_name),
-                ("space", meta["space"], described),
-            ]
-            stored_chunk = meta["chunk_size"]
-            if stored_chunk is not None:
-                if self.chunk_size is not None:
-                    pairs.append(("chunk size", stored_chunk, self.chunk_size))
-                self.chunk_size = stored_chunk
-            check_resume(self.path, pairs)
+            check_resume(self.path, pairs, _FORCE_HINT)
         self._group, self._meta = group, meta
 
     def open(self, point_struct: Any, done: np.ndarray | None = None) -> None:
@@ -106,22 +186,62 @@ class ZarrSink(AbstractSink):
                     self.path, [("output structure", outputs["leaves"], described)]
                 )
         else:
+            check_storable(point_struct)
             if self.chunk_size is None:
                 self.chunk_size = default_chunk_size(point_struct)
             self._lay_out(point_struct)
-        self._attach_arrays()
+        self._attach_arrays(point_struct)
+        if done is None and outputs is not None:
+            self.first_pending()  # reads the done chunks back, once
+            done = self._verified
         super().open(point_struct, done)
 
+    def close(self) -> None:
+        """Release the store's lock."""
+        self._lock.release()
+
     def done_chunks(self) -> np.ndarray:
-        """Bool ``[n_chunks]``: which chunks are written and marked done."""
-        return np.asarray(self._done[:], dtype=bool)
+        """Bool ``[n_chunks]``: which chunks are written and marked done (a
+        damaged marker counts as not done, with a warning naming it)."""
+        done, damaged = read_done(self.path, self._meta.get("n_chunks", 0))
+        warn_damaged(damaged, "their chunks are not done and are computed again.")
+        return done
 
     def first_pending(self) -> int:
+        """The first point of the first chunk that is not done, or whose files
+        do not read back as written (checked here, once per run)."""
         if self._meta["outputs"] is None:
             return 0
-        done = np.asarray(self._group[DONE][:], dtype=bool)
-        todo = np.flatnonzero(~done)
+        if self._verified is None:
+            self._attach_arrays(None)
+            self._verified = self._verified_done()
+        todo = np.flatnonzero(~self._verified)
         return int(todo[0]) * self.chunk_size if len(todo) else len(self.space)
+
+    def _verified_done(self) -> np.ndarray:
+        """The done chunks whose files all read back with their checksums."""
+        done = self.done_chunks()
+        size, n = self.chunk_size, len(self.space)
+        damaged: list = []
+        for k in np.flatnonzero(done).tolist():
+            rows = slice(k * size, min((k + 1) * size, n))
+            sums = read_sums(self.path, k)
+            for name, array in self._named_arrays():
+                try:
+                    data = array[rows]
+                    if sums is None:  # stores before format 2 have no record
+                        ok = self._meta["format"] < 2
+                    else:
+                        ok = sums.get(name) == checksum(data)
+                except Exception:
+                    ok = False
+                if not ok:
+                    done[k] = False
+                    files = chunk_files(self.path, name, k)
+                    damaged.extend(files or [self.path / name / "c" / str(k)])
+                    break
+        warn_damaged(damaged, "their chunks are computed again.")
+        return done
 
     def _put(self, start, stop, leaves) -> None:
         size = self.chunk_size
@@ -137,9 +257,13 @@ class ZarrSink(AbstractSink):
     def _chunk_complete(self, k: int) -> None:
         start = k * self.chunk_size
         buffers = self._buffers.pop(k)
-        self._write_rows(start, start + len(buffers[0]), buffers)
-        # The marker last: a chunk is done only once everything it holds is in.
+        sums = self._write_rows(start, start + len(buffers[0]), buffers)
+        files = [f for name in sums for f in chunk_files(self.path, name, k)]
+        fsync([*files, write_sums(self.path, k, sums)])
+        # The marker last: a chunk is done only once everything it holds is
+        # on disk.
         self._done[k] = 1
+        fsync(chunk_files(self.path, DONE, k))
 
     def flush(self) -> None:
         """Write the points of partly filled chunks (not marked done), so a
@@ -159,13 +283,16 @@ class ZarrSink(AbstractSink):
 
     @classmethod
     def attach(cls, path: str | PathLike, space: Space, point_struct: Any) -> ZarrSink:
-        """Open a store that another process laid out, to write whole chunks
-        into it (a Dask worker), without checking or rewriting its metadata.
-        It does not read the done markers: it writes the chunks it is given."""
+        """Open a store that another process laid out (and holds the lock
+        of), to write whole chunks into it from a Dask worker, without
+        checking or rewriting its metadata. It does not read the done markers:
+        it writes the chunks it is given."""
         sink = cls(path, resume=True)
         sink._group, sink._meta = open_store(sink.path, "r+")
-        AbstractSink.begin(sink, space, sink._meta["model"], sink._meta["chunk_size"])
-        sink._attach_arrays()
+        meta = sink._meta
+        provenance = meta.get("provenance", {"model": {"name": meta["model"]}})
+        AbstractSink.begin(sink, space, provenance, meta["chunk_size"])
+        sink._attach_arrays(point_struct)
         n_chunks = -(-len(space) // sink.chunk_size)
         AbstractSink.open(sink, point_struct, done=np.zeros(n_chunks, bool))
         return sink
@@ -177,6 +304,11 @@ class ZarrSink(AbstractSink):
         some: they are recreated, as no chunk was written yet), then record
         the chunk size and outputs, which is what makes the layout final."""
         group, meta, n, size = self._group, self._meta, len(self.space), self.chunk_size
+        if DONE in group and read_done(self.path, meta.get("n_chunks") or 0)[0].any():
+            raise RuntimeError(
+                f"The store at {str(self.path)!r} holds done chunks but no output "
+                "layout: it is damaged; write the sweep to a new store."
+            )
         group.create_array(
             DONE,
             shape=(math.ceil(n / size),),
@@ -211,6 +343,12 @@ class ZarrSink(AbstractSink):
         for name, s in zip(
             output_names(point_struct), jax.tree.leaves(point_struct), strict=True
         ):
+            if name == POINT or name.startswith(META):
+                raise ValueError(
+                    f"Output leaf {name!r} has a name the store reserves (the "
+                    f"{POINT!r} dimension, {META!r} metadata); rename it, e.g. "
+                    f"return {{'{name}_value': ...}}."
+                )
             column = f"result.{name}" if name in taken else name
             array = array_name(column, used)
             arrays.append([column, array])
@@ -246,31 +384,62 @@ class ZarrSink(AbstractSink):
             overwrite=True,
         )
 
-    def _attach_arrays(self) -> None:
-        group, meta, space = self._group, self._meta, self.space
-        self._done = group[DONE]
+    def _attach_arrays(self, point_struct: Any) -> None:
+        """Open the arrays; outputs are matched to `point_struct`'s leaves by
+        leaf path (the stored order when None), never by position."""
+        meta, space = self._meta, self.space
+        self._done = self._node(DONE)
         used = {META, POINT}
-        self._param_arrays = [
-            (
-                group[array_name(a["name"], used)],
-                np.asarray(space.values[a["name"]]),
-                space.dimension(a["name"]),
-            )
-            for a in meta["axes"]
-            if a["column"]
-        ]
-        self._out_arrays = [group[array] for _, array in meta["outputs"]["arrays"]]
+        self._param_arrays = []
+        for a in meta["axes"]:
+            if a["column"]:
+                node = array_name(a["name"], used)
+                table = np.asarray(space.values[a["name"]])
+                dim = space.dimension(a["name"])
+                self._param_arrays.append((node, self._node(node), table, dim))
+        stored = meta["outputs"]
+        by_leaf = dict(zip(stored["leaves"], stored["arrays"], strict=True))
+        names = list(stored["leaves"])
+        if point_struct is not None:
+            names = output_names(point_struct)
+        self._out_arrays = [(by_leaf[n][1], self._node(by_leaf[n][1])) for n in names]
 
-    def _write_rows(self, start: int, stop: int, leaves: list[np.ndarray]) -> None:
+    def _node(self, name: str) -> zarr.Array:
+        """The array `name`, or a ValueError naming its unreadable metadata."""
+        try:
+            return self._group[name]
+        except (KeyError, ValueError, zarr.errors.BaseZarrError) as err:
+            raise ValueError(
+                f"The store at {str(self.path)!r} is damaged: the metadata file "
+                f"{str(self.path / name / 'zarr.json')!r} cannot be read "
+                f"({type(err).__name__}: {err}). Restore it, or write the sweep to "
+                "a new store."
+            ) from err
+
+    def _named_arrays(self) -> list[tuple[str, zarr.Array]]:
+        """``(node name, array)`` of every array a chunk writes."""
+        params = [(name, array) for name, array, _, _ in self._param_arrays]
+        return params + list(self._out_arrays)
+
+    def _write_rows(
+        self, start: int, stop: int, leaves: list[np.ndarray]
+    ) -> dict[str, int]:
+        """Write points [start, stop); returns each array's rows' checksum."""
+        sums: dict[str, int] = {}
         if stop <= start:
-            return
+            return sums
         rows = slice(start, stop)
         if self._param_arrays:
             pos = self.space.positions(np.arange(start, stop))
-            for array, table, dim in self._param_arrays:
-                array[rows] = table[pos[:, dim]]
-        for array, leaf in zip(self._out_arrays, leaves, strict=True):
-            array[rows] = leaf[: stop - start]
+            for name, array, table, dim in self._param_arrays:
+                data = table[pos[:, dim]]
+                array[rows] = data
+                sums[name] = checksum(data.astype(array.dtype))
+        for (name, array), leaf in zip(self._out_arrays, leaves, strict=True):
+            data = leaf[: stop - start]
+            array[rows] = data
+            sums[name] = checksum(data.astype(array.dtype))
+        return sums
 
 
 def _axes_meta(space: Space) -> list[dict[str, Any]]:
@@ -292,9 +461,16 @@ def _axes_meta(space: Space) -> list[dict[str, Any]]:
 
 
 def remove_store(path: str | PathLike) -> None:
-    """Delete a sweepjax store (refuses to delete anything else)."""
+    """Delete a sweepjax store (refuses anything else, and a store another
+    process is writing)."""
     path = check_path(path)
     if not store_exists(path):
         return
-    open_store(path, "r")  # refuses anything but a sweepjax store
+    owner = lock_owner(path)
+    if owner is not None:
+        lock = StoreLock(path)
+        lock.acquire()  # raises StoreBusyError if its owner still runs
+        lock.release()
+    if not (path / LOCK).exists() or (path / "zarr.json").exists():
+        open_store(path, "r")  # refuses anything but a sweepjax store
     shutil.rmtree(path) if path.is_dir() else os.remove(path)

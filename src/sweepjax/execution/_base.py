@@ -10,11 +10,12 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from sweepjax._result import Result
-from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
+from sweepjax._sink import AbstractSink, MemorySink, Ranges
 from sweepjax._space import Space
-from sweepjax._store import ZarrSink
+from sweepjax._store import ZarrSink, provenance
+from sweepjax.execution._dependencies import check_shadowed_options
 
-__all__ = ["AbstractExecution", "ExecutionError", "PointFailed"]
+__all__ = ["AbstractExecution", "ExecutionError", "PointFailed", "SweepInterrupted"]
 
 
 class ExecutionError(RuntimeError):
@@ -32,6 +33,15 @@ class ExecutionError(RuntimeError):
         super().__init__(message)
         self.index = index
         self.parameters = parameters
+        self.partial: Result | None = partial
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: still a `KeyboardInterrupt`, carrying in
+    `.partial` a `Result` over the points finished before it (None if none)."""
+
+    def __init__(self, message: str, partial):
+        super().__init__(message)
         self.partial: Result | None = partial
 
 
@@ -61,20 +71,21 @@ class AbstractExecution(abc.ABC):
         space: Space,
         args: tuple,
         kwargs: dict,
-        progress: bool,
+        options: dict[str, Any],
     ):
         if not callable(model):
             raise TypeError(
                 f"`model` must be callable as model(state, *args, **kwargs), got "
                 f"{type(model).__name__}."
             )
+        check_shadowed_options(model, options, args, executor=type(self).__name__)
         if not isinstance(space, Space):
             raise TypeError(
                 f"`space` must be a sweepjax.Space, got {type(space).__name__}; "
                 "wrap your state: Space(state, mode='product')."
             )
         self.model, self.space, self.args, self.kwargs = model, space, args, kwargs
-        self.progress = progress
+        self.progress = options["progress"]
 
     def run(
         self,
@@ -88,7 +99,9 @@ class AbstractExecution(abc.ABC):
             store: a directory path: outputs stream to a Zarr store there,
                 chunk by chunk (None: host memory).
             resume: continue the interrupted sweep in `store`, skipping its
-                done chunks; any executor and batch size may resume it.
+                done chunks; any executor and batch size may resume it. It
+                refuses a changed model, parameters or arguments unless
+                ``resume="force"``.
             chunk_size: points per chunk of the store (the unit of resume).
                 Default: the stored one when resuming, else about 8 MiB of
                 outputs per chunk, at most 4096 points.
@@ -99,7 +112,15 @@ class AbstractExecution(abc.ABC):
         (3, 1.0)
         """
         space, sink = self.space, _make_sink(store, resume)
-        sink.begin(space, model_name(self.model), chunk_size)
+        record = provenance(self.model, space, self.args, self.kwargs)
+        sink.begin(space, record, chunk_size)
+        try:
+            return self._run(sink)
+        finally:
+            sink.close()
+
+    def _run(self, sink: AbstractSink) -> Result:
+        space = self.space
         first = sink.first_pending()
         try:
             struct = None
@@ -122,7 +143,13 @@ class AbstractExecution(abc.ABC):
                 self._compute(todo, sink, bar)
         except PointFailed as failed:
             raise self._failure(sink, failed) from failed.cause
-        sink.finish()
+        except KeyboardInterrupt as stop:
+            done = self._keep(sink)
+            raise SweepInterrupted(
+                f"Interrupted after {done} points; they are in this exception's "
+                "`.partial` result" + _store_hint(sink) + ".",
+                sink.result(done) if done else None,
+            ) from stop
         sink.warn_nonfinite()
         return sink.result()
 
@@ -138,25 +165,35 @@ class AbstractExecution(abc.ABC):
 
     def _failure(self, sink: AbstractSink, failed: PointFailed) -> ExecutionError:
         """An ExecutionError for `failed` carrying every point written so far."""
-        if sink.opened:
-            sink.flush()
-        done = sink.written_prefix() if sink.opened else 0
+        done = self._keep(sink)
         params = self.space.parameters(failed.index)
-        where = ""
-        if isinstance(sink, ZarrSink):
-            where = (
-                f" Finished chunks are in the store at {str(sink.path)!r}: run again "
-                "with resume=True to go on."
-            )
+        where = _store_hint(sink)
         cause = failed.cause
         return ExecutionError(
             f"{failed.what} failed at index {failed.index} with parameters {params}: "
             f"{type(cause).__name__}: {cause}. The {done} points computed before it "
-            f"are in this error's `.partial` result.{where}",
+            f"are in this error's `.partial` result{where}.",
             index=failed.index,
             parameters=params,
             partial=sink.result(done) if done > 0 else None,
         )
+
+    @staticmethod
+    def _keep(sink: AbstractSink) -> int:
+        """Write what the sink buffers; the number of points [0, p) it holds."""
+        if not sink.opened:
+            return 0
+        sink.flush()
+        return sink.written_prefix()
+
+
+def _store_hint(sink: AbstractSink) -> str:
+    if not isinstance(sink, ZarrSink):
+        return ""
+    return (
+        f"; finished chunks are in the store at {str(sink.path)!r}: run again "
+        "with resume=True to go on"
+    )
 
 
 def _make_sink(store: Any, resume: bool) -> AbstractSink:

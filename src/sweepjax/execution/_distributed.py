@@ -9,17 +9,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import cloudpickle
-import equinox as eqx
-import jax
 
-from sweepjax._sink import AbstractSink, Ranges, describe_outputs, output_struct
+from sweepjax._sink import AbstractSink, Ranges, describe_outputs
 from sweepjax._space import Space
 from sweepjax._store import ZarrSink
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
-from sweepjax.execution._worker import ChunkFailed, identity, run_chunk
+from sweepjax.execution._dependencies import trace_point, warn_unused_axes
+from sweepjax.execution._worker import ChunkFailed, identity, numeric_config, run_chunk
 
-__all__ = ["DistributedExecution", "point_struct"]
+__all__ = ["DistributedExecution", "connect_scheduler"]
 
 
 class DistributedExecution(AbstractExecution):
@@ -35,6 +34,13 @@ class DistributedExecution(AbstractExecution):
     With ``run(store=path)`` the workers write their chunks straight into
     the Zarr store (a shared filesystem on a real cluster) and the client
     only tracks progress; without a store, outputs come back to the client.
+
+    The client traces one point first (no compilation): that fixes the
+    output structure the workers must reproduce, and warns
+    (`UnusedAxisWarning`) about swept axes no output depends on. The
+    client's JAX flags that change numbers (``jax_enable_x64``, matmul
+    precision, dtype promotion, PRNG implementation; `NUMERIC_FLAGS`) travel
+    with every task and hold on the worker while it runs that task.
 
     Args:
         model, space, *args, **kwargs: as for `ParallelExecution`.
@@ -69,7 +75,14 @@ class DistributedExecution(AbstractExecution):
         progress: bool = True,
         **kwargs: Any,
     ):
-        super().__init__(model, space, args, kwargs, progress)
+        options = {
+            "client": client,
+            "n_vmap": n_vmap,
+            "n_workers": n_workers,
+            "retries": retries,
+            "progress": progress,
+        }
+        super().__init__(model, space, args, kwargs, options)
         self.n_vmap = check_positive_int("n_vmap", n_vmap)
         self.n_workers = check_positive_int("n_workers", n_workers)
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -80,13 +93,16 @@ class DistributedExecution(AbstractExecution):
         # second run on the same cluster compiles nothing.
         self._token = uuid.uuid4().hex
         self._struct: Any = None
-        self._blob = b""
+        self._blob: tuple[dict[str, Any], bytes] = ({}, b"")
 
     def _output_struct(self, first: int) -> Any:
         if self._struct is None:
-            state = self.space[first]
-            self._struct = point_struct(self.model, state, self.args, self.kwargs)
-            self._blob = self._payload(describe_outputs(self._struct))
+            # One trace of one point, on the client: the output structure the
+            # workers must reproduce, and the axes the outputs ignore.
+            struct, unused = trace_point(self.model, self.space, self.args, self.kwargs)
+            warn_unused_axes(unused, self.model, type(self).__name__)
+            self._blob = self._payload(describe_outputs(struct))
+            self._struct = struct
         return self._struct
 
     def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
@@ -98,9 +114,12 @@ class DistributedExecution(AbstractExecution):
         with _connect(self.client, self.n_workers) as client:
             self._submit_and_collect(client, tasks, target, sink, bar)
 
-    def _payload(self, expected: dict) -> bytes:
+    def _payload(self, expected: dict) -> tuple[dict[str, Any], bytes]:
+        """What every task gets: the client's numeric JAX flags (applied on
+        the worker before anything is unpickled) and the pickled sweep."""
+        config = numeric_config()
         try:
-            return cloudpickle.dumps(
+            blob = cloudpickle.dumps(
                 (self.model, self.space, self.args, self.kwargs, self.n_vmap, expected)
             )
         except Exception as err:
@@ -110,6 +129,7 @@ class DistributedExecution(AbstractExecution):
                 f"{type(err).__name__}: {err}. Define the model at module level "
                 "and pass picklable arguments."
             ) from err
+        return config, blob
 
     def _submit_and_collect(self, client, tasks, target, sink, bar) -> None:
         from distributed import as_completed
@@ -194,16 +214,35 @@ def _connect(client: Any, n_workers: int) -> Iterator[Any]:
             Client(cluster) as own,
         ):
             yield own
+    elif isinstance(client, str):
+        with connect_scheduler(client) as own:
+            yield own
     else:
         with Client(client) as own:
             yield own
 
 
-def point_struct(model: Callable, state: Any, args: tuple, kwargs: dict) -> Any:
-    """The per-point output structure, by tracing (not compiling) the model.
+def connect_scheduler(address: str, timeout: float | None = None) -> Any:
+    """A `distributed.Client` connected to the scheduler at `address`.
 
-    Non-array leaves are static, as in `CompiledSweep`; a constant output
-    comes back as its (float32, int32, ...) array struct, as jit returns it.
+    Args:
+        address: the scheduler's address, ``"tcp://host:8786"``.
+        timeout: seconds to keep trying (None: Dask's ``distributed.comm.
+            timeouts.connect``, 30 s by default).
+
+    Raises:
+        OSError: the scheduler cannot be reached; the message names the
+            address and fits on one line.
     """
-    out = eqx.filter_eval_shape(model, state, *args, **kwargs)
-    return jax.tree.map(output_struct, out)
+    from distributed import Client
+
+    try:
+        return Client(address, **({} if timeout is None else {"timeout": timeout}))
+    except OSError as err:
+        detail = " ".join(str(err).split())
+        raise OSError(
+            f"cannot reach the Dask scheduler at {address!r} ({detail}). Check "
+            "the address and that the scheduler runs (`dask scheduler` prints "
+            "its address), or run on a local cluster instead (--workers N, or "
+            "client=None)."
+        ) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +15,11 @@ from sweepjax._sink import AbstractSink, Ranges
 from sweepjax._space import Space
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
+from sweepjax.execution._dependencies import (
+    ignored_axes,
+    point_program,
+    warn_unused_axes,
+)
 
 __all__ = ["CompiledSweep", "ParallelExecution", "check_devices", "stream"]
 
@@ -41,7 +45,7 @@ class CompiledSweep:
     (int32) and gathers each axis's values on the device, so only positions
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
-    numbers) is closed over as a compile-time constant.
+    numbers) is closed over as a compile-time constant (`point_program`).
     """
 
     def __init__(
@@ -55,14 +59,7 @@ class CompiledSweep:
     ):
         self.space = space
         self.batch_size = n_vmap * n_pmap
-        fixed = space.fixed_leaves()
-        dynamic, static = eqx.partition((fixed, args, kwargs), eqx.is_array)
-
-        def point(dynamic, tables, pos):
-            fixed, args, kwargs = eqx.combine(dynamic, static)
-            state = space.assemble(pos, tables=tables, fixed=fixed)
-            return model(state, *args, **kwargs)
-
+        point, dynamic = point_program(model, space, args, kwargs)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
         if n_pmap == 1:
@@ -90,10 +87,16 @@ class CompiledSweep:
         pos = jax.ShapeDtypeStruct(
             (self.batch_size, n_dims), jnp.int32, sharding=self._pos_sharding
         )
-        lowered = fn.lower(*self._inputs, pos)
+        # One trace serves the compilation and the dependency analysis.
+        traced = fn.trace(*self._inputs, pos)
+        lowered = traced.lower()
         self._compiled = lowered.compile()
         self.point_struct = jax.tree.map(
             lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), lowered.out_info
+        )
+        #: The axes no output depends on (`ignored_axes`), read off the trace.
+        self.unused_axes = ignored_axes(
+            traced.jaxpr, space, len(jax.tree.leaves(dynamic))
         )
 
     def positions(self, start: int, stop: int) -> np.ndarray:
@@ -137,18 +140,25 @@ class ParallelExecution(AbstractExecution):
         progress: bool = True,
         **kwargs: Any,
     ):
-        super().__init__(model, space, args, kwargs, progress)
+        options = {"n_vmap": n_vmap, "n_pmap": n_pmap, "progress": progress}
+        super().__init__(model, space, args, kwargs, options)
         self.n_vmap = check_positive_int("n_vmap", n_vmap)
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
         check_devices(self.n_pmap)
         self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
-        """Trace and compile the batch function once; later runs reuse it."""
+        """Trace and compile the batch function once; later runs reuse it.
+
+        The first call warns (`UnusedAxisWarning`) naming any swept axis that
+        no output depends on, found in the traced program.
+        """
         if self._sweep is None:
             self._sweep = CompiledSweep(
                 self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
             )
+            # once per executor
+            warn_unused_axes(self._sweep.unused_axes, self.model, type(self).__name__)
         return self._sweep
 
     def _output_struct(self, first: int) -> Any:

@@ -41,7 +41,7 @@ class SequentialExecution(AbstractExecution):
         progress: bool = True,
         **kwargs: Any,
     ):
-        super().__init__(model, space, args, kwargs, progress)
+        super().__init__(model, space, args, kwargs, {"progress": progress})
         self._first: tuple[int, Any] = (-1, None)
 
     def _call(self, index: int, state: Any) -> Any:

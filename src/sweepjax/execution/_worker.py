@@ -7,8 +7,11 @@ and one store writer per run.
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import cloudpickle
@@ -19,7 +22,19 @@ from sweepjax._store import ZarrSink
 from sweepjax.execution._base import PointFailed, batches
 from sweepjax.execution._parallel import CompiledSweep, stream
 
-__all__ = ["ChunkFailed", "identity", "run_chunk"]
+__all__ = ["ChunkFailed", "identity", "numeric_config", "numeric_flags", "run_chunk"]
+
+#: JAX flags that change what a model computes (dtypes, precision, random
+#: numbers, promotion rules): the client's values travel with every task.
+NUMERIC_FLAGS = (
+    "jax_enable_x64",
+    "jax_default_matmul_precision",
+    "jax_numpy_dtype_promotion",
+    "jax_numpy_rank_promotion",
+    "jax_default_prng_impl",
+    "jax_threefry_partitionable",
+    "jax_softmax_custom_jvp",
+)
 
 _CACHE_SIZE = 4
 _CACHE: OrderedDict[str, tuple[CompiledSweep, dict]] = OrderedDict()
@@ -40,23 +55,68 @@ class ChunkFailed(Exception):
         return self.message
 
 
+def numeric_config() -> dict[str, Any]:
+    """This thread's values of the `NUMERIC_FLAGS` this JAX knows, as plain
+    Python values (what a client sends and a worker compares)."""
+    config = {}
+    for name in NUMERIC_FLAGS:
+        if name in jax.config.values:
+            value = getattr(jax.config, name)
+            config[name] = value.value if isinstance(value, enum.Enum) else value
+    return config
+
+
+@contextmanager
+def numeric_flags(config: dict[str, Any]) -> Iterator[None]:
+    """Run the block with the JAX flags of `config` (name to value), set for
+    this thread only: tasks of other sweeps on the same worker keep theirs.
+    A flag this JAX does not know is skipped (the output check names it)."""
+    with ExitStack() as stack:
+        for name, value in config.items():
+            state = getattr(jax, name.removeprefix("jax_"), None)
+            if callable(state) and hasattr(state, "value"):
+                stack.enter_context(state(value))
+        yield
+
+
+def _flag_differences(client: dict[str, Any]) -> str:
+    """Which numeric flags differ between the client's `client` and here."""
+    here = numeric_config()
+    names = sorted(set(client) | set(here))
+    differ = [
+        f"{n} is {client.get(n, 'unknown')!r} on the client but "
+        f"{here.get(n, 'unknown')!r} on this worker"
+        for n in names
+        if client.get(n, "unknown") != here.get(n, "unknown")
+    ]
+    if differ:
+        return "JAX flags differ: " + "; ".join(differ) + "."
+    return (
+        f"The numeric JAX flags agree ({', '.join(names)}), so the model "
+        f"itself differs: check that the worker runs the same JAX (here "
+        f"{jax.__version__}) and the same model code as the client."
+    )
+
+
 def identity(x: Any) -> Any:
     """A task that returns its argument (how the payload travels as a task)."""
     return x
 
 
-def _worker_state(token: str, run: str, payload: bytes, store: str | None):
+def _worker_state(token: str, run: str, payload: tuple[dict, bytes], store: str | None):
     """This worker's compiled sweep for executor `token` (built by its first
-    task, reused by every later task and run) and its store writer for `run`."""
+    task, reused by every later task and run) and its store writer for `run`.
+    Runs under the client's numeric flags (`numeric_flags`)."""
+    config, blob = payload
     with _LOCK:
         if token not in _CACHE:
-            model, space, args, kwargs, n_vmap, expected = cloudpickle.loads(payload)
+            model, space, args, kwargs, n_vmap, expected = cloudpickle.loads(blob)
             sweep = CompiledSweep(model, space, args, kwargs, n_vmap, 1)
             got = describe_outputs(sweep.point_struct)
             if got != expected:
                 raise ValueError(
-                    f"The compiled model's outputs {got} differ from the traced "
-                    f"ones {expected}."
+                    f"The model compiled on this worker returns {got}, but the "
+                    f"client traced {expected}. {_flag_differences(config)}"
                 )
             _CACHE[token] = (sweep, {})
             while len(_CACHE) > _CACHE_SIZE:
@@ -76,19 +136,24 @@ class _NoBar:
 
 def run_chunk(payload, token, run, start, stop, n_vmap, store):
     """Task body: compute points [start, stop) in batches of `n_vmap`; write
-    them to `store` (then return only a summary) or return them.
+    them to `store` (then return only a summary) or return them. `payload`
+    is ``(numeric flags, pickled sweep)``: the flags are set before the
+    sweep is unpickled, compiled or run.
 
     Returns ``(start, stop, leaves or None, (n_nonfinite, first indices))``.
     """
-    sweep, writer = _worker_state(token, run, payload, store)
-    sink = MemorySink()
-    sink.begin(sweep.space[start:stop], "", stop - start)
-    sink.open(sweep.point_struct)
-    try:
-        stream(sweep, batches([(start, stop)], n_vmap), sink, _NoBar(), offset=start)
-    except PointFailed as failed:
-        cause = failed.cause
-        raise ChunkFailed(failed.index, f"{type(cause).__name__}: {cause}") from None
+    with numeric_flags(payload[0]):
+        sweep, writer = _worker_state(token, run, payload, store)
+        sink = MemorySink()
+        sink.begin(sweep.space[start:stop], {"model": {"name": token}}, stop - start)
+        sink.open(sweep.point_struct)
+        try:
+            bounds = batches([(start, stop)], n_vmap)
+            stream(sweep, bounds, sink, _NoBar(), offset=start)
+        except PointFailed as failed:
+            cause = failed.cause
+            message = f"{type(cause).__name__}: {cause}"
+            raise ChunkFailed(failed.index, message) from None
     leaves = jax.tree.leaves(sink.result().outputs)
     count, first = sink.nonfinite
     nonfinite = (count, [start + i for i in first])

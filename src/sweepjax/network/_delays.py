@@ -67,8 +67,9 @@ def _delay_steps(
     return eqx.error_if(
         steps,
         jnp.any(steps > max_steps),
-        f"a delay exceeds the history buffer of {max_steps} steps (max_delay="
-        f"{graph.max_delay} ms at dt={dt}); pass a larger max_delay to "
+        f"config.graph.delays received a delay that exceeds the history buffer "
+        f"of {max_steps} steps; allowed: delays up to max_delay="
+        f"{graph.max_delay} ms (at dt={dt}). Pass a larger max_delay to "
         "DenseDelayGraph.",
     )
 

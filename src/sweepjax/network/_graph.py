@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from sweepjax.network._checks import Allowed
+
+#: Weights: any finite value. Delays: finite, >= 0 ms.
+WEIGHTS = Allowed()
+DELAYS = Allowed(minimum=0.0, unit="ms")
+
 
 def _square_matrix(name: str, value: Any) -> np.ndarray:
     try:
@@ -20,8 +26,6 @@ def _square_matrix(name: str, value: Any) -> np.ndarray:
             f"{name} must be a square [n_nodes, n_nodes] matrix, got shape "
             f"{array.shape}."
         )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite; it contains NaN or inf.")
     return array
 
 
@@ -29,7 +33,10 @@ class AbstractGraph(abc.ABC):
     """Connection weights (and possibly delays) between ``n_nodes`` nodes.
 
     ``arrays()`` gives the leaves placed under ``config.graph``; ``weights[i, j]``
-    is the weight of the connection from node j into node i.
+    is the weight of the connection from node j into node i. ``allowed()``
+    says what each of those leaves may hold: the constructor checks the given
+    arrays with it, and every solve checks the (possibly swept) config values
+    with it again.
     """
 
     weights: np.ndarray
@@ -48,6 +55,14 @@ class AbstractGraph(abc.ABC):
     def arrays(self) -> dict[str, np.ndarray]:
         """``{name: array}`` of the graph's config leaves."""
 
+    def allowed(self) -> dict[str, Allowed]:
+        """``{name: rule}`` for the leaves of ``arrays()``: finite weights.
+
+        >>> DenseGraph(np.eye(2)).allowed()["weights"].describe()
+        'finite values'
+        """
+        return {"weights": WEIGHTS}
+
 
 class DenseGraph(AbstractGraph):
     """A dense weight matrix ``[n_nodes, n_nodes]``; ``weights[i, j]``: j -> i.
@@ -58,7 +73,7 @@ class DenseGraph(AbstractGraph):
     """
 
     def __init__(self, weights: Any):
-        self.weights = _square_matrix("weights", weights)
+        self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}
@@ -73,7 +88,8 @@ class DenseDelayGraph(AbstractGraph):
     Delays become ``rint(delays / dt)`` steps. The history buffer is sized at
     ``prepare`` time from ``max_delay`` (default: the largest delay given); to
     sweep delays through the config beyond that, pass a larger ``max_delay``.
-    A delay above the buffer raises an error when the solve runs.
+    A delay above the buffer raises an error when the solve runs, as do NaN,
+    infinite or negative swept delays and non-finite swept weights.
 
     Delayed couplings visit only the connections that exist: the nonzero
     entries of ``weights`` (or every entry with ``all_edges=True``, for
@@ -91,17 +107,14 @@ class DenseDelayGraph(AbstractGraph):
         max_delay: float | None = None,
         all_edges: bool = False,
     ):
-        self.weights = _square_matrix("weights", weights)
+        self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
         self.delays = _square_matrix("delays", delays)
         if self.delays.shape != self.weights.shape:
             raise ValueError(
                 f"delays must have the shape of weights {self.weights.shape}, got "
                 f"{self.delays.shape}."
             )
-        if np.any(self.delays < 0):
-            raise ValueError(
-                f"delays must be >= 0 ms, got a minimum of {self.delays.min()}."
-            )
+        DELAYS.check("delays", self.delays)
         largest = float(self.delays.max())
         if max_delay is None:
             max_delay = largest
@@ -125,6 +138,11 @@ class DenseDelayGraph(AbstractGraph):
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "delays": self.delays}
+
+    def allowed(self) -> dict[str, Allowed]:
+        """Finite weights; finite delays >= 0 ms (the history buffer's bound,
+        ``max_delay``, is checked where the delays are used)."""
+        return {"weights": WEIGHTS, "delays": DELAYS}
 
     def __repr__(self) -> str:
         return f"DenseDelayGraph(n_nodes={self.n_nodes}, max_delay={self.max_delay})"

@@ -10,7 +10,8 @@ import numpy as np
 
 from sweepjax._config import Config
 from sweepjax._tree import is_key_array
-from sweepjax.network._network import Network
+from sweepjax.network._checks import Allowed
+from sweepjax.network._network import INITIAL_STATE, Network
 
 
 def _leaf(value: Any) -> Any:
@@ -25,7 +26,7 @@ def _leaf(value: Any) -> Any:
 
 
 def _leaves(values: dict[str, Any]) -> Config:
-    return Config({k: _leaf(v) for k, v in values.items()})
+    return Config.closed({k: _leaf(v) for k, v in values.items()})
 
 
 def make_config(network: Network) -> Config:
@@ -37,23 +38,49 @@ def make_config(network: Network) -> Config:
     ``[n_states, n_nodes]`` and ``_internal.noise_samples`` (None). Floats
     take JAX's default float dtype; keys are kept as given.
 
+    Every level is a closed :class:`sweepjax.Config`: existing fields take
+    new values and sweep axes, but a name the layout lacks (a typo such as
+    ``config.coupling.instant.g``) raises ``AttributeError`` instead of
+    adding a field that nothing reads.
+
     >>> config = make_config(network)
     >>> config.coupling.instant.G
     Array(0.5, dtype=float32)
+    >>> config.coupling.instant.g = 0.1
+    Traceback (most recent call last):
+    AttributeError: Config at 'coupling.instant' has no field 'g'; did you mean 'G'? ...
     """
-    noise = Config()
+    noise = Config.closed()
     if network.noise is not None:
         noise = _leaves(network.noise.parameters())
-    return Config(
+    return Config.closed(
         dynamics=_leaves(network.dynamics.parameters),
-        coupling=Config(
+        coupling=Config.closed(
             {name: _leaves(c.parameters()) for name, c in network.coupling.items()}
         ),
         graph=_leaves(network.graph.arrays()),
         noise=noise,
         initial_state=_leaf(network.initial_state),
-        _internal=Config(noise_samples=None),
+        _internal=Config.closed(noise_samples=None),
     )
+
+
+def leaf_rules(network: Network) -> dict[str, Allowed]:
+    """``{dotted config path: rule}`` of every leaf whose values are checked:
+    what the graph and the noise declare (``allowed()``) and a finite
+    ``initial_state``. ``prepare`` checks them inside every solve.
+
+    >>> from sweepjax.network._layout import leaf_rules
+    >>> list(leaf_rules(network))   # a network without delays
+    ['graph.weights', 'noise.sigma', 'initial_state']
+    """
+    rules = {f"graph.{k}": rule for k, rule in network.graph.allowed().items()}
+    if network.noise is not None:
+        rules.update(
+            {f"noise.{k}": rule for k, rule in network.noise.allowed().items()}
+        )
+    rules["initial_state"] = INITIAL_STATE
+    return rules
 
 
 def initial_state_of(network: Network, config: Config) -> jax.Array:

@@ -7,10 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from sweepjax.network._checks import Allowed
 from sweepjax.network._coupling import AbstractCoupling
 from sweepjax.network._dynamics import AbstractDynamics
 from sweepjax.network._graph import AbstractGraph
 from sweepjax.network._noise import AbstractNoise
+
+#: An initial state: finite values.
+INITIAL_STATE = Allowed()
 
 
 class Network:
@@ -24,7 +28,8 @@ class Network:
         graph: the weights (and delays) between nodes, e.g. :class:`DenseGraph`.
         noise: None for a deterministic network, or e.g. :class:`AdditiveNoise`.
         initial_state: ``[n_states, n_nodes]`` (or anything broadcasting to
-            it); default: the dynamics' default initial state on every node.
+            it), finite; default: the dynamics' default initial state on
+            every node.
 
     Example::
 
@@ -126,7 +131,7 @@ class Network:
         shape = (self.dynamics.n_states, self.n_nodes)
         if initial_state is None:
             return self.dynamics.initial_state(self.n_nodes)
-        array = np.asarray(initial_state, dtype=float)
+        array = INITIAL_STATE.check("initial_state", initial_state)
         try:
             return np.array(np.broadcast_to(array, shape))
         except ValueError:

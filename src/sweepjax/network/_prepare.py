@@ -10,10 +10,11 @@ import numpy as np
 
 from sweepjax._config import Config
 from sweepjax._tree import check_positive_int
-from sweepjax.network._layout import make_config
+from sweepjax.network._checks import check_leaves
+from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
-from sweepjax.network._solution import SolveFn
+from sweepjax.network._solution import Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
 
@@ -99,4 +100,10 @@ def prepare(
     unroll = check_positive_int("unroll", unroll)
     config = make_config(network)
     solve = solver.build(network, t0, dt, n_steps, monitor, unroll)
-    return jax.jit(solve), config
+    rules = leaf_rules(network)
+
+    def checked_solve(values: Config) -> Solution:
+        # the rules the constructors applied, on the values actually received
+        return solve(check_leaves(values, rules))
+
+    return jax.jit(checked_solve), config

@@ -1,0 +1,312 @@
+"""Checks that hold under sweeping: what a constructor refuses, a solve refuses.
+
+Each checked leaf is swept through ``ParallelExecution`` with one bad value
+(an ``ExecutionError`` names the leaf, what it received and what is allowed),
+every bad kind is refused under ``jit`` and ``vmap``, every solver is covered,
+good values give bit-identical results to the unchecked solve, and the check
+is one branch outside the time loop.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from network_helpers import SOLVERS, all_to_all, replace_leaf, solver_id
+
+from sweepjax import DataAxis, ExecutionError, ParallelExecution, Space
+from sweepjax.network import (
+    AdditiveNoise,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
+    DenseGraph,
+    Euler,
+    Heun,
+    LinearCoupling,
+    Network,
+    Raw,
+    ReducedWongWang,
+    make_config,
+    prepare,
+)
+from sweepjax.network._checks import Allowed, check_leaves
+from sweepjax.network._layout import leaf_rules
+
+N, T1, DT = 3, 0.5, 0.1
+ALLOWED = {
+    "graph.weights": "finite values",
+    "graph.delays": "finite values >= 0 ms",
+    "noise.sigma": "finite values >= 0",
+    "initial_state": "finite values",
+}
+RECEIVED = {
+    "negative": "a negative value",
+    "nan": "a NaN value",
+    "inf": "an infinite value",
+}
+#: Every checked leaf with every bad kind it can receive.
+CASES = [
+    ("graph.weights", "nan"),
+    ("graph.weights", "inf"),
+    ("graph.delays", "negative"),
+    ("graph.delays", "nan"),
+    ("graph.delays", "inf"),
+    ("noise.sigma", "negative"),
+    ("noise.sigma", "nan"),
+    ("noise.sigma", "inf"),
+    ("initial_state", "nan"),
+    ("initial_state", "inf"),
+]
+
+
+def delayed_network() -> Network:
+    return Network(
+        ReducedWongWang(),
+        {"d": DelayedLinearCoupling("S", G=0.2), "i": LinearCoupling("S", G=0.1)},
+        DenseDelayGraph(all_to_all(N), np.full((N, N), 0.2), max_delay=0.4),
+        AdditiveNoise(1e-3, jax.random.key(0)),
+    )
+
+
+def message(path: str, kind: str) -> str:
+    """The regex of the run-time error for ``kind`` received at ``path``."""
+    return rf"config\.{path} received {RECEIVED[kind]}; allowed: {ALLOWED[path]}"
+
+
+def bad_value(config, path: str, kind: str) -> jax.Array:
+    """The good value at ``path`` with one entry made negative, NaN or inf."""
+    good = _leaf(config, path)
+    bad = {"negative": -1.0, "nan": np.nan, "inf": np.inf}[kind]
+    flat = good.reshape(-1).copy()
+    flat[-1] = bad
+    return jnp.asarray(flat.reshape(good.shape), good.dtype)
+
+
+def _leaf(config, path: str) -> np.ndarray:
+    node = config
+    for name in path.split("."):
+        node = node[name]
+    return np.asarray(node)
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    """``(solve_fn, config)`` of a small noisy network with delays."""
+    return prepare(delayed_network(), Heun(), 0.0, T1, DT)
+
+
+@pytest.fixture(scope="module")
+def batched(prepared):
+    """``batched(path)``: a jitted ``vmap`` of the solve over the leaf at
+    ``path``, compiled once per leaf for the whole module."""
+    solve_fn, config = prepared
+    compiled = {}
+
+    def get(path):
+        if path not in compiled:
+
+            def run(value):
+                return solve_fn(replace_leaf(config, path, value)).ys
+
+            compiled[path] = jax.jit(jax.vmap(run))
+        return compiled[path]
+
+    return get
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("graph.weights", "nan"),
+        ("graph.delays", "negative"),
+        ("noise.sigma", "negative"),
+        ("initial_state", "inf"),
+    ],
+)
+def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind):
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    good = jnp.asarray(_leaf(config, path))
+    setter = sweep
+    *parents, name = path.split(".")
+    for parent in parents:
+        setter = setter[parent]
+    setter[name] = DataAxis(jnp.stack([good, bad_value(config, path, kind)]))
+
+    def observe(cfg):
+        return solve_fn(cfg).ys.mean()
+
+    executor = ParallelExecution(observe, Space(sweep), n_vmap=2, progress=False)
+    with pytest.raises(ExecutionError, match=message(path, kind)) as info:
+        executor.run()
+    assert "A swept value must obey the rule" in str(info.value.__cause__)
+
+
+def test_a_delay_beyond_the_buffer_fails_the_sweep(prepared):
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    delays = np.full((N, N), 0.2)
+    sweep.graph.delays = DataAxis(jnp.asarray(np.stack([delays, delays * 3])))
+    executor = ParallelExecution(
+        lambda cfg: solve_fn(cfg).ys.mean(), Space(sweep), n_vmap=2, progress=False
+    )
+    with pytest.raises(
+        ExecutionError,
+        match=r"config\.graph\.delays received a delay that exceeds the history "
+        r"buffer of 4 steps; allowed: delays up to max_delay=0\.4 ms",
+    ):
+        executor.run()
+
+
+@pytest.mark.parametrize(("path", "kind"), CASES)
+def test_every_bad_kind_is_refused_under_jit_and_vmap(prepared, batched, path, kind):
+    solve_fn, config = prepared
+    bad = bad_value(config, path, kind)
+    with pytest.raises(Exception, match=message(path, kind)):
+        jax.block_until_ready(solve_fn(replace_leaf(config, path, bad)))
+    good = jnp.asarray(_leaf(config, path))
+    with pytest.raises(Exception, match=message(path, kind)):
+        jax.block_until_ready(batched(path)(jnp.stack([good, bad])))
+    assert np.all(np.isfinite(batched(path)(jnp.stack([good, good]))))
+
+
+def test_the_first_bad_leaf_in_config_order_is_named(prepared):
+    solve_fn, config = prepared
+    both = replace_leaf(config, "noise.sigma", jnp.asarray(-1.0))
+    both = replace_leaf(both, "graph.delays", bad_value(config, "graph.delays", "nan"))
+    with pytest.raises(Exception, match=message("graph.delays", "nan")):
+        jax.block_until_ready(solve_fn(both))
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=solver_id)
+def test_every_solver_checks_what_it_receives(solver):
+    network = Network(
+        ReducedWongWang(),
+        {"i": LinearCoupling("S", G=0.1)},
+        DenseGraph(all_to_all(2)),
+        AdditiveNoise(1e-3, jax.random.key(0)),
+    )
+    solve_fn, config = prepare(network, solver, 0.0, T1, DT)
+    config.noise.sigma = jnp.asarray(-1e-3)
+    with pytest.raises(Exception, match=message("noise.sigma", "negative")):
+        jax.block_until_ready(solve_fn(config))
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=solver_id)
+def test_good_values_give_identical_results(solver):
+    network = Network(
+        ReducedWongWang(),
+        {"i": LinearCoupling("S", G=0.3)},
+        DenseGraph(all_to_all(N)),
+        AdditiveNoise(1e-2, jax.random.key(0)),
+    )
+    solve_fn, config = prepare(network, solver, 0.0, T1, DT)
+    unchecked = jax.jit(solver.build(network, 0.0, DT, 5, Raw(), 1))
+    np.testing.assert_array_equal(solve_fn(config).ys, unchecked(config).ys)
+
+
+def test_good_swept_values_give_identical_results_with_delays(prepared):
+    solve_fn, config = prepared
+    unchecked = jax.jit(Heun().build(delayed_network(), 0.0, DT, 5, Raw(), 1))
+    delays = jnp.stack([jnp.full((N, N), d) for d in (0.0, 0.2, 0.4)])
+
+    def run(fn):
+        return jax.jit(
+            jax.vmap(lambda d: fn(replace_leaf(config, "graph.delays", d)).ys)
+        )(delays)
+
+    np.testing.assert_array_equal(run(solve_fn), run(unchecked))
+
+
+def _primitives(jaxpr, inside_loop: bool = False):
+    """``(name, inside a scan or while)`` of every equation, recursively."""
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        yield name, inside_loop
+        loop = inside_loop or name in ("scan", "while")
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, tuple | list) else (param,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _primitives(inner, loop)
+
+
+@pytest.mark.parametrize("solver", (Euler(), Heun()), ids=solver_id)
+def test_the_check_is_one_branch_outside_the_time_loop(solver):
+    solve_fn, config = prepare(delayed_network(), solver, 0.0, T1, DT)
+    unchecked = solver.build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    checked = list(_primitives(jax.make_jaxpr(solve_fn)(config).jaxpr))
+    plain = list(_primitives(jax.make_jaxpr(unchecked)(config).jaxpr))
+    # one more branch, before the loop (the buffer and edge checks were
+    # already there); the loop body is unchanged
+    assert checked.count(("cond", False)) == plain.count(("cond", False)) + 1
+    assert [n for n, inside in checked if inside] == [
+        n for n, inside in plain if inside
+    ]
+
+
+def test_unchecked_leaves_and_absent_paths_pass_through():
+    network = delayed_network()
+    config = make_config(network)
+    assert check_leaves(config, {"no.such.leaf": Allowed()}) is config
+    checked = check_leaves(config, leaf_rules(network))
+    for a, b in zip(jax.tree.leaves(checked), jax.tree.leaves(config), strict=True):
+        assert a.dtype == b.dtype
+        if not jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_leaf_rules_follow_the_network():
+    assert leaf_rules(delayed_network()) == {
+        "graph.weights": Allowed(),
+        "graph.delays": Allowed(minimum=0.0, unit="ms"),
+        "noise.sigma": Allowed(minimum=0.0),
+        "initial_state": Allowed(),
+    }
+    plain = Network(ReducedWongWang(), {}, DenseGraph(np.eye(2)))
+    assert list(leaf_rules(plain)) == ["graph.weights", "initial_state"]
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (
+            lambda: AdditiveNoise(-0.1),
+            r"sigma must hold finite values >= 0, got a "
+            r"negative value \(minimum -0\.1\)",
+        ),
+        (lambda: AdditiveNoise(np.nan), "sigma must hold finite values >= 0, got NaN"),
+        (lambda: AdditiveNoise([1e-3, np.inf]), "got inf"),
+        (
+            lambda: DenseDelayGraph(np.ones((2, 2)), np.full((2, 2), np.nan)),
+            "delays must hold finite values >= 0 ms, got NaN",
+        ),
+        (
+            lambda: Network(
+                ReducedWongWang(), {}, DenseGraph(np.eye(2)), initial_state=np.inf
+            ),
+            "initial_state must hold finite values, got inf",
+        ),
+    ],
+)
+def test_constructors_apply_the_same_rules(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_allowed_in_words_and_wrong_kinds():
+    assert Allowed().describe() == "finite values"
+    assert Allowed(minimum=0.0, unit="ms").describe() == "finite values >= 0 ms"
+    assert Allowed(minimum=1.5).below() == "a value below 1.5"
+    assert (
+        Allowed(minimum=1.5)
+        .messages("x")[2]
+        .startswith(
+            "config.x received a value below 1.5; allowed: finite values >= 1.5."
+        )
+    )
+    with pytest.raises(TypeError, match="sigma must be a number or a numeric array"):
+        AdditiveNoise("loud")
