@@ -10,7 +10,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from sweepjax._result import Result
-from sweepjax._sink import AbstractSink, MemorySink, Ranges
+from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
 from sweepjax._space import Space
 from sweepjax._store import ZarrSink, provenance
 from sweepjax.execution._dependencies import check_shadowed_options
@@ -86,6 +86,7 @@ class AbstractExecution(abc.ABC):
             )
         self.model, self.space, self.args, self.kwargs = model, space, args, kwargs
         self.progress = options["progress"]
+        self._record: dict | None = None
 
     def run(
         self,
@@ -112,8 +113,7 @@ class AbstractExecution(abc.ABC):
         (3, 1.0)
         """
         space, sink = self.space, _make_sink(store, resume)
-        record = provenance(self.model, space, self.args, self.kwargs)
-        sink.begin(space, record, chunk_size)
+        sink.begin(space, self._provenance(store is not None), chunk_size)
         try:
             return self._run(sink)
         finally:
@@ -177,6 +177,15 @@ class AbstractExecution(abc.ABC):
             parameters=params,
             partial=sink.result(done) if done > 0 else None,
         )
+
+    def _provenance(self, full: bool) -> dict:
+        """How this executor runs its sweep (a store records and compares it;
+        host memory needs only the model's name). Made once per executor."""
+        if not full:
+            return {"model": {"name": model_name(self.model)}}
+        if self._record is None:
+            self._record = provenance(self.model, self.space, self.args, self.kwargs)
+        return self._record
 
     @staticmethod
     def _keep(sink: AbstractSink) -> int:
