@@ -90,7 +90,8 @@ def test_sigkilled_cli_run_resumes_in_the_stored_chunks(sweep, tmp_path, capsys)
         open_result(store)
     # another batch size resumes the same store: it keeps its own chunks
     argv = ["run", str(sweep), "--store", str(store), "--resume", "--no-progress"]
-    assert main([*argv, "--n-vmap", "3"]) == 0
+    with pytest.warns(RuntimeWarning, match=rf"lock .* left by pid {proc.pid}"):
+        assert main([*argv, "--n-vmap", "3"]) == 0
     assert "48/48 points" in capsys.readouterr().out
     assert_same(open_result(store), expected(sweep))
 

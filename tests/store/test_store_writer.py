@@ -242,10 +242,13 @@ def test_sigkill_mid_run_then_resume(tmp_path, monkeypatch):
         killsweep.model, killsweep.space, n_vmap=8, progress=False
     ).run()
     monkeypatch.setenv("SWEEP_COUNTER", str(counter))
-    # Resumed with another batch size: the store keeps its own chunks.
-    ParallelExecution(killsweep.model, killsweep.space, n_vmap=5, progress=False).run(
-        store=store, resume=True
+    # Resumed with another batch size: the store keeps its own chunks; the
+    # killed process's lock is taken over.
+    resumed = ParallelExecution(
+        killsweep.model, killsweep.space, n_vmap=5, progress=False
     )
+    with pytest.warns(RuntimeWarning, match=rf"left by pid {proc.pid} .*no longer"):
+        resumed.run(store=store, resume=True)
     result = open_result(store)
     assert_same(result, expected)
     calls = np.bincount(np.loadtxt(counter, dtype=int), minlength=killsweep.N)
