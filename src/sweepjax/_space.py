@@ -129,7 +129,8 @@ class Space:
             state, is_leaf=_is_axis
         )
         self._leaves = tuple(leaf for _, leaf in flat)
-        self._rows_cache: dict[int, list[jax.Array]] = {}
+        self._rows_cache: dict[int, dict[int, list[jax.Array]]] = {}
+        self._key_data: dict[int, np.ndarray] = {}
         self._check_hidden_axes(flat)
         axis_slots = [i for i, (_, leaf) in enumerate(flat) if _is_axis(leaf)]
         if not axis_slots:
@@ -477,8 +478,10 @@ class Space:
     def _make_rows(self, k: int, block: int) -> list[jax.Array]:
         table = self._tables[k]
         data = self._host[k]
-        if is_key_array(table):
-            data = np.asarray(jax.random.key_data(table))
+        if is_key_array(table):  # keys travel as their raw data, fetched once
+            if k not in self._key_data:
+                self._key_data[k] = np.asarray(jax.random.key_data(table))
+            data = self._key_data[k]
         rows = data[block * _ROW_BLOCK : (block + 1) * _ROW_BLOCK]
         n = len(rows)
         padded = np.concatenate([rows, np.repeat(rows[-1:], _ROW_BLOCK - n, 0)])
