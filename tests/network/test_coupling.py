@@ -1,4 +1,4 @@
-"""Couplings: formulas, edge sums, argument checks."""
+"""Couplings: formulas, pre/post decomposition, argument checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from sweepjax import Config
 from sweepjax.network import (
     DelayedLinearCoupling,
-    Edges,
     KuramotoCoupling,
     LinearCoupling,
 )
@@ -35,13 +34,25 @@ def test_kuramoto_coupling_formula():
     np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-7)
 
 
-def test_delayed_linear_coupling_sums_edges_into_targets():
-    W = np.array([[0.0, 2.0, 1.0], [0.5, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    targets, sources = (a.astype(np.int32) for a in np.nonzero(W))
-    edges = Edges(targets, sources, jnp.asarray(W[targets, sources]), 3)
-    x = jnp.array([[1.0, 3.0, 5.0]])[:, sources]  # [n_incoming, n_edges]
-    out = DelayedLinearCoupling("S")(make_params(G=0.5, b=0.1), edges, x)
-    np.testing.assert_allclose(out, 0.5 * (W @ np.array([1.0, 3.0, 5.0]))[None] + 0.1)
+def test_delayed_linear_coupling_sends_states_and_scales_the_sum():
+    c = DelayedLinearCoupling("S")
+    params = make_params(G=0.5, b=0.1)
+    x = jnp.array([[1.0, 3.0, 5.0]])
+    np.testing.assert_array_equal(c.pre(params, x), x)
+    summed = jnp.array([[2.0, -1.0, 0.0]])
+    np.testing.assert_allclose(c.post(params, summed, x), 0.5 * summed + 0.1)
+
+
+def test_kuramoto_sends_sin_and_cos_and_the_call_equals_pre_sum_post():
+    W = jnp.array([[0.0, 1.0], [0.3, 0.0]])
+    c = KuramotoCoupling("theta", G=2.0)
+    params = make_params(G=2.0)
+    theta = jnp.array([[0.4, -1.1]])
+    sent = c.pre(params, theta)
+    np.testing.assert_allclose(sent, jnp.concatenate([jnp.sin(theta), jnp.cos(theta)]))
+    np.testing.assert_allclose(
+        c(params, W, theta), c.post(params, sent @ W.T, theta), rtol=1e-6
+    )
 
 
 def test_bad_incoming_states_and_target():

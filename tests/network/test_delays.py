@@ -19,7 +19,8 @@ from sweepjax.network import (
     make_config,
     prepare,
 )
-from sweepjax.network._delays import delayed_inputs
+from sweepjax.network._batching import Points
+from sweepjax.network._delays import delay_line
 
 
 class Ramp(AbstractDynamics):
@@ -134,19 +135,25 @@ def test_no_delayed_coupling_means_no_history():
         {"i": LinearCoupling("x")},
         DenseDelayGraph(np.ones((2, 2)), np.ones((2, 2))),
     )
-    y0 = jnp.zeros((1, 2))
-    delays = delayed_inputs(network, make_config(network), 0.1, y0)
-    assert delays.init == ()
-    assert delays.hold((), y0, jnp.int32(0)) == ({}, ())
+    y0 = jnp.zeros((1, 1, 2))
+    line = delay_line(network, Points.single(make_config(network)), 0.1, y0)
+    assert line.init == ()
+    assert line.hold((), y0, jnp.int32(0)) == ({}, ())
 
 
-def test_history_starts_as_the_initial_state():
+def test_history_starts_as_the_initial_state_batch_innermost():
     network = two_nodes(0.25)
     config = make_config(network)
-    y0 = jnp.array([[0.5, 2.0]])
-    delays = delayed_inputs(network, config, 0.1, y0)
-    (buffer,) = delays.init
-    assert buffer.shape == (1, 4 * 2)  # H = ceil(0.25 / 0.1) + 1 = 4 slots of 2 nodes
-    np.testing.assert_array_equal(buffer, jnp.tile(y0, (1, 4)))
-    held, _ = delays.hold(delays.init, jnp.array([[9.0, 9.0]]), jnp.int32(0))
-    np.testing.assert_allclose(held["c"], [[0.5 * 2.0, 0.0]])  # G * x_1(t0)
+    config.coupling.delayed.G = jnp.array([0.5, 1.0, 2.0])
+    axes = jax.tree.map(lambda _: None, config)
+    axes.coupling.delayed.G = 0
+    points = Points(config, axes, 3)
+    y0 = jnp.array([[[0.5, 2.0]], [[0.5, 2.0]], [[1.0, 3.0]]])  # [size, 1, 2]
+    line = delay_line(network, points, 0.1, y0)
+    # H = ceil(0.25 / 0.1) + 1 = 4 slots of 2 node rows, 1 signal, 3 points
+    assert line.init.shape == (4 * 2, 1, 3)
+    np.testing.assert_array_equal(line.init[:, 0, :], jnp.tile(y0[:, 0, :].T, (4, 1)))
+    held, _ = line.hold(line.init, jnp.full((3, 1, 2), 9.0), jnp.int32(0))
+    # G * x_1(t0) arrives at node 0 (3 steps of delay: the initial state)
+    np.testing.assert_allclose(held["c"][:, 0, 0], [0.5 * 2.0, 1.0 * 2.0, 2.0 * 3.0])
+    np.testing.assert_allclose(held["c"][:, 0, 1], 0.0)

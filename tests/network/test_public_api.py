@@ -7,8 +7,8 @@ import sweepjax.network
 PUBLIC = """
 AbstractCoupling AbstractDynamics AbstractFixedStepSolver AbstractGraph
 AbstractMonitor AbstractNoise AbstractSolver AdditiveNoise Connectome
-DelayedLinearCoupling DenseDelayGraph
-DenseGraph Diffrax Edges Euler Generic2dOscillator Heun JansenRit Kuramoto
+AbstractDelayGraph DelayedLinearCoupling DenseDelayGraph SparseDelayGraph SparseGraph
+DenseGraph Diffrax Euler Generic2dOscillator Heun JansenRit Kuramoto
 KuramotoCoupling LinearCoupling Network RK4 Raw ReducedWongWang Solution SubSample
 SupHopf TemporalAverage available_connectomes functional_connectivity
 load_connectome make_config prepare

@@ -24,13 +24,19 @@ from sweepjax.network._connectome import (
 from sweepjax.network._coupling import (
     AbstractCoupling,
     DelayedLinearCoupling,
-    Edges,
     KuramotoCoupling,
     LinearCoupling,
 )
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
-from sweepjax.network._graph import AbstractGraph, DenseDelayGraph, DenseGraph
+from sweepjax.network._graph import (
+    AbstractDelayGraph,
+    AbstractGraph,
+    DenseDelayGraph,
+    DenseGraph,
+    SparseDelayGraph,
+    SparseGraph,
+)
 from sweepjax.network._layout import make_config
 from sweepjax.network._models import (
     Generic2dOscillator,
@@ -54,6 +60,7 @@ from sweepjax.network._solvers import (
 
 __all__ = [
     "AbstractCoupling",
+    "AbstractDelayGraph",
     "AbstractDynamics",
     "AbstractFixedStepSolver",
     "AbstractGraph",
@@ -66,7 +73,6 @@ __all__ = [
     "DenseDelayGraph",
     "DenseGraph",
     "Diffrax",
-    "Edges",
     "Euler",
     "Generic2dOscillator",
     "Heun",
@@ -79,6 +85,8 @@ __all__ = [
     "Raw",
     "ReducedWongWang",
     "Solution",
+    "SparseDelayGraph",
+    "SparseGraph",
     "SubSample",
     "SupHopf",
     "TemporalAverage",

@@ -1,59 +1,47 @@
-"""Couplings: how the states of other nodes enter a node's equations."""
+"""Couplings: how the states of other nodes enter a node's equations.
+
+Every coupling has the form of The Virtual Brain's couplings,
+``c_i = post(sum_j W[i, j] * pre(x_j), x_i)``: ``pre`` turns each sending
+node's states into signals, the graph sums them into the receiving nodes
+(through conduction delays for delayed couplings, so a delayed coupling sums
+``pre(x_j(t - d_ij))``), and ``post`` turns the sum into the coupling input,
+possibly using the receiving node's current states ``x_i``.
+"""
 
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from sweepjax._config import Config
 from sweepjax.network._dynamics import as_state_names
-
-
-class Edges(NamedTuple):
-    """The connections of a graph as an edge list, targets sorted.
-
-    Attributes:
-        targets: ``[n_edges]`` receiving node of each edge (static, sorted).
-        sources: ``[n_edges]`` sending node of each edge (static).
-        weights: ``[n_edges]`` ``weights[targets, sources]`` of the config.
-        n_nodes: number of nodes.
-    """
-
-    targets: np.ndarray
-    sources: np.ndarray
-    weights: jax.Array
-    n_nodes: int
-
-    def sum_into_targets(self, values: jax.Array) -> jax.Array:
-        """Sum ``values`` ``[..., n_edges]`` per target node: ``[..., n_nodes]``."""
-        moved = jnp.moveaxis(values, -1, 0)
-        summed = jax.ops.segment_sum(
-            moved, self.targets, self.n_nodes, indices_are_sorted=True
-        )
-        return jnp.moveaxis(summed, 0, -1)
 
 
 class AbstractCoupling(abc.ABC):
     """A map from the incoming states of all nodes to one coupling input.
 
     A coupling reads ``incoming_states`` (names of the dynamics' state
-    variables) and returns ``[n_incoming, n_nodes]``, which is added to the
-    dynamics' coupling input ``target`` (the dynamics' only input when None).
-    Its numeric parameters (``parameters()``) become config leaves under
-    ``config.coupling.<name>``.
+    variables); its output is added to the dynamics' coupling input
+    ``target`` (the dynamics' only input when None). Its numeric parameters
+    (``parameters()``) become config leaves under ``config.coupling.<name>``.
 
-    Instantaneous couplings (``delayed = False``) are called as
-    ``coupling(params, weights, x)`` with the current states ``x``
-    ``[n_incoming, n_nodes]`` at every solver stage. Delayed couplings are
-    called once per step as ``coupling(params, edges, x)`` where ``edges`` is
-    an :class:`Edges` (the connections ``sources[e] -> targets[e]`` with
-    weights ``edges.weights[e]``) and ``x[k, e]`` is state ``k`` of node
-    ``sources[e]`` as it was ``delays[targets[e], sources[e]]`` ms ago,
-    ``[n_incoming, n_edges]``.
+    Subclasses write ``post`` and, when the signal a node sends is not its
+    state itself, ``pre``:
+
+    - ``pre(params, x)``: ``[n_incoming, n_nodes] -> [n_signals, n_nodes]``,
+      what each node sends. It must treat each node (column) on its own: for
+      delayed couplings it is applied once, when a state enters the history.
+    - ``post(params, summed, x)``: the coupling input ``[n_components,
+      n_nodes]`` from ``summed[:, i] = sum_j W[i, j] * pre(x)[:, j]`` and the
+      receiving nodes' current incoming states ``x`` ``[n_incoming, n_nodes]``.
+
+    Instantaneous couplings (``delayed = False``) are re-evaluated at every
+    solver stage; delayed couplings once per step, from the states
+    ``delays[i, j]`` ms ago, and held for all stages (as The Virtual Brain
+    does).
     """
 
     delayed: ClassVar[bool] = False
@@ -68,12 +56,24 @@ class AbstractCoupling(abc.ABC):
     def parameters(self) -> dict[str, Any]:
         """``{name: value}`` of the parameters placed in the config."""
 
+    def pre(self, params: Config, x: jax.Array) -> jax.Array:
+        """The signals each node sends, ``[n_signals, n_nodes]``: its states."""
+        return x
+
     @abc.abstractmethod
-    def __call__(
-        self, params: Config, weights: jax.Array | Edges, x: jax.Array
-    ) -> jax.Array:
-        """Coupling input ``[n_incoming, n_nodes]``; ``weights[i, j]`` is j -> i
-        (an :class:`Edges` for delayed couplings)."""
+    def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
+        """The coupling input ``[n_components, n_nodes]`` from the weighted sum
+        of the received signals ``summed`` and the current states ``x``."""
+
+    def __call__(self, params: Config, weights: jax.Array, x: jax.Array) -> jax.Array:
+        """The instantaneous coupling through a dense ``weights[i, j]`` (j -> i).
+
+        >>> coupling = LinearCoupling("S", G=0.5)
+        >>> params = Config(G=jnp.asarray(0.5), b=jnp.asarray(0.0))
+        >>> coupling(params, jnp.ones((2, 2)), jnp.array([[1.0, 3.0]]))
+        Array([[2., 2.]], dtype=float32)
+        """
+        return self.post(params, self.pre(params, x) @ weights.T, x)
 
     def __repr__(self) -> str:
         items = {"incoming_states": self.incoming_states, **self.parameters()}
@@ -106,33 +106,30 @@ class LinearCoupling(AbstractCoupling):
     def parameters(self) -> dict[str, Any]:
         return {"G": self.G, "b": self.b}
 
-    def __call__(self, params: Config, weights: jax.Array, x: jax.Array) -> jax.Array:
-        return params.G * (x @ weights.T) + params.b
+    def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
+        return params.G * summed + params.b
 
 
 class DelayedLinearCoupling(LinearCoupling):
     """Linear coupling through conduction delays.
 
     ``c_i(t) = G * sum_j W[i, j] * x_j(t - D[i, j]*dt) + b`` with
-    ``D = rint(delays / dt)`` steps from a :class:`DenseDelayGraph`; states
-    before ``t0`` equal the initial state. Computed once per step and held for
-    all solver stages (as The Virtual Brain does).
+    ``D = rint(delays / dt)`` steps from a delay graph; states before ``t0``
+    equal the initial state. Computed once per step and held for all solver
+    stages (as The Virtual Brain does).
 
     >>> coupling = DelayedLinearCoupling(incoming_states="S", G=0.5)
     """
 
     delayed: ClassVar[bool] = True
 
-    def __call__(self, params: Config, edges: Edges, x: jax.Array) -> jax.Array:
-        return params.G * edges.sum_into_targets(edges.weights * x) + params.b
-
 
 class KuramotoCoupling(AbstractCoupling):
     """Kuramoto coupling ``c_i = G / n_nodes * sum_j W[i, j] sin(x_j - x_i)``.
 
     As The Virtual Brain's ``coupling.Kuramoto`` (its ``a`` is ``G``).
-    Evaluated with two matrix products,
-    ``cos(x_i) (W sin x)_i - sin(x_i) (W cos x)_i``.
+    Evaluated as ``cos(x_i) (W sin x)_i - sin(x_i) (W cos x)_i``: each node
+    sends ``(sin x, cos x)``.
 
     >>> coupling = KuramotoCoupling(incoming_states="theta", G=2.0)
     """
@@ -149,7 +146,10 @@ class KuramotoCoupling(AbstractCoupling):
     def parameters(self) -> dict[str, Any]:
         return {"G": self.G}
 
-    def __call__(self, params: Config, weights: jax.Array, x: jax.Array) -> jax.Array:
-        sin, cos = jnp.sin(x), jnp.cos(x)
-        total = cos * (sin @ weights.T) - sin * (cos @ weights.T)
+    def pre(self, params: Config, x: jax.Array) -> jax.Array:
+        return jnp.concatenate([jnp.sin(x), jnp.cos(x)])
+
+    def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
+        k = x.shape[0]
+        total = jnp.cos(x) * summed[:k] - jnp.sin(x) * summed[k:]
         return params.G / x.shape[-1] * total

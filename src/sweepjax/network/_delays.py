@@ -1,8 +1,18 @@
-"""Conduction delays: ring-buffer histories and the delayed couplings of a step."""
+"""Conduction delays: one ring-buffer history per batch, batch innermost.
+
+Every delayed coupling is ``post(sum_j W[i, j] * pre(x_j(t - d_ij)), x_i)``
+(see :class:`AbstractCoupling`). What the nodes send, ``pre(x)``, enters a
+ring buffer once per step; each edge then reads one row of it. When the
+delays are the same for every point of a batch (only couplings, noise,
+model parameters or weights are swept), the points share one buffer
+``[H * n_nodes, n_signals, size]`` whose innermost axis is the batch: each
+edge reads a contiguous ``[n_signals, size]`` block, and one segment sum
+adds the edges into their targets. Swept delays solve each point on its own
+(``size = 1``), the same code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -11,114 +21,132 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
-from sweepjax.network._coupling import Edges
+from sweepjax.network._batching import Points
 from sweepjax.network._network import Network
 from sweepjax.network._rhs import take_states
 
-#: ``hold(history, y, k) -> (held, history)``, see :class:`DelayState`.
-Hold = Callable[[Any, jax.Array, jax.Array], tuple[dict[str, jax.Array], Any]]
+#: ``{coupling input: [size, n_components, n_nodes]}``, fixed for a step.
+Held = dict[str, jax.Array]
 
 
-class DelayState(NamedTuple):
-    """The delay machinery of one solve.
+class DelayLine(NamedTuple):
+    """The delayed couplings of a batch of points.
 
     Attributes:
-        init: the history buffers at ``t0``, a pytree carried through the
-            scan (``()`` when nothing is delayed).
-        hold: ``hold(history, y, k) -> (held, history)`` stores ``y``
-            ``[n_states, n_nodes]``, the state at the start of step ``k``,
-            and evaluates the delayed couplings for that step: ``held`` is
-            ``{input: [n_components, n_nodes]}``, fixed for all solver stages.
+        init: the history ``[H * n_nodes, n_signals, size]`` at ``t0`` (every
+            slot holds what the initial state sends), carried through the
+            scan; ``()`` when nothing is delayed.
+        hold: ``hold(history, y, k) -> (held, history)`` stores what the
+            states ``y`` ``[size, n_states, n_nodes]`` at the start of step
+            ``k`` send and evaluates the delayed couplings of that step.
     """
 
     init: Any
-    hold: Hold
+    hold: Any
 
 
-def _no_delays(history: Any, y: jax.Array, k: jax.Array) -> tuple[dict, Any]:
+def _no_delays(history: Any, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
     return {}, history
 
 
-def _checked_weights(network: Network, config: Config, dtype: Any) -> jax.Array:
-    # The edge list is fixed at prepare time: a swept weight outside it would
-    # be silently dropped, so it is an error when the solve runs.
-    targets, sources = network.graph.edge_index()
-    n = network.n_nodes
-    weights = jnp.asarray(config.graph.weights, dtype)
-    outside = np.ones((n, n), bool)
-    outside[targets, sources] = False
-    return eqx.error_if(
-        weights,
-        jnp.any(jnp.where(outside, weights, 0.0) != 0.0),
-        "config.graph.weights has a nonzero weight where the DenseDelayGraph "
-        "given to the Network had none; build it with all_edges=True to sweep "
-        "weights whose zero pattern changes.",
-    )
+def shares_layout(network: Network, points: Points) -> bool:
+    """Whether the points of a batch can share one history layout: the
+    delays do not vary (or nothing is delayed)."""
+    if not any(c.delayed for c in network.coupling.values()):
+        return True
+    return not points.varies(lambda config: config.graph.delays)
 
 
-def _delay_steps(
-    network: Network, config: Config, dt: float, dtype: Any, max_steps: int
-) -> jax.Array:
+def _delay_steps(network: Network, leaves: Config, dt: float, H: int) -> jax.Array:
     """``[n_edges]`` delay of each edge in steps, checked against the buffer."""
     graph = network.graph
-    targets, sources = graph.edge_index()
-    delays = jnp.asarray(config.graph.delays, dtype)[targets, sources]
-    steps = jnp.rint(delays / dt).astype(jnp.int32)
+    dtype = jnp.result_type(float)
+    steps = jnp.rint(jnp.asarray(graph.edge_delays(leaves), dtype) / dt)
+    steps = steps.astype(jnp.int32)
     return eqx.error_if(
         steps,
-        jnp.any(steps > max_steps),
+        jnp.any(steps > H - 1),
         f"config.graph.delays received a delay that exceeds the history buffer "
-        f"of {max_steps} steps; allowed: delays up to max_delay="
+        f"of {H - 1} steps; allowed: delays up to max_delay="
         f"{graph.max_delay} ms (at dt={dt}). Pass a larger max_delay to "
-        "DenseDelayGraph.",
+        f"{type(graph).__name__}.",
     )
 
 
-def delayed_inputs(
-    network: Network, config: Config, dt: float, y0: jax.Array
-) -> DelayState:
-    """The :class:`DelayState` of a network (trivial when nothing is delayed).
+def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> DelayLine:
+    """The :class:`DelayLine` of a batch (trivial when nothing is delayed).
 
-    Each distinct set of incoming states has a ring buffer
-    ``[n_incoming, H * n_nodes]`` with ``H = ceil(max_delay / dt) + 1`` slots of
-    ``n_nodes``; every slot starts as the initial state ``y0``
-    ``[n_states, n_nodes]``, so states before ``t0`` equal it. At step ``k``
-    slot ``k % H`` takes the current state and each edge ``e``
+    The buffer has ``H = ceil(max_delay / dt) + 1`` slots of ``n_nodes`` rows.
+    At step ``k`` slot ``k % H`` takes what the nodes send and edge ``e``
     (``sources[e] -> targets[e]``, delay ``D[e] = rint(delay / dt)`` steps)
-    reads ``buffer[:, ((k - D[e]) % H) * n_nodes + sources[e]]``: one gather
-    of ``n_edges`` values per step.
+    reads row ``((k - D[e]) % H) * n_nodes + sources[e]``. ``y0`` is
+    ``[size, n_states, n_nodes]``; the points must share the delays
+    (:func:`shares_layout`).
 
-    >>> delays = delayed_inputs(network, config, 0.1, y0)
-    >>> held, history = delays.hold(delays.init, y0, jnp.int32(0))
+    >>> points = Points.single(config)
+    >>> line = delay_line(network, points, 0.1, y0[None])
+    >>> held, history = line.hold(line.init, y0[None], jnp.int32(0))
     """
-    delayed = [(n, c) for n, c in network.coupling.items() if c.delayed]
+    delayed = [(name, c) for name, c in network.coupling.items() if c.delayed]
     if not delayed:
-        return DelayState((), _no_delays)
-    dtype = y0.dtype
+        return DelayLine((), _no_delays)
+    graph = network.graph
     n = network.n_nodes
-    max_steps = int(np.ceil(network.graph.max_delay / dt))
-    H = max_steps + 1
-    targets, sources = network.graph.edge_index()
-    weights = _checked_weights(network, config, dtype)
-    steps = _delay_steps(network, config, dt, dtype, max_steps)
-    edges = Edges(targets, sources, weights[targets, sources], n)
-    groups = sorted({network.incoming_index[name] for name, _ in delayed})
-    init = tuple(jnp.tile(take_states(y0, g), (1, H)) for g in groups)
+    H = int(np.ceil(graph.max_delay / dt)) + 1
+    targets, sources = graph.edge_index()
+    steps = _delay_steps(network, points.config.graph, dt, H)
 
-    def hold(history, y, k):
-        slot = ((k % H) * n).astype(jnp.int32)
-        history = tuple(
-            jax.lax.dynamic_update_slice(buf, take_states(y, g), (jnp.int32(0), slot))
-            for buf, g in zip(history, groups, strict=True)
-        )
-        flat = ((k - steps) % H) * n + sources
-        held: dict[str, jax.Array] = {}
-        for name, c in delayed:
-            buf = history[groups.index(network.incoming_index[name])]
-            x = buf.at[:, flat].get(mode="promise_in_bounds")
-            out = c(config.coupling[name], edges, x)
+    if points.varies(lambda config: config.graph.weights):
+        weights = points.map(lambda config: graph.edge_weights(config.graph))
+        weights = weights.T[:, None, :]  # [n_edges, 1, size]
+    else:
+        weights = graph.edge_weights(points.config.graph)[:, None, None]
+
+    def sends(config: Config, y: jax.Array) -> list[jax.Array]:
+        # what each node sends, [n_signals, n_nodes] per delayed coupling
+        return [
+            c.pre(config.coupling[name], take_states(y, network.incoming_index[name]))
+            for name, c in delayed
+        ]
+
+    def send(config: Config, y: jax.Array) -> jax.Array:
+        return jnp.concatenate(sends(config, y))
+
+    counts = [s.shape[1] for s in jax.eval_shape(lambda: points.map(sends, y0))]
+    starts = np.cumsum([0, *counts])
+
+    def receive(config: Config, summed: jax.Array, y: jax.Array) -> Held:
+        held: Held = {}
+        for (name, c), start, stop in zip(
+            delayed, starts[:-1], starts[1:], strict=True
+        ):
+            x = take_states(y, network.incoming_index[name])
+            out = c.post(config.coupling[name], summed[start:stop], x)
             target = network.targets[name]
             held[target] = held[target] + out if target in held else out
-        return held, history
+        return held
 
-    return DelayState(init, hold)
+    def batch_inner(y: jax.Array) -> jax.Array:
+        # [size, n_signals, n_nodes] -> [n_nodes, n_signals, size]
+        return jnp.transpose(points.map(send, y), (2, 1, 0))
+
+    init = jnp.tile(batch_inner(y0), (H, 1, 1))
+
+    def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
+        slot = ((k % H) * n).astype(jnp.int32)
+        history = jax.lax.dynamic_update_slice(
+            history,
+            batch_inner(y).astype(history.dtype),
+            (slot, jnp.int32(0), jnp.int32(0)),
+        )
+        rows = ((k - steps) % H) * n + sources
+        arriving = history.at[rows].get(mode="promise_in_bounds")
+        summed = jax.ops.segment_sum(
+            arriving * weights.astype(history.dtype),
+            targets,
+            n,
+            indices_are_sorted=True,
+        )
+        return points.map(receive, jnp.transpose(summed, (2, 1, 0)), y), history
+
+    return DelayLine(init, hold)

@@ -1,12 +1,23 @@
-"""Graphs: who is connected to whom, how strongly, and with which delay."""
+"""Graphs: who is connected to whom, how strongly, and with which delay.
+
+Dense graphs keep ``[n_nodes, n_nodes]`` matrices as config leaves; sparse
+graphs keep only the edges, ``[n_edges]`` leaves, for large networks whose
+matrices would not fit or would be mostly zeros. Both give couplings the same
+three things: instantaneous sums (``propagate``) and, for delays, an edge
+list sorted by target (``edge_index``, ``edge_weights``, ``edge_delays``).
+"""
 
 from __future__ import annotations
 
 import abc
 from typing import Any
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from sweepjax._config import Config
 from sweepjax.network._checks import Allowed
 
 #: Weights: any finite value. Delays: finite, >= 0 ms.
@@ -29,22 +40,86 @@ def _square_matrix(name: str, value: Any) -> np.ndarray:
     return array
 
 
+def _edge_vector(name: str, value: Any, n_edges: int) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a numeric [n_edges] array, got {value!r}."
+        ) from None
+    if array.shape != (n_edges,):
+        raise ValueError(
+            f"{name} must have one value per edge, shape ({n_edges},), got shape "
+            f"{array.shape}."
+        )
+    return array
+
+
+def _edge_list(
+    targets: Any, sources: Any, n_nodes: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Checked ``(targets, sources, order, n_nodes)``: ``order`` sorts the
+    given edges by target then source."""
+    if isinstance(n_nodes, bool) or not isinstance(n_nodes, int | np.integer):
+        raise TypeError(f"n_nodes must be an int, got {n_nodes!r}.")
+    if n_nodes < 1:
+        raise ValueError(f"n_nodes must be >= 1, got {n_nodes}.")
+    ends = []
+    for name, value in (("targets", targets), ("sources", sources)):
+        array = np.asarray(value)
+        if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(
+                f"{name} must be a 1-d integer array of node indices, got {value!r}."
+            )
+        if array.size and (array.min() < 0 or array.max() >= n_nodes):
+            raise ValueError(
+                f"{name} must hold node indices in [0, {n_nodes}), got values in "
+                f"[{array.min()}, {array.max()}]."
+            )
+        ends.append(array.astype(np.int32))
+    targets, sources = ends
+    if targets.shape != sources.shape:
+        raise ValueError(
+            f"targets and sources must have the same length, got {targets.size} "
+            f"and {sources.size}."
+        )
+    order = np.lexsort((sources, targets))
+    targets, sources = targets[order], sources[order]
+    repeated = (np.diff(targets) == 0) & (np.diff(sources) == 0)
+    if repeated.any():
+        e = int(np.argmax(repeated))
+        raise ValueError(
+            f"the edge {sources[e]} -> {targets[e]} is given twice; give each "
+            "connection once."
+        )
+    return targets, sources, order, int(n_nodes)
+
+
+def _segment_sum(u: jax.Array, targets: np.ndarray, n_nodes: int) -> jax.Array:
+    """``[..., n_edges] -> [..., n_nodes]``: sum each edge into its target."""
+    moved = jnp.moveaxis(u, -1, 0)
+    summed = jax.ops.segment_sum(moved, targets, n_nodes, indices_are_sorted=True)
+    return jnp.moveaxis(summed, 0, -1)
+
+
 class AbstractGraph(abc.ABC):
     """Connection weights (and possibly delays) between ``n_nodes`` nodes.
 
-    ``arrays()`` gives the leaves placed under ``config.graph``; ``weights[i, j]``
-    is the weight of the connection from node j into node i. ``allowed()``
-    says what each of those leaves may hold: the constructor checks the given
-    arrays with it, and every solve checks the (possibly swept) config values
-    with it again.
+    ``arrays()`` gives the leaves placed under ``config.graph``; ``allowed()``
+    says what each of them may hold: the constructor checks the given arrays
+    with it, and every solve checks the (possibly swept) config values with
+    it again. The weight of the connection from node j into node i is
+    ``W[i, j]`` (The Virtual Brain's convention).
+
+    Solves read the graph from the config leaves ``leaves`` (``config.graph``)
+    through ``propagate`` and, for delayed couplings, through the edge list
+    ``edge_index()`` and ``edge_weights``.
     """
 
-    weights: np.ndarray
-
     @property
+    @abc.abstractmethod
     def n_nodes(self) -> int:
         """Number of nodes."""
-        return self.weights.shape[0]
 
     @property
     def has_delays(self) -> bool:
@@ -63,8 +138,94 @@ class AbstractGraph(abc.ABC):
         """
         return {"weights": WEIGHTS}
 
+    @abc.abstractmethod
+    def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(targets, sources)``, int32 ``[n_edges]``: the connections edge-wise
+        computations visit, sorted by target then source."""
 
-class DenseGraph(AbstractGraph):
+    @abc.abstractmethod
+    def edge_weights(self, leaves: Config) -> jax.Array:
+        """``[n_edges]``: the weight of each edge of ``edge_index()``."""
+
+    @abc.abstractmethod
+    def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
+        """``sum_j W[i, j] * u[:, j]`` of signals ``u`` ``[n_signals, n_nodes]``."""
+
+
+class AbstractDelayGraph(AbstractGraph):
+    """A graph with conduction delays (ms), ``rint(delay / dt)`` steps.
+
+    The history buffer is sized at ``prepare`` time from ``max_delay``
+    (default: the largest delay given); to sweep delays beyond it, pass a
+    larger ``max_delay``. A delay above the buffer raises an error when the
+    solve runs, as do NaN, infinite or negative swept delays.
+    """
+
+    delays: np.ndarray
+    max_delay: float
+
+    def _check_delays(self, max_delay: float | None) -> None:
+        DELAYS.check("delays", self.delays)
+        largest = float(self.delays.max()) if self.delays.size else 0.0
+        if max_delay is None:
+            max_delay = largest
+        if not np.isfinite(max_delay) or max_delay < largest:
+            raise ValueError(
+                f"max_delay must be finite and >= the largest delay {largest} ms, "
+                f"got {max_delay}."
+            )
+        self.max_delay = float(max_delay)
+
+    @property
+    def has_delays(self) -> bool:
+        return True
+
+    def allowed(self) -> dict[str, Allowed]:
+        """Finite weights; finite delays >= 0 ms (the history buffer's bound,
+        ``max_delay``, is checked where the delays are used)."""
+        return {"weights": WEIGHTS, "delays": DELAYS}
+
+    @abc.abstractmethod
+    def edge_delays(self, leaves: Config) -> jax.Array:
+        """``[n_edges]``: the delay (ms) of each edge of ``edge_index()``."""
+
+
+class _Dense:
+    """Dense ``[n_nodes, n_nodes]`` weights: instantaneous sums are products."""
+
+    weights: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        return self.weights.shape[0]
+
+    def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
+        return u @ jnp.asarray(leaves.weights, u.dtype).T
+
+
+class _EdgeList:
+    """``[n_edges]`` weights on edges sorted by target: sums are segment sums."""
+
+    targets: np.ndarray
+    sources: np.ndarray
+    _n_nodes: int
+
+    @property
+    def n_nodes(self) -> int:
+        return self._n_nodes
+
+    def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.targets, self.sources
+
+    def edge_weights(self, leaves: Config) -> jax.Array:
+        return jnp.asarray(leaves.weights)
+
+    def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
+        weights = jnp.asarray(leaves.weights, u.dtype)
+        return _segment_sum(u[:, self.sources] * weights, self.targets, self.n_nodes)
+
+
+class DenseGraph(_Dense, AbstractGraph):
     """A dense weight matrix ``[n_nodes, n_nodes]``; ``weights[i, j]``: j -> i.
 
     >>> graph = DenseGraph(np.ones((4, 4)) - np.eye(4))
@@ -78,23 +239,26 @@ class DenseGraph(AbstractGraph):
     def arrays(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}
 
+    def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
+        targets, sources = np.nonzero(self.weights)
+        return targets.astype(np.int32), sources.astype(np.int32)
+
+    def edge_weights(self, leaves: Config) -> jax.Array:
+        targets, sources = self.edge_index()
+        return jnp.asarray(leaves.weights)[targets, sources]
+
     def __repr__(self) -> str:
         return f"DenseGraph(n_nodes={self.n_nodes})"
 
 
-class DenseDelayGraph(AbstractGraph):
+class DenseDelayGraph(_Dense, AbstractDelayGraph):
     """Dense weights and conduction delays (ms), both ``[n_nodes, n_nodes]``.
-
-    Delays become ``rint(delays / dt)`` steps. The history buffer is sized at
-    ``prepare`` time from ``max_delay`` (default: the largest delay given); to
-    sweep delays through the config beyond that, pass a larger ``max_delay``.
-    A delay above the buffer raises an error when the solve runs, as do NaN,
-    infinite or negative swept delays and non-finite swept weights.
 
     Delayed couplings visit only the connections that exist: the nonzero
     entries of ``weights`` (or every entry with ``all_edges=True``, for
     sweeping weights whose zero pattern changes). A swept weight matrix with
     a nonzero outside that pattern raises an error when the solve runs.
+    See :class:`AbstractDelayGraph` for ``max_delay``.
 
     >>> lengths = np.array([[0.0, 20.0], [20.0, 0.0]])        # mm
     >>> graph = DenseDelayGraph(np.eye(2)[::-1], lengths / 3.0)  # 3 mm/ms
@@ -114,35 +278,150 @@ class DenseDelayGraph(AbstractGraph):
                 f"delays must have the shape of weights {self.weights.shape}, got "
                 f"{self.delays.shape}."
             )
-        DELAYS.check("delays", self.delays)
-        largest = float(self.delays.max())
-        if max_delay is None:
-            max_delay = largest
-        if not np.isfinite(max_delay) or max_delay < largest:
-            raise ValueError(
-                f"max_delay must be finite and >= the largest delay {largest} ms, "
-                f"got {max_delay}."
-            )
-        self.max_delay = float(max_delay)
+        self._check_delays(max_delay)
         self.all_edges = bool(all_edges)
-
-    def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(targets, sources)`` of the edges delayed couplings visit."""
-        pattern = np.ones_like(self.weights) if self.all_edges else self.weights
-        targets, sources = np.nonzero(pattern)
-        return targets.astype(np.int32), sources.astype(np.int32)
-
-    @property
-    def has_delays(self) -> bool:
-        return True
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "delays": self.delays}
 
-    def allowed(self) -> dict[str, Allowed]:
-        """Finite weights; finite delays >= 0 ms (the history buffer's bound,
-        ``max_delay``, is checked where the delays are used)."""
-        return {"weights": WEIGHTS, "delays": DELAYS}
+    def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
+        pattern = np.ones_like(self.weights) if self.all_edges else self.weights
+        targets, sources = np.nonzero(pattern)
+        return targets.astype(np.int32), sources.astype(np.int32)
+
+    def edge_weights(self, leaves: Config) -> jax.Array:
+        # The edge list is fixed at prepare time: a swept weight outside it
+        # would be silently dropped, so it is an error when the solve runs.
+        weights = jnp.asarray(leaves.weights)
+        targets, sources = self.edge_index()
+        outside = np.ones(weights.shape, bool)
+        outside[targets, sources] = False
+        checked = eqx.error_if(
+            weights,
+            jnp.any(jnp.where(outside, weights, 0.0) != 0.0),
+            "config.graph.weights has a nonzero weight where the DenseDelayGraph "
+            "given to the Network had none; build it with all_edges=True to sweep "
+            "weights whose zero pattern changes.",
+        )
+        return checked[targets, sources]
+
+    def edge_delays(self, leaves: Config) -> jax.Array:
+        targets, sources = self.edge_index()
+        return jnp.asarray(leaves.delays)[targets, sources]
 
     def __repr__(self) -> str:
         return f"DenseDelayGraph(n_nodes={self.n_nodes}, max_delay={self.max_delay})"
+
+
+class SparseGraph(_EdgeList, AbstractGraph):
+    """Weights as an edge list: ``weights[e]`` from ``sources[e]`` into
+    ``targets[e]``; the config leaf ``graph.weights`` is ``[n_edges]``.
+
+    For large or sparse networks: memory and work grow with the edges, not
+    with ``n_nodes**2``. Same semantics as :class:`DenseGraph` on
+    ``to_dense()``. Edges are kept sorted by target then source (the order of
+    the ``weights`` leaf).
+
+    >>> graph = SparseGraph.from_dense(np.array([[0.0, 2.0], [0.5, 0.0]]))
+    >>> graph.arrays()["weights"], graph.n_nodes
+    (array([2. , 0.5]), 2)
+    """
+
+    def __init__(self, targets: Any, sources: Any, weights: Any, n_nodes: int):
+        self.targets, self.sources, order, self._n_nodes = _edge_list(
+            targets, sources, n_nodes
+        )
+        weights = _edge_vector("weights", weights, self.targets.size)
+        self.weights = WEIGHTS.check("weights", weights[order])
+
+    @classmethod
+    def from_dense(cls, weights: Any) -> SparseGraph:
+        """The nonzero entries of a dense ``[n_nodes, n_nodes]`` matrix."""
+        weights = _square_matrix("weights", weights)
+        targets, sources = np.nonzero(weights)
+        return cls(targets, sources, weights[targets, sources], weights.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights}
+
+    def to_dense(self) -> np.ndarray:
+        """The weights as a dense ``[n_nodes, n_nodes]`` matrix."""
+        dense = np.zeros((self.n_nodes, self.n_nodes))
+        dense[self.targets, self.sources] = self.weights
+        return dense
+
+    def __repr__(self) -> str:
+        return f"SparseGraph(n_nodes={self.n_nodes}, n_edges={self.targets.size})"
+
+
+class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
+    """An edge list with weights and conduction delays (ms), both
+    ``[n_edges]`` config leaves; the sparse :class:`DenseDelayGraph`.
+
+    See :class:`SparseGraph` for the edge list and :class:`AbstractDelayGraph`
+    for ``max_delay``.
+
+    >>> graph = SparseDelayGraph([0, 1], [1, 0], [1.0, 0.5], [2.0, 4.0], n_nodes=2)
+    >>> graph.max_delay
+    4.0
+    """
+
+    def __init__(
+        self,
+        targets: Any,
+        sources: Any,
+        weights: Any,
+        delays: Any,
+        n_nodes: int,
+        max_delay: float | None = None,
+    ):
+        self.targets, self.sources, order, self._n_nodes = _edge_list(
+            targets, sources, n_nodes
+        )
+        n_edges = self.targets.size
+        weights = _edge_vector("weights", weights, n_edges)[order]
+        self.weights = WEIGHTS.check("weights", weights)
+        self.delays = _edge_vector("delays", delays, n_edges)[order]
+        self._check_delays(max_delay)
+
+    @classmethod
+    def from_dense(
+        cls, weights: Any, delays: Any, max_delay: float | None = None
+    ) -> SparseDelayGraph:
+        """The nonzero weights of a dense matrix and their delays."""
+        weights = _square_matrix("weights", weights)
+        delays = _square_matrix("delays", delays)
+        if delays.shape != weights.shape:
+            raise ValueError(
+                f"delays must have the shape of weights {weights.shape}, got "
+                f"{delays.shape}."
+            )
+        targets, sources = np.nonzero(weights)
+        return cls(
+            targets,
+            sources,
+            weights[targets, sources],
+            delays[targets, sources],
+            weights.shape[0],
+            max_delay,
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights, "delays": self.delays}
+
+    def edge_delays(self, leaves: Config) -> jax.Array:
+        return jnp.asarray(leaves.delays)
+
+    def to_dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(weights, delays)`` as dense ``[n_nodes, n_nodes]`` matrices."""
+        weights = np.zeros((self.n_nodes, self.n_nodes))
+        delays = np.zeros((self.n_nodes, self.n_nodes))
+        weights[self.targets, self.sources] = self.weights
+        delays[self.targets, self.sources] = self.delays
+        return weights, delays
+
+    def __repr__(self) -> str:
+        return (
+            f"SparseDelayGraph(n_nodes={self.n_nodes}, n_edges={self.targets.size}, "
+            f"max_delay={self.max_delay})"
+        )

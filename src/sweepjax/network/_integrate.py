@@ -1,15 +1,18 @@
 """The native fixed-step integrator: a solver's ``step`` in one ``lax.scan``.
 
-One solve is: the scan body (:func:`make_body`: hold the delayed couplings,
-turn the step's noise draw into an increment, call the solver's ``step``),
-the noise draws (all at once for ``Raw``, per block otherwise) and one of two
-loops: every step recorded (:func:`scan_steps`) or a monitor reducing each
-block of ``every`` steps (:func:`scan_blocks`).
+One solve integrates a batch of points (:class:`Points`; one point unless
+``jax.vmap`` hands it a batch): the scan body (:func:`make_body`: hold the
+delayed couplings of the batch, then per point turn the step's noise draw
+into an increment and call the solver's ``step``), the noise draws (all at
+once for ``Raw``, per block otherwise) and one of two loops: every step
+recorded (:func:`scan_steps`) or a monitor reducing each block of ``every``
+steps (:func:`scan_blocks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import jax
@@ -17,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
-from sweepjax.network._delays import delayed_inputs
+from sweepjax.network._batching import Points, batch_aware
+from sweepjax.network._delays import delay_line, shares_layout
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
@@ -28,9 +32,11 @@ from sweepjax.network._solution import Solution, SolveFn
 Derivative = Callable[[jax.Array, jax.Array], jax.Array]
 #: ``step(f, t, y, dt, dW) -> y_next``: one step of a fixed-step scheme.
 Step = Callable[[Derivative, jax.Array, jax.Array, float, jax.Array | None], jax.Array]
-#: The scan carry ``(y, delay history, k)``: state, buffers, step index.
+#: ``advance(config, y, held, z_k, k) -> y_next``: one step of one point.
+Advance = Callable[..., jax.Array]
+#: The scan carry ``(y, delay history, k)`` of a batch: states, buffer, step.
 Carry = tuple[jax.Array, Any, jax.Array]
-#: ``body(carry, z_k) -> (carry, y)``: one step; ``z_k`` ``[n_noise, n_nodes]``.
+#: ``body(carry, z_k) -> (carry, y)``: one step of every point of a batch.
 Body = Callable[[Carry, jax.Array | None], tuple[Carry, jax.Array]]
 
 
@@ -66,75 +72,93 @@ def noise_increment(
     return jnp.zeros_like(y).at[np.asarray(index)].set(dW.astype(y.dtype))
 
 
-def make_body(
-    network: Network,
-    config: Config,
-    step: Step,
-    t0: float,
-    dt: float,
-    y0: jax.Array,
-) -> tuple[Body, Carry]:
-    """The scan body of one step and its initial carry.
+def make_advance(network: Network, step: Step, t0: float, dt: float) -> Advance:
+    """One step of one point, ``advance(config, y, held, z_k, k) -> y_next``.
 
-    ``body((y, history, k), z_k)`` holds the delayed couplings of step ``k``,
-    scales ``z_k`` (None when deterministic) into ``dW = sigma*sqrt(dt)*z_k``
-    and advances ``y`` ``[n_states, n_nodes]`` from ``t0 + k*dt`` by ``step``;
-    it returns the new carry and the new state.
+    Scales ``z_k`` (None when deterministic) into ``dW = sigma*sqrt(dt)*z_k``
+    and advances ``y`` ``[n_states, n_nodes]`` from ``t0 + k*dt`` by ``step``
+    with the delayed couplings ``held`` fixed for all its stages.
     """
-    dtype = y0.dtype
-    rhs = make_rhs(network, config)
-    delays = delayed_inputs(network, config, dt, y0)
-    scale = None
-    if network.noise is not None:
-        sigma = jnp.asarray(config.noise.sigma, dtype)
-        scale = sigma * jnp.sqrt(jnp.asarray(dt, dtype))
+
+    def advance(config, y, held, z_k, k):
+        rhs = make_rhs(network, config)
+        t = t0 + k.astype(y.dtype) * dt
+        dW = None
+        if z_k is not None:
+            sigma = jnp.asarray(config.noise.sigma, y.dtype)
+            scale = sigma * jnp.sqrt(jnp.asarray(dt, y.dtype))
+            dW = noise_increment(network, scale, z_k, y)
+        return step(lambda t_, y_: rhs(t_, y_, held), t, y, dt, dW)
+
+    return advance
+
+
+def make_body(
+    network: Network, points: Points, step: Step, t0: float, dt: float
+) -> tuple[Body, Carry]:
+    """The scan body of one step of a batch and its initial carry.
+
+    ``body((y, history, k), z_k)`` holds the delayed couplings of step ``k``
+    and advances every point; ``y`` is ``[size, n_states, n_nodes]`` and
+    ``z_k`` ``[size, n_noise_states, n_nodes]`` (None when deterministic).
+    It returns the new carry and the new states.
+    """
+    advance = make_advance(network, step, t0, dt)
+    y0 = points.map(partial(initial_state_of, network))
+    line = delay_line(network, points, dt, y0)
 
     def body(carry: Carry, z_k: jax.Array | None) -> tuple[Carry, jax.Array]:
         y, history, k = carry
-        t = t0 + k.astype(dtype) * dt
-        held, history = delays.hold(history, y, k)
-        dW = None if z_k is None else noise_increment(network, scale, z_k, y)
-        y = step(lambda t_, y_: rhs(t_, y_, held), t, y, dt, dW)
+        held, history = line.hold(history, y, k)
+        y = points.map(advance, y, held, z_k, k, arg_axes=(0, 0, 0, None))
         return (y, history, k + 1), y
 
-    return body, (y0, delays.init, jnp.zeros((), jnp.int32))
+    return body, (y0, line.init, jnp.zeros((), jnp.int32))
+
+
+def _steps_first(x: jax.Array) -> jax.Array:
+    """``[size, n_steps, ...] -> [n_steps, size, ...]`` (scan over steps)."""
+    return jnp.moveaxis(x, 0, 1)
 
 
 def scan_steps(
     body: Body,
     carry0: Carry,
     network: Network,
-    config: Config,
+    points: Points,
     n_steps: int,
     unroll: int,
 ) -> jax.Array:
-    """Every state, ``[n_steps, n_states, n_nodes]``.
+    """Every state, ``[size, n_steps, n_states, n_nodes]``.
 
-    The noise ``[n_steps, n_noise_states, n_nodes]`` is the injected samples
-    or one draw from ``config.noise.key``.
+    The noise of each point ``[n_steps, n_noise_states, n_nodes]`` is its
+    injected samples or one draw from its ``config.noise.key``.
     """
     z = None
     if network.noise is not None:
-        z = injected_noise(network, config, n_steps)
-        if z is None:
-            dtype = carry0[0].dtype
-            shape = noise_shape(network, n_steps)
-            z = jax.random.normal(config.noise.key, shape, dtype)
+        dtype = carry0[0].dtype
+        shape = noise_shape(network, n_steps)
+
+        def draw(config):
+            z = injected_noise(network, config, n_steps)
+            return jax.random.normal(config.noise.key, shape, dtype) if z is None else z
+
+        z = _steps_first(points.map(draw))
     _, ys = jax.lax.scan(body, carry0, z, length=n_steps, unroll=unroll)
-    return ys
+    return jnp.moveaxis(ys, 1, 0)
 
 
 def scan_blocks(
     body: Body,
     carry0: Carry,
     network: Network,
-    config: Config,
+    points: Points,
     monitor: AbstractMonitor,
     n_steps: int,
     unroll: int,
 ) -> jax.Array:
     """One record per block of ``monitor.every`` steps,
-    ``[n_steps // every, n_states, n_nodes]``.
+    ``[size, n_steps // every, n_states, n_nodes]``.
 
     An outer scan over blocks runs an inner scan of ``every`` steps that
     folds each state into the monitor's accumulator. The noise of block ``b``
@@ -145,29 +169,39 @@ def scan_blocks(
     every = monitor.every
     n_records = n_steps // every
     noisy = network.noise is not None
-    injected = injected_noise(network, config, n_steps)
+    injected = None
+    if noisy and points.config._internal.noise_samples is not None:
+        samples = points.map(lambda config: injected_noise(network, config, n_steps))
+        # [size, n_steps, ...] -> [n_records, every, size, ...]
+        blocks = jnp.reshape(
+            samples, (points.size, n_records, every, *samples.shape[2:])
+        )
+        injected = jnp.moveaxis(blocks, 0, 2)
 
     def block(carry: Carry, xs: tuple[jax.Array, Any]) -> tuple[Carry, jax.Array]:
         index, z = xs
         if noisy and z is None:
-            key = jax.random.fold_in(config.noise.key, index)
             shape = noise_shape(network, every)
-            z = jax.random.normal(key, shape, carry[0].dtype)
+            dtype = carry[0].dtype
+
+            def draw(config):
+                key = jax.random.fold_in(config.noise.key, index)
+                return jax.random.normal(key, shape, dtype)
+
+            z = _steps_first(points.map(draw))
 
         def inner(c, z_k):
             state, acc = c
             state, y = body(state, z_k)
-            return (state, monitor.update(acc, y)), None
+            return (state, jax.vmap(monitor.update)(acc, y)), None
 
-        init = (carry, monitor.init(carry[0]))
+        init = (carry, jax.vmap(monitor.init)(carry[0]))
         (carry, acc), _ = jax.lax.scan(inner, init, z, length=every, unroll=unroll)
-        return carry, monitor.finalize(acc)
+        return carry, jax.vmap(monitor.finalize)(acc)
 
-    if injected is not None:
-        injected = jnp.reshape(injected, (n_records, every, *injected.shape[1:]))
     xs = (jnp.arange(n_records, dtype=jnp.uint32), injected)
     _, ys = jax.lax.scan(block, carry0, xs)
-    return ys
+    return jnp.moveaxis(ys, 1, 0)
 
 
 def integrate(
@@ -183,7 +217,9 @@ def integrate(
 
     ``Solution.ys`` is ``[n_steps // monitor.every, n_states, n_nodes]``:
     every state for :class:`Raw`, else one monitor record per block.
-    ``unroll`` is the steps per ``lax.scan`` iteration (speed only).
+    ``unroll`` is the steps per ``lax.scan`` iteration (speed only). Under
+    ``jax.vmap`` the points of the batch share one delay history
+    (:mod:`._batching`).
 
     >>> solve = integrate(network, Heun().step, 0.0, 0.1, 50, Raw(), 1)
     >>> solve(make_config(network)).ys.shape      # [50, n_states, n_nodes]
@@ -192,13 +228,12 @@ def integrate(
     ts_host = monitor.times(t0, dt, n_steps // monitor.every)
     every_step = type(monitor) is Raw  # decimating monitors draw noise per block
 
-    def solve(config: Config) -> Solution:
-        y0 = initial_state_of(network, config)
-        body, carry0 = make_body(network, config, step, t0, dt, y0)
+    def run(points: Points) -> Solution:
+        body, carry0 = make_body(network, points, step, t0, dt)
         if every_step:
-            ys = scan_steps(body, carry0, network, config, n_steps, unroll)
+            ys = scan_steps(body, carry0, network, points, n_steps, unroll)
         else:
-            ys = scan_blocks(body, carry0, network, config, monitor, n_steps, unroll)
-        return Solution(jnp.asarray(ts_host, y0.dtype), ys)
+            ys = scan_blocks(body, carry0, network, points, monitor, n_steps, unroll)
+        return Solution(jnp.asarray(ts_host, ys.dtype), ys)
 
-    return solve
+    return batch_aware(run, partial(shares_layout, network))

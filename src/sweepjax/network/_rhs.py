@@ -41,8 +41,6 @@ def make_rhs(network: Network, config: Config) -> Rhs:
     >>> rhs(0.0, y, {}).shape            # [n_states, n_nodes]
     (1, 4)
     """
-    dtype = jnp.result_type(float)
-    weights = jnp.asarray(config.graph.weights, dtype)
     instant = [(n, c) for n, c in network.coupling.items() if not c.delayed]
     inputs = network.dynamics.coupling_inputs
     n_nodes = network.n_nodes
@@ -51,7 +49,9 @@ def make_rhs(network: Network, config: Config) -> Rhs:
         total = dict(held)
         for name, c in instant:
             x = take_states(y, network.incoming_index[name])
-            out = c(config.coupling[name], weights, x)
+            params = config.coupling[name]
+            summed = network.graph.propagate(config.graph, c.pre(params, x))
+            out = c.post(params, summed, x)
             target = network.targets[name]
             total[target] = total[target] + out if target in total else out
         for name, k in inputs.items():

@@ -1,0 +1,129 @@
+"""Cross-check of the delay-coupled SupHopf network against neurolib's HopfModel.
+
+neurolib (``neurolib/models/hopf/timeIntegration.py``, time in ms) integrates,
+with explicit Euler from the state at step ``i - 1`` to step ``i``::
+
+    x' = (a - x^2 - y^2) x - w y + K_gl * sum_l Cmat[n, l] x_l[i - 1 - D[n, l]]
+    y' = (a - x^2 - y^2) y + w x
+
+(``coupling="additive"``; it couples into x only), ``D = np.around(lengthMat /
+signalV / dt)`` with the diagonal zeroed, a constant history equal to
+``xs_init``/``ys_init`` (``[N, 1]``), and outputs ``x``, ``y`` ``[N, n_steps]``
+that start after the first step. That is exactly our ``SupHopf`` (``omega =
+w``, rad/ms) with ``DelayedLinearCoupling(("x", "y"), G=[[K_gl], [0]])`` on
+``DenseDelayGraph(Cmat, lengthMat / signalV)`` under ``Euler()``, whose
+``ys[k]`` is the state after step ``k + 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from neurolib.models.hopf import HopfModel
+
+from sweepjax.network import (
+    DelayedLinearCoupling,
+    DenseDelayGraph,
+    Euler,
+    Network,
+    SupHopf,
+    prepare,
+)
+
+N_NODES, DT, DURATION, SPEED = 8, 0.1, 300.0, 2.0  # ms, ms, mm/ms
+A, W, K_GL = 0.1, 0.2, 0.3  # limit cycles of radius ~0.3 at ~32 Hz
+TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def case():
+    rng = np.random.default_rng(1)
+    weights = rng.uniform(0.0, 1.0, (N_NODES, N_NODES))
+    np.fill_diagonal(weights, 0.0)
+    steps = rng.integers(0, 101, (N_NODES, N_NODES))  # 0..10 ms, some zero
+    np.fill_diagonal(steps, 0)
+    lengths = steps * DT * SPEED  # mm: delays are whole steps
+    x0 = rng.uniform(-0.5, 0.5, N_NODES)
+    y0 = rng.uniform(-0.5, 0.5, N_NODES)
+
+    model = HopfModel(Cmat=weights, Dmat=lengths)
+    model.params.update(
+        coupling="additive",
+        K_gl=K_GL,
+        signalV=SPEED,
+        dt=DT,
+        duration=DURATION,
+        a=A,
+        w=W,
+        sigma_ou=0.0,  # no noise: x_ou = y_ou = 0 throughout
+        xs_init=x0[:, None].copy(),
+        ys_init=y0[:, None].copy(),
+    )
+    model.run()
+    assert np.array_equal(model.params["Dmat_ndt"], steps)
+    reference = np.stack([model.x, model.y]).transpose(2, 0, 1)  # [t, 2, n]
+    assert reference.shape == (round(DURATION / DT), 2, N_NODES)
+    return {
+        "weights": weights,
+        "delays": lengths / SPEED,  # ms, as neurolib computes them
+        "steps": steps,
+        "initial_state": np.array([x0, y0]),
+        "reference": reference,
+    }
+
+
+def ours(case, delays=None, G=(K_GL, 0.0)) -> np.ndarray:
+    """Our trajectory ``[n_steps, 2, n_nodes]``; ``G`` per coupled component."""
+    delays = case["delays"] if delays is None else delays
+    coupling = DelayedLinearCoupling(("x", "y"), G=np.reshape(G, (-1, 1)))
+    network = Network(
+        SupHopf(),
+        coupling={"c": coupling},
+        graph=DenseDelayGraph(case["weights"], delays),
+        initial_state=case["initial_state"],
+    )
+    solve, config = prepare(network, Euler(), t0=0.0, t1=DURATION, dt=DT)
+    config.dynamics.a = A
+    config.dynamics.omega = W
+    ys = np.asarray(solve(config).ys)
+    assert ys.dtype == np.float64
+    return ys
+
+
+def relative_error(got: np.ndarray, reference: np.ndarray) -> float:
+    return float(np.abs(got - reference).max() / np.abs(reference).max())
+
+
+def test_matches_neurolib_hopf_to_1e_4_relative(x64, case):
+    got = ours(case)
+    error = relative_error(got, case["reference"])
+    assert got.shape == case["reference"].shape
+    assert error < TOLERANCE, f"max relative error {error:.2e}"
+
+
+def _delays_plus_one_step(case):
+    return case["delays"] + DT * (case["steps"] > 0)
+
+
+def _longest_delay_minus_one_step(case):
+    return case["delays"] - DT * (case["steps"] == case["steps"].max())
+
+
+PERTURBED = {
+    "every delay one step longer": lambda case: ours(case, _delays_plus_one_step(case)),
+    "longest delay one step shorter": lambda case: ours(
+        case, _longest_delay_minus_one_step(case)
+    ),
+    "G 1% too strong": lambda case: ours(case, G=(1.01 * K_GL, 0.0)),
+    "coupling into y as well": lambda case: ours(case, G=(K_GL, K_GL)),
+    "uncoupled": lambda case: ours(case, G=(0.0, 0.0)),
+    "sampled one step late": lambda case: np.concatenate(
+        [case["initial_state"][None], ours(case)[:-1]]
+    ),
+}
+
+
+@pytest.mark.parametrize("perturbation", PERTURBED)
+def test_the_comparison_rejects_a_wrong_mapping(x64, case, perturbation):
+    error = relative_error(PERTURBED[perturbation](case), case["reference"])
+    assert error > TOLERANCE, f"{perturbation}: error only {error:.2e}"
