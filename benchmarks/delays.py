@@ -1,0 +1,364 @@
+"""Benchmark: delay-coupled network sweeps against hand-written JAX and neurolib.
+
+Scenarios (each contender in a fresh process, compilation included, best of
+``--repeat``; float32, the JAX default):
+
+- ``raw``: the 76-region tvb-data connectome (nonzero weights only, diagonal
+  zeroed, normalised by the maximum), tract lengths at 8 mm/ms (delays up to
+  17.3 ms, 174 history slots at dt = 0.1 ms), SupHopf, Heun, additive noise;
+  64 points (16 coupling strengths G x 4 noise seeds), 1 s each, every step
+  recorded, observable: mean and std of x per node.
+- ``long``: the same for 10 s per point, recorded every ms (``SubSample(10)``).
+- ``sparse``: 1,000 nodes, 10% random connections with random delays up to
+  10 ms (``SparseDelayGraph``), 16 points (G), 100 ms each.
+- ``swept``: the ``raw`` network with the conduction speed swept (8 speeds x
+  8 G): every point has its own delays, so each is solved on its own.
+
+Contenders: sweepjax (``prepare`` + ``Space`` + ``ParallelExecution``);
+``naive``, the obvious hand-written ``jax.jit(jax.vmap(scan))`` with a
+per-point ring buffer; ``best``, a hand-written scan that keeps the history
+as ``[slots * nodes, 2, batch]`` (batch innermost) and sums the edges with
+one gather and one segment sum; neurolib's ``HopfModel`` (numba) with
+``coupling="additive"``, one run per point, one process per core. Every
+hand-written contender draws exactly sweepjax's noise, and the script checks
+that they all return sweepjax's numbers.
+
+Prints ``contender time / sweepjax time`` (>= 1.0: sweepjax is faster) and
+simulated seconds per wall second. Usage::
+
+    python benchmarks/delays.py                 # all scenarios
+    python benchmarks/delays.py --quick         # small smoke run
+    python benchmarks/delays.py --scenario raw --no-neurolib
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from _common import peak_rss_mb
+
+from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
+from sweepjax.network import (
+    AdditiveNoise,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
+    Heun,
+    Network,
+    SparseDelayGraph,
+    SubSample,
+    SupHopf,
+    load_connectome,
+    prepare,
+)
+
+DT = 0.1
+SPEED = 8.0  # mm/ms
+A, OMEGA, SIGMA = -0.5, 1.0, 0.02
+G_RANGE = (0.0, 0.5)
+
+
+def scenario(name: str, quick: bool) -> dict:
+    """Network and sweep sizes of one scenario."""
+    if name in ("raw", "long", "swept"):
+        connectome = load_connectome("76")
+        weights = connectome.weights / connectome.weights.max()
+        np.fill_diagonal(weights, 0.0)
+        lengths = connectome.tract_lengths
+    else:
+        rng = np.random.default_rng(0)
+        n = 200 if quick else 1000
+        weights = rng.uniform(0.0, 1.0, (n, n)) * (rng.random((n, n)) < 0.1)
+        np.fill_diagonal(weights, 0.0)
+        weights /= weights.sum(1, keepdims=True).max()
+        lengths = rng.uniform(0.0, 10.0 * SPEED, (n, n))
+    sizes = {
+        "raw": dict(t1=1000.0, every=1, n_g=16, n_seeds=4, n_speeds=1),
+        "long": dict(t1=10_000.0, every=10, n_g=16, n_seeds=4, n_speeds=1),
+        "sparse": dict(t1=100.0, every=1, n_g=16, n_seeds=1, n_speeds=1),
+        "swept": dict(t1=1000.0, every=1, n_g=8, n_seeds=1, n_speeds=8),
+    }[name]
+    if quick:
+        sizes["t1"] = sizes["t1"] / 10
+    return dict(weights=weights, lengths=lengths, **sizes)
+
+
+def delays_at(lengths: np.ndarray, speed: float) -> np.ndarray:
+    """Delays (ms) in float32, the values sweepjax's config holds, so every
+    contender rounds the same numbers to steps."""
+    return (lengths / speed).astype(np.float32)
+
+
+def delay_steps(delays):
+    """``rint(delay / dt)`` in float32, as sweepjax computes it."""
+    return jnp.rint(jnp.asarray(delays, jnp.float32) / DT).astype(jnp.int32)
+
+
+def points(s: dict):
+    """``(G, speed, key)`` of every point, in sweepjax's product order."""
+    Gs = np.linspace(*G_RANGE, s["n_g"])
+    speeds = np.linspace(SPEED, 2 * SPEED, s["n_speeds"])
+    keys = jax.random.split(jax.random.key(0), s["n_seeds"])
+    G = np.repeat(Gs, s["n_speeds"] * s["n_seeds"])
+    speed = np.tile(np.repeat(speeds, s["n_seeds"]), s["n_g"])
+    key = jnp.tile(keys, s["n_g"] * s["n_speeds"])
+    return Gs, speeds, keys, G, speed, key
+
+
+def stats(ys):
+    """Mean and std over time of x per node, from ``[n_records, 2, n]``."""
+    return {"mean_x": ys[:, 0].mean(0), "std_x": ys[:, 0].std(0)}
+
+
+def run_sweepjax(s: dict, name: str) -> dict:
+    weights, lengths = s["weights"], s["lengths"]
+    if name == "sparse":
+        graph = SparseDelayGraph.from_dense(weights, delays_at(lengths, SPEED))
+    else:
+        graph = DenseDelayGraph(weights, delays_at(lengths, SPEED))
+    network = Network(
+        SupHopf(a=A, omega=OMEGA),
+        {"c": DelayedLinearCoupling(("x", "y"), G=0.1)},
+        graph,
+        AdditiveNoise(SIGMA, jax.random.key(0)),
+        initial_state=0.1,
+    )
+    monitor = SubSample(s["every"]) if s["every"] > 1 else None
+    solve, config = prepare(network, Heun(), 0.0, s["t1"], DT, monitor=monitor)
+    Gs, speeds, keys, *_ = points(s)
+    sweep = copy.deepcopy(config)
+    sweep.coupling.c.G = GridAxis(G_RANGE[0], G_RANGE[1], s["n_g"])
+    if s["n_speeds"] > 1:
+        delays = np.stack([delays_at(lengths, v) for v in speeds])
+        sweep.graph.delays = DataAxis(jnp.asarray(delays))
+    if s["n_seeds"] > 1:
+        sweep.noise.key = DataAxis(keys)
+    space = Space(sweep, mode="product")
+    n_vmap = len(space)
+
+    def observe(cfg):
+        return stats(solve(cfg).ys)
+
+    result = ParallelExecution(observe, space, n_vmap=n_vmap, progress=False).run()
+    return {k: np.asarray(result.outputs[k]) for k in ("mean_x", "std_x")}
+
+
+def _hopf(x, y, cx, cy, G):
+    r = A - x * x - y * y
+    return r * x - OMEGA * y + G * cx, r * y + OMEGA * x + G * cy
+
+
+def _noise(key, n_steps, n, every):
+    """sweepjax's normals of one point, ``[n_steps, 2, n]``."""
+    if every == 1:
+        return jax.random.normal(key, (n_steps, 2, n))
+    blocks = jnp.arange(n_steps // every, dtype=jnp.uint32)
+    z = jax.vmap(lambda b: jax.random.normal(jax.random.fold_in(key, b), (every, 2, n)))
+    return z(blocks).reshape(n_steps, 2, n)
+
+
+def run_naive(s: dict, name: str) -> dict:
+    """jit(vmap(scan)) with a per-point ring buffer ``[slots, 2, n]``."""
+    weights = s["weights"]
+    n = weights.shape[0]
+    n_steps, every = int(round(s["t1"] / DT)), s["every"]
+    targets, sources = np.nonzero(weights)
+    w = jnp.asarray(weights[targets, sources], jnp.float32)
+    max_steps = int(np.ceil((s["lengths"] / SPEED).max() / DT))
+    H = max_steps + 1
+    sq = SIGMA * np.sqrt(DT)
+
+    def simulate(G, delays, key):
+        d = delay_steps(delays[targets, sources])
+        z = _noise(key, n_steps, n, every)
+
+        def step(carry, z_k):
+            x, y, hist, k = carry
+            hist = hist.at[k % H].set(jnp.stack([x, y]))
+            slot = (k - d) % H
+            cx = jax.ops.segment_sum(w * hist[slot, 0, sources], targets, n)
+            cy = jax.ops.segment_sum(w * hist[slot, 1, sources], targets, n)
+            dx, dy = _hopf(x, y, cx, cy, G)
+            xp, yp = x + DT * dx + sq * z_k[0], y + DT * dy + sq * z_k[1]
+            dx2, dy2 = _hopf(xp, yp, cx, cy, G)
+            x = x + 0.5 * DT * (dx + dx2) + sq * z_k[0]
+            y = y + 0.5 * DT * (dy + dy2) + sq * z_k[1]
+            return (x, y, hist, k + 1), jnp.stack([x, y])
+
+        x0 = jnp.full(n, 0.1)
+        hist0 = jnp.full((H, 2, n), 0.1)
+        _, ys = jax.lax.scan(step, (x0, x0, hist0, 0), z)
+        return stats(ys[every - 1 :: every])
+
+    *_, G, speed, key = points(s)
+    delays = np.stack([delays_at(s["lengths"], v) for v in speed])
+    out = jax.jit(jax.vmap(simulate))(jnp.asarray(G, jnp.float32), delays, key)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def run_best(s: dict, name: str) -> dict:
+    """One scan over the batch: history ``[slots * n, 2, batch]``, batch
+    innermost; each edge reads a contiguous ``[2, batch]`` block."""
+    weights = s["weights"]
+    n = weights.shape[0]
+    n_steps, every = int(round(s["t1"] / DT)), s["every"]
+    targets, sources = (a.astype(np.int32) for a in np.nonzero(weights))
+    w = jnp.asarray(weights[targets, sources], jnp.float32)[:, None, None]
+    d = delay_steps(delays_at(s["lengths"], SPEED)[targets, sources])
+    H = int(np.ceil((s["lengths"] / SPEED).max() / DT)) + 1
+    sq = SIGMA * np.sqrt(DT)
+
+    def sweep(G, key):
+        size = G.shape[0]
+        z = jax.vmap(lambda k: _noise(k, n_steps, n, every))(key)
+        z = jnp.moveaxis(z, 0, -1)  # [n_steps, 2, n, size]
+
+        def step(carry, z_k):
+            x, y, hist, k = carry  # x, y: [n, size]
+            slot = (k % H) * n
+            hist = jax.lax.dynamic_update_slice_in_dim(
+                hist, jnp.stack([x, y], 1), slot, 0
+            )
+            rows = ((k - d) % H) * n + sources
+            arriving = hist.at[rows].get(mode="promise_in_bounds") * w
+            c = jax.ops.segment_sum(arriving, targets, n, indices_are_sorted=True)
+            cx, cy = c[:, 0], c[:, 1]
+            dx, dy = _hopf(x, y, cx, cy, G)
+            xp, yp = x + DT * dx + sq * z_k[0], y + DT * dy + sq * z_k[1]
+            dx2, dy2 = _hopf(xp, yp, cx, cy, G)
+            x = x + 0.5 * DT * (dx + dx2) + sq * z_k[0]
+            y = y + 0.5 * DT * (dy + dy2) + sq * z_k[1]
+            return (x, y, hist, k + 1), jnp.stack([x, y])
+
+        x0 = jnp.full((n, size), 0.1)
+        hist0 = jnp.full((H * n, 2, size), 0.1)
+        _, ys = jax.lax.scan(step, (x0, x0, hist0, 0), z)
+        ys = ys[every - 1 :: every]  # [n_records, 2, n, size]
+        return {"mean_x": ys[:, 0].mean(0).T, "std_x": ys[:, 0].std(0).T}
+
+    *_, G, _, key = points(s)
+    out = jax.jit(sweep)(jnp.asarray(G, jnp.float32), key)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def run_neurolib(s: dict, name: str) -> dict:
+    from _neurolib_hopf import time_neurolib_hopf  # noqa: PLC0415 (optional peer)
+
+    Gs, *_ = points(s)
+    n_runs = s["n_g"] * s["n_seeds"]
+    return time_neurolib_hopf(
+        s["weights"],
+        s["lengths"],
+        SPEED,
+        DT,
+        s["t1"],
+        n_runs,
+        np.resize(Gs, n_runs),
+        SIGMA,
+        os.cpu_count() or 1,
+    )
+
+
+RUNNERS = {
+    "sweepjax": run_sweepjax,
+    "naive": run_naive,
+    "best": run_best,
+    "neurolib": run_neurolib,
+}
+
+
+def worker(contender: str, name: str, quick: bool) -> dict:
+    s = scenario(name, quick)
+    jax.block_until_ready(jax.jit(jnp.sin)(1.0))  # start the backend untimed
+    start = time.perf_counter()
+    out = RUNNERS[contender](s, name)
+    seconds = time.perf_counter() - start
+    if contender == "neurolib":
+        return {"seconds": out["wall_s"], "out": None, "detail": out}
+    return {
+        "seconds": seconds,
+        "out": {k: np.asarray(v).tolist() for k, v in out.items()},
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_worker(contender: str, name: str, quick: bool) -> dict:
+    cmd = [sys.executable, __file__, "--worker", contender, "--scenario", name]
+    done = subprocess.run(
+        cmd + (["--quick"] if quick else []), capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(f"{contender} on {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--scenario", action="append", help="raw, long, sparse, swept")
+    parser.add_argument("--repeat", type=int, default=2, help="runs; min is kept")
+    parser.add_argument("--no-neurolib", action="store_true", help="skip neurolib")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    names = args.scenario or ["raw", "long", "sparse", "swept"]
+    if args.worker:
+        print(json.dumps(worker(args.worker, names[0], args.quick)))
+        return {}
+    cores = os.cpu_count() or 1
+    print(f"{cores} cores; each run in a fresh process, compilation included")
+    figures = {}
+    for name in names:
+        s = scenario(name, args.quick)
+        n_points = s["n_g"] * s["n_seeds"] * s["n_speeds"]
+        simulated = n_points * s["t1"] / 1000.0
+        contenders = ["sweepjax", "best", "naive"]
+        if name == "swept":
+            contenders = ["sweepjax", "naive"]
+        if name in ("raw", "long") and not args.no_neurolib:
+            contenders.append("neurolib")
+        print(
+            f"\n[{name}] {s['weights'].shape[0]} nodes, {n_points} points x "
+            f"{s['t1'] / 1000:g} s, record every {s['every']} step(s)"
+        )
+        runs = {c: [] for c in contenders}
+        for _ in range(args.repeat):  # interleaved: load changes hit all alike
+            for c in contenders:
+                if c == "neurolib" and runs[c]:
+                    continue  # one batch of processes is enough
+                runs[c].append(run_worker(c, name, args.quick))
+        best = {c: min(r["seconds"] for r in rs) for c, rs in runs.items()}
+        ref = runs["sweepjax"][0]["out"]
+        figures[name] = {}
+        for c in contenders:
+            row = {"seconds": best[c], "ratio": best[c] / best["sweepjax"]}
+            row["simulated_s_per_s"] = simulated / best[c]
+            line = (
+                f"  {c:<10} {best[c]:8.2f} s  {row['simulated_s_per_s']:7.1f} sim-s/s"
+                f"  {c}/sweepjax = {row['ratio']:5.2f}"
+            )
+            got = runs[c][0]["out"]
+            if got is not None:
+                rss = max(r["peak_rss_mb"] for r in runs[c])
+                diff = max(
+                    float(np.max(np.abs(np.subtract(got[k], ref[k])))) for k in ref
+                )
+                row.update(peak_rss_mb=rss, max_diff=diff)
+                line += f"  peak RSS {rss:6.0f} MB  max |diff| {diff:.1e}"
+            else:
+                row["detail"] = runs[c][0]["detail"]
+                line += f"  ({row['detail'].get('processes')} processes)"
+            figures[name][c] = row
+            print(line)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
