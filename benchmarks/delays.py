@@ -19,7 +19,10 @@ Contenders: sweepjax (``prepare`` + ``Space`` + ``ParallelExecution``);
 per-point ring buffer; ``best``, a hand-written scan that keeps the history
 as ``[slots * nodes, 2, batch]`` (batch innermost) and sums the edges with
 one gather and one segment sum; neurolib's ``HopfModel`` (numba) with
-``coupling="additive"``, one run per point, one process per core. Every
+``coupling="additive"``, one run per point, one process per core (its
+Euler scheme couples into x only and is cheaper per step than Heun on both
+states; its wall time counts process start and numba compilation, as
+sweepjax's counts JAX compilation). Every
 hand-written contender draws exactly sweepjax's noise, and the script checks
 that they all return sweepjax's numbers.
 
@@ -264,6 +267,8 @@ def run_neurolib(s: dict, name: str) -> dict:
         np.resize(Gs, n_runs),
         SIGMA,
         os.cpu_count() or 1,
+        a=A,
+        w=OMEGA,
     )
 
 

@@ -11,7 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sweepjax.network._graph import DenseDelayGraph, DenseGraph
+from sweepjax.network._graph import (
+    AbstractGraph,
+    DenseDelayGraph,
+    DenseGraph,
+    SparseDelayGraph,
+    SparseGraph,
+)
+
+#: ``Connectome.graph(sparse=None)`` keeps only the connections from this many
+#: regions on, or when at most this fraction of the connections exist.
+SPARSE_NODES = 1000
+SPARSE_DENSITY = 0.05
 
 
 def _connectivity_dir() -> Path:
@@ -56,24 +67,39 @@ class Connectome:
         return self.weights.shape[0]
 
     def graph(
-        self, speed: float | None = None, normalize: bool = True
-    ) -> DenseGraph | DenseDelayGraph:
+        self,
+        speed: float | None = None,
+        normalize: bool = True,
+        sparse: bool | None = None,
+    ) -> AbstractGraph:
         """A graph of this connectome.
 
         Args:
-            speed: conduction speed in mm/ms; None gives a :class:`DenseGraph`
-                (no delays), a number a :class:`DenseDelayGraph` with
-                ``delays = tract_lengths / speed``.
+            speed: conduction speed in mm/ms; None gives a graph without
+                delays, a number one with ``delays = tract_lengths / speed``.
             normalize: divide the weights by their maximum.
+            sparse: keep only the connections (:class:`SparseGraph`,
+                :class:`SparseDelayGraph`) or the full matrices
+                (:class:`DenseGraph`, :class:`DenseDelayGraph`); None picks
+                sparse for 1,000 or more regions or when at most 5% of the
+                connections exist (``SPARSE_NODES``, ``SPARSE_DENSITY``).
 
         >>> graph = load_connectome("76").graph(speed=3.0)
+        >>> graph
+        DenseDelayGraph(n_nodes=76, max_delay=...)
         """
         weights = self.weights / self.weights.max() if normalize else self.weights
+        if sparse is None:
+            density = np.count_nonzero(weights) / weights.size
+            sparse = self.n_regions >= SPARSE_NODES or density <= SPARSE_DENSITY
         if speed is None:
-            return DenseGraph(weights)
+            return SparseGraph.from_dense(weights) if sparse else DenseGraph(weights)
         if not speed > 0:
             raise ValueError(f"speed must be > 0 mm/ms, got {speed}.")
-        return DenseDelayGraph(weights, self.tract_lengths / speed)
+        delays = self.tract_lengths / speed
+        if sparse:
+            return SparseDelayGraph.from_dense(weights, delays)
+        return DenseDelayGraph(weights, delays)
 
 
 def _read_member(archive: zipfile.ZipFile, stem: str) -> str | None:

@@ -147,6 +147,8 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
             n,
             indices_are_sorted=True,
         )
-        return points.map(receive, jnp.transpose(summed, (2, 1, 0)), y), history
+        # materialised once, so that the solver stages read it contiguously
+        summed = jax.lax.optimization_barrier(jnp.transpose(summed, (2, 1, 0)))
+        return points.map(receive, summed, y), history
 
     return DelayLine(init, hold)

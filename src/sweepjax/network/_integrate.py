@@ -12,6 +12,7 @@ steps (:func:`scan_blocks`).
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from functools import partial
 from typing import Any
 
@@ -25,6 +26,7 @@ from sweepjax.network._delays import delay_line, shares_layout
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
+from sweepjax.network._normals import block_rows, blockwise, rows_of_normal
 from sweepjax.network._rhs import make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 
@@ -132,19 +134,42 @@ def scan_steps(
     """Every state, ``[size, n_steps, n_states, n_nodes]``.
 
     The noise of each point ``[n_steps, n_noise_states, n_nodes]`` is its
-    injected samples or one draw from its ``config.noise.key``.
+    injected samples or ``jax.random.normal`` of its ``config.noise.key``;
+    the latter is drawn a block of steps at a time inside the loop when the
+    generator allows it (:mod:`._normals`), the same numbers without holding
+    every step's.
     """
-    z = None
-    if network.noise is not None:
-        dtype = carry0[0].dtype
-        shape = noise_shape(network, n_steps)
+    if network.noise is None:
+        _, ys = jax.lax.scan(body, carry0, None, length=n_steps, unroll=unroll)
+        return jnp.moveaxis(ys, 1, 0)
+    dtype = carry0[0].dtype
+    shape = noise_shape(network, n_steps)
+    config = points.config
+    if config._internal.noise_samples is None and blockwise(
+        config.noise.key, shape, dtype
+    ):
+        # a block's normals of the whole batch stay within the CPU's cache
+        rows = block_rows(
+            n_steps, max(1, 2**20 // (points.size * math.prod(shape[1:])))
+        )
+
+        def block(carry: Carry, b: jax.Array) -> tuple[Carry, jax.Array]:
+            def draw(config):
+                return rows_of_normal(config.noise.key, shape, b * rows, rows, dtype)
+
+            z = _steps_first(points.map(draw))
+            return jax.lax.scan(body, carry, z, unroll=unroll)
+
+        _, ys = jax.lax.scan(block, carry0, jnp.arange(n_steps // rows))
+        ys = jnp.reshape(ys, (n_steps, *ys.shape[2:]))
+    else:
 
         def draw(config):
             z = injected_noise(network, config, n_steps)
             return jax.random.normal(config.noise.key, shape, dtype) if z is None else z
 
         z = _steps_first(points.map(draw))
-    _, ys = jax.lax.scan(body, carry0, z, length=n_steps, unroll=unroll)
+        _, ys = jax.lax.scan(body, carry0, z, length=n_steps, unroll=unroll)
     return jnp.moveaxis(ys, 1, 0)
 
 

@@ -1,0 +1,82 @@
+"""The standard normals of a run, drawn a block of rows at a time.
+
+A solve's noise is ``jax.random.normal(key, (n_steps, ...))`` (the spec).
+Drawn at once it is one array of every step of every point (hundreds of MB
+for a sweep chunk), and drawing it walks that array several times. JAX's
+default generator (threefry, with ``jax_threefry_partitionable``, the
+default) makes element ``i`` from the key and the counter ``i`` alone, so the
+rows of one block of steps can be drawn on their own, bit for bit the same
+numbers, inside the time loop. :func:`rows_of_normal` does that; where the
+generator is not that one it is not used (:func:`blockwise`), and a test
+checks it against ``jax.random.normal``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.extend.random import threefry2x32_p
+
+#: Float dtypes whose uniform draw uses all the generator's bits.
+_MANTISSA = {np.dtype(np.float32): (32, 23), np.dtype(np.float64): (64, 52)}
+
+
+def blockwise(key: Any, shape: tuple[int, ...], dtype: Any) -> bool:
+    """Whether :func:`rows_of_normal` reproduces ``jax.random.normal(key,
+    shape, dtype)``: a threefry key, partitionable bits, float32 or float64,
+    fewer than 2**32 numbers."""
+    if not jax.config.jax_threefry_partitionable:
+        return False
+    if np.dtype(dtype) not in _MANTISSA or math.prod(shape) >= 2**32:
+        return False
+    if _is_typed(key):
+        return str(jax.random.key_impl(key)) == "threefry2x32"
+    return jax.config.jax_default_prng_impl == "threefry2x32"
+
+
+def rows_of_normal(
+    key: Any, shape: tuple[int, ...], start: jax.Array, n_rows: int, dtype: Any
+) -> jax.Array:
+    """Rows ``start : start + n_rows`` of ``jax.random.normal(key, shape,
+    dtype)``, ``[n_rows, *shape[1:]]``; requires :func:`blockwise`.
+
+    >>> key = jax.random.key(0)
+    >>> block = rows_of_normal(key, (6, 2), jnp.int32(2), 3, jnp.float32)
+    >>> bool((block == jax.random.normal(key, (6, 2))[2:5]).all())
+    True
+    """
+    dtype = np.dtype(dtype)
+    row = math.prod(shape[1:])
+    data = jax.random.key_data(key) if _is_typed(key) else jnp.asarray(key)
+    first = jnp.asarray(start, jnp.uint32) * np.uint32(row)
+    counts = first + jax.lax.iota(jnp.uint32, n_rows * row)
+    bits1, bits2 = threefry2x32_p.bind(data[0], data[1], jnp.zeros_like(counts), counts)
+    nbits, nmant = _MANTISSA[dtype]
+    if nbits == 32:
+        bits = bits1 ^ bits2
+        uint = jnp.uint32
+    else:
+        uint = jnp.uint64
+        bits = (bits1.astype(uint) << uint(32)) | bits2.astype(uint)
+    one = np.array(1.0, dtype).view(np.dtype(f"uint{nbits}"))
+    mantissa = jax.lax.shift_right_logical(bits, jnp.asarray(nbits - nmant, uint))
+    floats = jax.lax.bitcast_convert_type(mantissa | jnp.asarray(one, uint), dtype)
+    floats = floats - jnp.asarray(1.0, dtype)
+    low = jnp.asarray(np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype)))
+    high = jnp.asarray(1.0, dtype)
+    uniform = jax.lax.max(low, floats * (high - low) + low)
+    normal = jnp.asarray(np.sqrt(2), dtype) * jax.lax.erf_inv(uniform)
+    return normal.reshape((n_rows, *shape[1:]))
+
+
+def block_rows(n_rows: int, largest: int = 256) -> int:
+    """Rows per block: the largest divisor of ``n_rows`` up to ``largest``."""
+    return max(d for d in range(1, min(n_rows, largest) + 1) if n_rows % d == 0)
+
+
+def _is_typed(key: Any) -> bool:
+    return jax.dtypes.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key)
