@@ -109,7 +109,8 @@ def points(s: dict):
     """``(G, speed, key)`` of every point, in sweepjax's product order."""
     Gs = np.linspace(*G_RANGE, s["n_g"])
     speeds = np.linspace(SPEED, 2 * SPEED, s["n_speeds"])
-    keys = jax.random.split(jax.random.key(0), s["n_seeds"])
+    key = jax.random.key(0)  # the network's own key when seeds are not swept
+    keys = jax.random.split(key, s["n_seeds"]) if s["n_seeds"] > 1 else key[None]
     G = np.repeat(Gs, s["n_speeds"] * s["n_seeds"])
     speed = np.tile(np.repeat(speeds, s["n_seeds"]), s["n_g"])
     key = jnp.tile(keys, s["n_g"] * s["n_speeds"])
