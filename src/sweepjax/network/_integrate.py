@@ -26,7 +26,7 @@ from sweepjax.network._delays import delay_line, shares_layout
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
-from sweepjax.network._normals import block_rows, blockwise, rows_of_normal
+from sweepjax.network._normals import block_rows, blockwise, normal, rows_of_normal
 from sweepjax.network._rhs import make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 
@@ -158,10 +158,12 @@ def scan_steps(
                 return rows_of_normal(config.noise.key, shape, b * rows, rows, dtype)
 
             z = _steps_first(points.map(draw))
-            return jax.lax.scan(body, carry, z, unroll=unroll)
+            carry, ys = jax.lax.scan(body, carry, z, unroll=unroll)
+            return carry, jnp.moveaxis(ys, 1, 0)  # [size, rows, ...]
 
         _, ys = jax.lax.scan(block, carry0, jnp.arange(n_steps // rows))
-        ys = jnp.reshape(ys, (n_steps, *ys.shape[2:]))
+        ys = jnp.moveaxis(ys, 1, 0)  # [size, n_blocks, rows, ...]
+        return jnp.reshape(ys, (points.size, n_steps, *ys.shape[3:]))
     else:
 
         def draw(config):
@@ -194,24 +196,21 @@ def scan_blocks(
     every = monitor.every
     n_records = n_steps // every
     noisy = network.noise is not None
+    shape = noise_shape(network, every) if noisy else None
     injected = None
     if noisy and points.config._internal.noise_samples is not None:
         samples = points.map(lambda config: injected_noise(network, config, n_steps))
         # [size, n_steps, ...] -> [n_records, every, size, ...]
-        blocks = jnp.reshape(
-            samples, (points.size, n_records, every, *samples.shape[2:])
-        )
+        blocks = jnp.reshape(samples, (points.size, n_records, every, *shape[1:]))
         injected = jnp.moveaxis(blocks, 0, 2)
 
     def block(carry: Carry, xs: tuple[jax.Array, Any]) -> tuple[Carry, jax.Array]:
         index, z = xs
         if noisy and z is None:
-            shape = noise_shape(network, every)
-            dtype = carry[0].dtype
 
             def draw(config):
                 key = jax.random.fold_in(config.noise.key, index)
-                return jax.random.normal(key, shape, dtype)
+                return normal(key, shape, carry[0].dtype)
 
             z = _steps_first(points.map(draw))
 
