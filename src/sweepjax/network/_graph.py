@@ -40,6 +40,18 @@ def _square_matrix(name: str, value: Any) -> np.ndarray:
     return array
 
 
+def _weights_and_delays(weights: Any, delays: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Checked dense ``[n_nodes, n_nodes]`` weights and delays of one shape."""
+    weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
+    delays = _square_matrix("delays", delays)
+    if delays.shape != weights.shape:
+        raise ValueError(
+            f"delays must have the shape of weights {weights.shape}, got "
+            f"{delays.shape}."
+        )
+    return weights, delays
+
+
 def _edge_vector(name: str, value: Any, n_edges: int) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
@@ -271,13 +283,7 @@ class DenseDelayGraph(_Dense, AbstractDelayGraph):
         max_delay: float | None = None,
         all_edges: bool = False,
     ):
-        self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
-        self.delays = _square_matrix("delays", delays)
-        if self.delays.shape != self.weights.shape:
-            raise ValueError(
-                f"delays must have the shape of weights {self.weights.shape}, got "
-                f"{self.delays.shape}."
-            )
+        self.weights, self.delays = _weights_and_delays(weights, delays)
         self._check_delays(max_delay)
         self.all_edges = bool(all_edges)
 
@@ -389,13 +395,7 @@ class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
         cls, weights: Any, delays: Any, max_delay: float | None = None
     ) -> SparseDelayGraph:
         """The nonzero weights of a dense matrix and their delays."""
-        weights = _square_matrix("weights", weights)
-        delays = _square_matrix("delays", delays)
-        if delays.shape != weights.shape:
-            raise ValueError(
-                f"delays must have the shape of weights {weights.shape}, got "
-                f"{delays.shape}."
-            )
+        weights, delays = _weights_and_delays(weights, delays)
         targets, sources = np.nonzero(weights)
         return cls(
             targets,
