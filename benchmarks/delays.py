@@ -169,6 +169,14 @@ def _hopf(x, y, cx, cy, G):
     return r * x - OMEGA * y + G * cx, r * y + OMEGA * x + G * cy
 
 
+def _heun(x, y, cx, cy, G, dW):
+    """One stochastic Heun step (TVB's scheme) of the coupled Hopf nodes."""
+    dx, dy = _hopf(x, y, cx, cy, G)
+    xp, yp = x + DT * dx + dW[0], y + DT * dy + dW[1]
+    dx2, dy2 = _hopf(xp, yp, cx, cy, G)
+    return x + 0.5 * DT * (dx + dx2) + dW[0], y + 0.5 * DT * (dy + dy2) + dW[1]
+
+
 def _noise(key, shape, block):
     """sweepjax's normals of one point: the whole run (``block`` None, every
     step recorded) or block ``block`` of a subsampled run."""
@@ -212,11 +220,7 @@ def run_naive(s: dict, name: str) -> dict:
             slot = (k - d) % H
             cx = jax.ops.segment_sum(w * hist[slot, 0, sources], targets, n)
             cy = jax.ops.segment_sum(w * hist[slot, 1, sources], targets, n)
-            dx, dy = _hopf(x, y, cx, cy, G)
-            xp, yp = x + DT * dx + sq * z_k[0], y + DT * dy + sq * z_k[1]
-            dx2, dy2 = _hopf(xp, yp, cx, cy, G)
-            x = x + 0.5 * DT * (dx + dx2) + sq * z_k[0]
-            y = y + 0.5 * DT * (dy + dy2) + sq * z_k[1]
+            x, y = _heun(x, y, cx, cy, G, sq * z_k)
             return (x, y, hist, k + 1), jnp.stack([x, y])
 
         x0 = jnp.full(n, 0.1)
@@ -263,11 +267,7 @@ def run_best(s: dict, name: str) -> dict:
             arriving = hist.at[rows].get(mode="promise_in_bounds") * w
             c = jax.ops.segment_sum(arriving, targets, n, indices_are_sorted=True)
             cx, cy = c[:, 0], c[:, 1]
-            dx, dy = _hopf(x, y, cx, cy, G)
-            xp, yp = x + DT * dx + sq * z_k[0], y + DT * dy + sq * z_k[1]
-            dx2, dy2 = _hopf(xp, yp, cx, cy, G)
-            x = x + 0.5 * DT * (dx + dx2) + sq * z_k[0]
-            y = y + 0.5 * DT * (dy + dy2) + sq * z_k[1]
+            x, y = _heun(x, y, cx, cy, G, sq * z_k)
             return (x, y, hist, k + 1), jnp.stack([x, y])
 
         x0 = jnp.full((n, size), 0.1)

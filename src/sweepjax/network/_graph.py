@@ -25,13 +25,17 @@ WEIGHTS = Allowed()
 DELAYS = Allowed(minimum=0.0, unit="ms")
 
 
-def _square_matrix(name: str, value: Any) -> np.ndarray:
+def _float_array(name: str, value: Any, expected: str) -> np.ndarray:
     try:
-        array = np.asarray(value, dtype=float)
+        return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(
-            f"{name} must be a numeric [n_nodes, n_nodes] array, got {value!r}."
+            f"{name} must be a numeric {expected} array, got {value!r}."
         ) from None
+
+
+def _square_matrix(name: str, value: Any) -> np.ndarray:
+    array = _float_array(name, value, "[n_nodes, n_nodes]")
     if array.ndim != 2 or array.shape[0] != array.shape[1] or array.shape[0] == 0:
         raise ValueError(
             f"{name} must be a square [n_nodes, n_nodes] matrix, got shape "
@@ -53,12 +57,7 @@ def _weights_and_delays(weights: Any, delays: Any) -> tuple[np.ndarray, np.ndarr
 
 
 def _edge_vector(name: str, value: Any, n_edges: int) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a numeric [n_edges] array, got {value!r}."
-        ) from None
+    array = _float_array(name, value, "[n_edges]")
     if array.shape != (n_edges,):
         raise ValueError(
             f"{name} must have one value per edge, shape ({n_edges},), got shape "
@@ -220,7 +219,20 @@ class _EdgeList:
 
     targets: np.ndarray
     sources: np.ndarray
+    weights: np.ndarray
     _n_nodes: int
+
+    def _set_edges(
+        self, targets: Any, sources: Any, weights: Any, n_nodes: Any
+    ) -> np.ndarray:
+        """Checks and sorts the edges and their weights; returns the order
+        that sorted them (for other per-edge values)."""
+        self.targets, self.sources, order, self._n_nodes = _edge_list(
+            targets, sources, n_nodes
+        )
+        weights = _edge_vector("weights", weights, self.targets.size)
+        self.weights = WEIGHTS.check("weights", weights[order])
+        return order
 
     @property
     def n_nodes(self) -> int:
@@ -334,11 +346,7 @@ class SparseGraph(_EdgeList, AbstractGraph):
     """
 
     def __init__(self, targets: Any, sources: Any, weights: Any, n_nodes: int):
-        self.targets, self.sources, order, self._n_nodes = _edge_list(
-            targets, sources, n_nodes
-        )
-        weights = _edge_vector("weights", weights, self.targets.size)
-        self.weights = WEIGHTS.check("weights", weights[order])
+        self._set_edges(targets, sources, weights, n_nodes)
 
     @classmethod
     def from_dense(cls, weights: Any) -> SparseGraph:
@@ -381,13 +389,8 @@ class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
         n_nodes: int,
         max_delay: float | None = None,
     ):
-        self.targets, self.sources, order, self._n_nodes = _edge_list(
-            targets, sources, n_nodes
-        )
-        n_edges = self.targets.size
-        weights = _edge_vector("weights", weights, n_edges)[order]
-        self.weights = WEIGHTS.check("weights", weights)
-        self.delays = _edge_vector("delays", delays, n_edges)[order]
+        order = self._set_edges(targets, sources, weights, n_nodes)
+        self.delays = _edge_vector("delays", delays, self.targets.size)[order]
         self._check_delays(max_delay)
 
     @classmethod

@@ -140,7 +140,7 @@ class SupHopf(AbstractDynamics):
         r = params.a - x**2 - y**2
         dx = r * x - params.omega * y + c[0]
         dy = r * y + params.omega * x + c[1]
-        return jnp.array([dx, dy])
+        return jnp.stack([dx, dy])
 
 
 class JansenRit(AbstractDynamics):
