@@ -137,7 +137,9 @@ def time_neurolib_hopf(
         1000 / wall_s``), ``per_run_s`` (mean time of one run after warm-up,
         measured in the workers), ``warmup_s`` (slowest worker's start-up:
         import, model set-up and a ``WARMUP_STEPS`` run compiling numba),
-        ``processes`` and ``all_finite``.
+        ``steady_s`` (the slowest worker's runs after its warm-up: the batch
+        without process start and numba compilation), ``processes`` and
+        ``all_finite``.
     """
     weights = np.array(weights, dtype=float)
     lengths_mm = np.array(lengths_mm, dtype=float)
@@ -174,6 +176,7 @@ def time_neurolib_hopf(
         "simulated_s_per_wall_s": n_runs * duration_ms / 1000.0 / wall,
         "per_run_s": sum(r["run_s"] for r in results) / n_runs,
         "warmup_s": max(r["warmup_s"] for r in results),
+        "steady_s": max(r["run_s"] for r in results),
         "processes": processes,
         "all_finite": all(r["finite"] for r in results),
     }

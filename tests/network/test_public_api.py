@@ -12,6 +12,9 @@ DenseGraph Diffrax Euler Generic2dOscillator Heun JansenRit Kuramoto
 KuramotoCoupling LinearCoupling Network RK4 Raw ReducedWongWang Solution SubSample
 SupHopf TemporalAverage available_connectomes functional_connectivity
 load_connectome make_config prepare
+AbstractObserver Covariance FC Mean Std Synchrony
+EmpiricalData available_datasets load_dataset
+BOLD BalloonWindkessel FCD bold
 """.split()
 
 

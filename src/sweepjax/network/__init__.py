@@ -16,6 +16,7 @@ initial state) can carry sweep axes::
 """
 
 from sweepjax.network._analysis import functional_connectivity
+from sweepjax.network._bold import BalloonWindkessel, bold
 from sweepjax.network._connectome import (
     Connectome,
     available_connectomes,
@@ -27,6 +28,7 @@ from sweepjax.network._coupling import (
     KuramotoCoupling,
     LinearCoupling,
 )
+from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
 from sweepjax.network._graph import (
@@ -48,6 +50,16 @@ from sweepjax.network._models import (
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
 from sweepjax.network._network import Network
 from sweepjax.network._noise import AbstractNoise, AdditiveNoise
+from sweepjax.network._observers import (
+    BOLD,
+    FC,
+    FCD,
+    AbstractObserver,
+    Covariance,
+    Mean,
+    Std,
+    Synchrony,
+)
 from sweepjax.network._prepare import prepare
 from sweepjax.network._solution import Solution
 from sweepjax.network._solvers import (
@@ -66,20 +78,28 @@ __all__ = [
     "AbstractGraph",
     "AbstractMonitor",
     "AbstractNoise",
+    "AbstractObserver",
     "AbstractSolver",
     "AdditiveNoise",
+    "BOLD",
+    "BalloonWindkessel",
     "Connectome",
+    "Covariance",
     "DelayedLinearCoupling",
+    "EmpiricalData",
     "DenseDelayGraph",
     "DenseGraph",
     "Diffrax",
     "Euler",
+    "FC",
+    "FCD",
     "Generic2dOscillator",
     "Heun",
     "JansenRit",
     "Kuramoto",
     "KuramotoCoupling",
     "LinearCoupling",
+    "Mean",
     "Network",
     "RK4",
     "Raw",
@@ -87,12 +107,17 @@ __all__ = [
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",
+    "Std",
     "SubSample",
     "SupHopf",
+    "Synchrony",
     "TemporalAverage",
     "available_connectomes",
+    "available_datasets",
+    "bold",
     "functional_connectivity",
     "load_connectome",
+    "load_dataset",
     "make_config",
     "prepare",
 ]

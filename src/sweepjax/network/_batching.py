@@ -66,7 +66,8 @@ def batch_aware(
 
     def single(config: Config) -> Solution:
         solution = run(Points.single(config))
-        return Solution(solution.ts, solution.ys[0])
+        first = jax.tree.map(lambda x: x[0], solution.observed)
+        return Solution(solution.ts, solution.ys[0], first)
 
     @custom_vmap
     def solve(config: Config) -> Solution:
@@ -80,7 +81,8 @@ def batch_aware(
             solution = run(points)
         else:
             solution = jax.vmap(single, in_axes=(axes,), axis_size=size)(config)
-        return solution, Solution(ts=False, ys=True)
+        observed = jax.tree.map(lambda _: True, solution.observed)
+        return solution, Solution(ts=False, ys=True, observed=observed)
 
     @jax.custom_jvp
     def differentiable(config: Config) -> Solution:

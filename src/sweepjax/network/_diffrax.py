@@ -11,6 +11,7 @@ from sweepjax._config import Config
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample
 from sweepjax.network._network import Network
+from sweepjax.network._observers import Observation
 from sweepjax.network._rhs import make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
@@ -70,7 +71,13 @@ class Diffrax(AbstractSolver):
         n_steps: int,
         monitor: AbstractMonitor,
         unroll: int,
+        observation: Observation | None = None,
     ) -> SolveFn:
+        if observation is not None:
+            raise ValueError(
+                "Diffrax does not run observers (observe=...); use Euler(), "
+                "Heun() or RK4(), or compute the summaries from Diffrax's ys."
+            )
         _check_supported(network, monitor)
         ts_host = monitor.times(t0, dt, n_steps // monitor.every)
         t_end = t0 + n_steps * dt

@@ -27,6 +27,7 @@ from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._normals import block_rows, blockwise, normal, rows_of_normal
+from sweepjax.network._observers import Observation
 from sweepjax.network._rhs import make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 
@@ -123,6 +124,70 @@ def _steps_first(x: jax.Array) -> jax.Array:
     return jnp.moveaxis(x, 0, 1)
 
 
+#: ``draw(start) -> z``: the normals of steps ``start .. start + rows - 1``
+#: of every point, ``[rows, size, n_noise_states, n_nodes]`` (None when
+#: deterministic).
+Draw = Callable[[jax.Array], jax.Array | None]
+
+
+def step_noise(
+    network: Network, points: Points, n_steps: int, dtype: Any, period: int
+) -> tuple[Draw, int]:
+    """``(draw, rows)``: a run's noise a block of ``rows`` steps at a time,
+    ``rows`` dividing ``period`` (which divides ``n_steps``).
+
+    The noise of each point ``[n_steps, n_noise_states, n_nodes]`` is its
+    injected samples or ``jax.random.normal`` of its ``config.noise.key``;
+    the latter is drawn a block at a time inside the loop when the
+    generator allows it (:mod:`._normals`): the same numbers without holding
+    every step's. Otherwise it is drawn whole and sliced.
+    """
+    if network.noise is None:
+        return (lambda start: None), period
+    shape = noise_shape(network, n_steps)
+    config = points.config
+    # about 2**20 normals per block for the whole batch: they stay in cache
+    rows = block_rows(period, max(1, 2**20 // (points.size * math.prod(shape[1:]))))
+    if (
+        config._internal.noise_samples is None
+        and blockwise(config.noise.key, shape, dtype)
+        and (rows >= 8 or rows == period)
+    ):
+
+        def draw_rows(start: jax.Array) -> jax.Array:
+            def draw(config):
+                return rows_of_normal(config.noise.key, shape, start, rows, dtype)
+
+            return _steps_first(points.map(draw))
+
+        return draw_rows, rows
+
+    def draw(config):
+        z = injected_noise(network, config, n_steps)
+        return jax.random.normal(config.noise.key, shape, dtype) if z is None else z
+
+    z = _steps_first(points.map(draw))
+    return (lambda start: jax.lax.dynamic_slice_in_dim(z, start, period)), period
+
+
+def scan_rows(
+    step: Callable[[Any, Any], tuple[Any, Any]],
+    carry: Any,
+    draw: Draw,
+    rows: int,
+    first: int,
+    last: int,
+    unroll: int,
+) -> tuple[Any, Any]:
+    """``step`` over steps ``first .. last - 1`` in blocks of ``rows``, each
+    block's noise drawn by ``draw``; outputs ``[n_blocks, rows, ...]``."""
+
+    def block(carry: Any, start: jax.Array) -> tuple[Any, Any]:
+        return jax.lax.scan(step, carry, draw(start), length=rows, unroll=unroll)
+
+    return jax.lax.scan(block, carry, jnp.arange(first, last, rows))
+
+
 def scan_steps(
     body: Body,
     carry0: Carry,
@@ -131,48 +196,69 @@ def scan_steps(
     n_steps: int,
     unroll: int,
 ) -> jax.Array:
-    """Every state, ``[size, n_steps, n_states, n_nodes]``.
-
-    The noise of each point ``[n_steps, n_noise_states, n_nodes]`` is its
-    injected samples or ``jax.random.normal`` of its ``config.noise.key``;
-    the latter is drawn a block of steps at a time inside the loop when the
-    generator allows it (:mod:`._normals`), the same numbers without holding
-    every step's.
-    """
-    if network.noise is None:
-        _, ys = jax.lax.scan(body, carry0, None, length=n_steps, unroll=unroll)
-        return jnp.moveaxis(ys, 1, 0)
-    dtype = carry0[0].dtype
-    shape = noise_shape(network, n_steps)
-    config = points.config
-    # about 2**20 normals per block for the whole batch: they stay in cache
-    rows = block_rows(n_steps, max(1, 2**20 // (points.size * math.prod(shape[1:]))))
-    if (
-        config._internal.noise_samples is None
-        and blockwise(config.noise.key, shape, dtype)
-        and (rows >= 8 or rows == n_steps)
-    ):
-
-        def block(carry: Carry, b: jax.Array) -> tuple[Carry, jax.Array]:
-            def draw(config):
-                return rows_of_normal(config.noise.key, shape, b * rows, rows, dtype)
-
-            z = _steps_first(points.map(draw))
-            carry, ys = jax.lax.scan(body, carry, z, unroll=unroll)
-            return carry, jnp.moveaxis(ys, 1, 0)  # [size, rows, ...]
-
-        _, ys = jax.lax.scan(block, carry0, jnp.arange(n_steps // rows))
-        ys = jnp.moveaxis(ys, 1, 0)  # [size, n_blocks, rows, ...]
-        return jnp.reshape(ys, (points.size, n_steps, *ys.shape[3:]))
-    else:
-
-        def draw(config):
-            z = injected_noise(network, config, n_steps)
-            return jax.random.normal(config.noise.key, shape, dtype) if z is None else z
-
-        z = _steps_first(points.map(draw))
-        _, ys = jax.lax.scan(body, carry0, z, length=n_steps, unroll=unroll)
+    """Every state, ``[size, n_steps, n_states, n_nodes]`` (noise:
+    :func:`step_noise`)."""
+    draw, rows = step_noise(network, points, n_steps, carry0[0].dtype, n_steps)
+    _, ys = scan_rows(body, carry0, draw, rows, 0, n_steps, unroll)
+    ys = jnp.reshape(ys, (n_steps, *ys.shape[2:]))  # [n_steps, size, ...]
     return jnp.moveaxis(ys, 1, 0)
+
+
+def scan_observed(
+    body: Body,
+    carry0: Carry,
+    network: Network,
+    points: Points,
+    n_steps: int,
+    observation: Observation,
+    unroll: int,
+) -> dict[str, Any]:
+    """The observers' results, each with a leading ``size`` axis; no state
+    is recorded.
+
+    The first ``n_transient`` steps run unobserved; every later state is
+    folded into each observer's accumulator. The noise is that of an
+    unobserved solve (:func:`step_noise`), so the results equal the
+    observers' summaries of ``scan_steps``' trajectory.
+    """
+    n_transient = observation.n_transient
+    dtype = carry0[0].dtype
+    period = math.gcd(n_transient, n_steps)
+    draw, rows = step_noise(network, points, n_steps, dtype, period)
+
+    def unobserved(carry: Carry, z_k: Any) -> tuple[Carry, None]:
+        return body(carry, z_k)[0], None
+
+    carry, _ = scan_rows(unobserved, carry0, draw, rows, 0, n_transient, unroll)
+    items = [
+        (name, observer, observation.indices[name])
+        for name, observer in observation.observers.items()
+    ]
+    accs = {
+        name: jax.vmap(observer.init)(carry0[0][:, index])
+        for name, observer, index in items
+    }
+
+    def observed(state: tuple[Carry, dict], z_k: Any) -> tuple[tuple, None]:
+        carry, accs = state
+        carry, y = body(carry, z_k)
+        count = (carry[2] - n_transient).astype(dtype)  # states folded
+        accs = {
+            name: jax.vmap(observer.update, in_axes=(0, 0, None))(
+                accs[name], y[:, index], count
+            )
+            for name, observer, index in items
+        }
+        return (carry, accs), None
+
+    (_, accs), _ = scan_rows(
+        observed, (carry, accs), draw, rows, n_transient, n_steps, unroll
+    )
+    count = jnp.asarray(n_steps - n_transient, dtype)
+    return {
+        name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[name], count)
+        for name, observer, index in items
+    }
 
 
 def scan_blocks(
@@ -236,11 +322,14 @@ def integrate(
     n_steps: int,
     monitor: AbstractMonitor,
     unroll: int,
+    observation: Observation | None = None,
 ) -> SolveFn:
     """``solve(config) -> Solution``: ``n_steps`` steps of ``step`` from ``t0``.
 
     ``Solution.ys`` is ``[n_steps // monitor.every, n_states, n_nodes]``:
-    every state for :class:`Raw`, else one monitor record per block.
+    every state for :class:`Raw`, else one monitor record per block. With an
+    ``observation`` nothing is recorded (``ys`` has no rows) and
+    ``Solution.observed`` holds the observers' results.
     ``unroll`` is the steps per ``lax.scan`` iteration (speed only). Under
     ``jax.vmap`` the points of the batch share one delay history
     (:mod:`._batching`).
@@ -254,6 +343,13 @@ def integrate(
 
     def run(points: Points) -> Solution:
         body, carry0 = make_body(network, points, step, t0, dt)
+        if observation is not None:
+            observed = scan_observed(
+                body, carry0, network, points, n_steps, observation, unroll
+            )
+            y = carry0[0]
+            ys = jnp.zeros((points.size, 0, *y.shape[1:]), y.dtype)
+            return Solution(jnp.zeros((0,), y.dtype), ys, observed)
         if every_step:
             ys = scan_steps(body, carry0, network, points, n_steps, unroll)
         else:

@@ -14,6 +14,7 @@ from sweepjax.network._checks import check_leaves
 from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
+from sweepjax.network._observers import AbstractObserver, check_observation
 from sweepjax.network._solution import Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
@@ -56,6 +57,8 @@ def prepare(
     dt: float,
     monitor: AbstractMonitor | None = None,
     unroll: int = 1,
+    observe: dict[str, AbstractObserver] | None = None,
+    transient: float = 0.0,
 ) -> tuple[SolveFn, Config]:
     """Compile a network into ``solve_fn`` and return it with its ``config``.
 
@@ -77,6 +80,13 @@ def prepare(
             ``monitor.every``.
         unroll: steps per loop iteration of the native solvers' ``lax.scan``
             (a speed knob; results do not change).
+        observe: observers by output name, e.g. ``{"fc": FC("S"), "mean":
+            Mean("S")}``, computed inside the loop (:mod:`._observers`):
+            ``solve_fn(config).observed`` holds their results and no
+            trajectory is recorded or held (``ys`` has no rows), so memory
+            does not grow with the run. Not combined with ``monitor``.
+        transient: ms at the start of the run that the observers ignore (a
+            whole number of steps, shorter than the run).
 
     Returns:
         ``(solve_fn, config)``; ``config`` is a :class:`sweepjax.Config` (see
@@ -96,10 +106,19 @@ def prepare(
             f"AbstractSolver, got {solver!r}."
         )
     n_steps = _time_grid(t0, t1, dt)
+    observation = check_observation(network, observe, transient, dt, n_steps)
+    if observation is not None and monitor is not None:
+        raise ValueError(
+            f"prepare records a trajectory (monitor={monitor!r}) or observes it "
+            "(observe=...), not both; prepare twice for both."
+        )
     monitor = _check_monitor(monitor, n_steps, f"t0={t0}, t1={t1}, dt={dt}")
     unroll = check_positive_int("unroll", unroll)
     config = make_config(network)
-    solve = solver.build(network, t0, dt, n_steps, monitor, unroll)
+    if observation is None:
+        solve = solver.build(network, t0, dt, n_steps, monitor, unroll)
+    else:
+        solve = solver.build(network, t0, dt, n_steps, monitor, unroll, observation)
     rules = leaf_rules(network)
 
     def checked_solve(values: Config) -> Solution:

