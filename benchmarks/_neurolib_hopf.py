@@ -26,8 +26,9 @@ sweepjax's ``AdditiveNoise(sigma)`` (``sigma sqrt(dt) z`` added to each state
 each step) for ``sigma_ou = sigma / dt``, which this module sets (lagged by
 one step and with other random numbers, so equal in distribution only).
 neurolib draws its normal numbers whatever ``sigma_ou`` is, so the cost does
-not depend on ``sigma``. BOLD is off: ``model.run(bold=False)`` (the default)
-and ``params["bold"]`` is not set.
+not depend on ``sigma``. BOLD is off unless asked for (``bold=True`` runs
+``model.run(bold=True)``: neurolib's Balloon-Windkessel model on ``4 (x + 1)``,
+sampled every 2 s).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _make_model(weights, lengths_mm, speed, dt, sigma, a, w):
     return model
 
 
-def _run(model, G, duration_ms, seed):
+def _run(model, G, duration_ms, seed, bold=False):
     n = model.params["N"]
     model.params.update(
         K_gl=float(G),
@@ -71,20 +72,20 @@ def _run(model, G, duration_ms, seed):
         x_ou=np.zeros(n),
         y_ou=np.zeros(n),
     )
-    model.run(bold=False)
+    model.run(bold=bold)
     return model.x
 
 
 def _worker(job) -> dict:
     """Run a share of the runs sequentially; time them after a warm-up run."""
     t_start = time.perf_counter()
-    weights, lengths_mm, speed, dt, duration_ms, sigma, a, w, share = job
+    weights, lengths_mm, speed, dt, duration_ms, sigma, a, w, bold, share = job
     model = _make_model(weights, lengths_mm, speed, dt, sigma, a, w)
     _run(model, share[0][1] if share else 0.0, WARMUP_STEPS * dt, seed=0)
     t_warm = time.perf_counter()
     finite = True
     for seed, G in share:
-        x = _run(model, G, duration_ms, seed)
+        x = _run(model, G, duration_ms, seed, bold)
         finite &= bool(np.isfinite(x).all())
     t_end = time.perf_counter()
     return {
@@ -109,6 +110,7 @@ def time_neurolib_hopf(
     context: str = "spawn",
     a: float = -0.05,
     w: float = 0.2,
+    bold: bool = False,
 ) -> dict:
     """Time ``n_runs`` neurolib Hopf network runs spread over ``processes``.
 
@@ -130,6 +132,7 @@ def time_neurolib_hopf(
             re-imports the caller's ``__main__`` module, which counts in
             ``wall_s`` like the rest of the start-up.
         a, w: neurolib's bifurcation parameter and angular frequency (rad/ms).
+        bold: also simulate neurolib's BOLD signal (``model.run(bold=True)``).
 
     Returns:
         ``wall_s`` (the whole batch: process start, imports, numba warm-up,
@@ -162,6 +165,7 @@ def time_neurolib_hopf(
             sigma,
             a,
             w,
+            bold,
             share,
         )
 

@@ -45,3 +45,21 @@ def test_connectome_graphs():
 def test_unknown_connectome_lists_available():
     with pytest.raises(ValueError, match=r"unknown connectome 'human'.*'76'"):
         load_connectome("human")
+
+
+def test_graph_scaling_is_stated_and_self_connections_are_dropped():
+    connectome = load_connectome("68")  # its largest entry is on the diagonal
+    raw = connectome.weights
+    off_diagonal = raw - np.diag(np.diag(raw))
+    assert np.diag(raw).max() > off_diagonal.max()  # the case this guards
+    np.testing.assert_allclose(
+        connectome.graph().weights, off_diagonal / off_diagonal.max()
+    )
+    np.testing.assert_allclose(
+        connectome.graph(self_connections=True).weights, raw / raw.max()
+    )
+    np.testing.assert_array_equal(
+        connectome.graph(normalize=None, self_connections=True).weights, raw
+    )
+    with pytest.raises(ValueError, match='normalize must be "max".*got True'):
+        connectome.graph(normalize=True)

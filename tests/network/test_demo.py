@@ -14,3 +14,12 @@ def test_example_runs(capsys):
     printed = capsys.readouterr().out
     assert "68 regions, 2 noise seeds per G" in printed
     assert "coupling.delayed.G" in printed
+
+
+def test_bold_fit_study_runs(capsys, tmp_path):
+    namespace = runpy.run_path(str(ROOT / "examples" / "bold_fit_study.py"))
+    fit = namespace["main"](quick=True, figure=str(tmp_path / "study.png"))
+    printed = capsys.readouterr().out
+    assert "gw: 5 subjects, 80 regions" in printed and "best fit" in printed
+    assert fit["fc_corr"].between(-1, 1).all() and fit["fcd_ks"].between(0, 1).all()
+    assert (tmp_path / "study.png").stat().st_size > 10_000

@@ -281,3 +281,22 @@ def test_bold_observer_errors_name_the_argument():
     with pytest.raises(TypeError, match="FCD needs an observer that makes a series"):
         FCD("x", window=3, step=1)
     assert repr(FC(BOLD("x", 10.0))) == "FC(BOLD('x', tr_ms=10.0))"
+
+
+def test_fc_of_a_node_that_never_moves_is_zero_as_in_fc(x64):
+    network = hopf(3, noise=False)
+    solve, config = prepare(
+        network,
+        Heun(),
+        0.0,
+        10.0,
+        DT,
+        observe={"fc": FC("x"), "bold": FC(BOLD("x", 1.0))},
+    )
+    config.initial_state = jnp.array([[0.3, 0.0, 0.2], [0.1, 0.0, 0.2]])
+    config.graph.weights = jnp.array([[0, 0, 1.0], [0, 0, 0], [1.0, 0, 0]])
+    observed = solve(config).observed
+    for got in observed.values():
+        np.testing.assert_array_equal(got[1], 0.0)  # node 1 stays at the origin
+        np.testing.assert_array_equal(got[:, 1], 0.0)
+        assert np.isfinite(got).all()

@@ -10,11 +10,12 @@ AbstractMonitor AbstractNoise AbstractSolver AdditiveNoise Connectome
 AbstractDelayGraph DelayedLinearCoupling DenseDelayGraph SparseDelayGraph SparseGraph
 DenseGraph Diffrax Euler Generic2dOscillator Heun JansenRit Kuramoto
 KuramotoCoupling LinearCoupling Network RK4 Raw ReducedWongWang Solution SubSample
-SupHopf TemporalAverage available_connectomes functional_connectivity
+SupHopf TemporalAverage available_connectomes
 load_connectome make_config prepare
 AbstractObserver Covariance FC Mean Std Synchrony
 EmpiricalData available_datasets load_dataset
 BOLD BalloonWindkessel FCD bold
+fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_triangle
 """.split()
 
 

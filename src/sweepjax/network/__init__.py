@@ -15,7 +15,6 @@ initial state) can carry sweep axes::
     ys = solve_fn(config).ys        # [n_steps, n_states, n_nodes]
 """
 
-from sweepjax.network._analysis import functional_connectivity
 from sweepjax.network._bold import BalloonWindkessel, bold
 from sweepjax.network._connectome import (
     Connectome,
@@ -31,6 +30,16 @@ from sweepjax.network._coupling import (
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
+from sweepjax.network._fit import (
+    fc,
+    fc_correlation,
+    fcd,
+    fcd_distance,
+    ks_distance,
+    sliding_fc,
+    to_samples,
+    upper_triangle,
+)
 from sweepjax.network._graph import (
     AbstractDelayGraph,
     AbstractGraph,
@@ -115,7 +124,14 @@ __all__ = [
     "available_connectomes",
     "available_datasets",
     "bold",
-    "functional_connectivity",
+    "fc",
+    "fc_correlation",
+    "fcd",
+    "fcd_distance",
+    "ks_distance",
+    "sliding_fc",
+    "to_samples",
+    "upper_triangle",
     "load_connectome",
     "load_dataset",
     "make_config",

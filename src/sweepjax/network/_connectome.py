@@ -69,15 +69,28 @@ class Connectome:
     def graph(
         self,
         speed: float | None = None,
-        normalize: bool = True,
+        normalize: str | None = "max",
+        self_connections: bool = False,
         sparse: bool | None = None,
     ) -> AbstractGraph:
         """A graph of this connectome.
 
+        The weights are scaled as ``normalize`` says, never silently:
+        connectome files come in arbitrary units (fibre counts, densities),
+        so a coupling strength ``G`` means something only relative to a
+        stated scale. Self-connections are dropped unless asked for: the
+        diagonal of a tractography matrix counts fibres inside a region, not
+        a path by which a region drives itself (several tvb-data atlases put
+        their largest entry there, which would otherwise set the scale).
+
         Args:
             speed: conduction speed in mm/ms; None gives a graph without
                 delays, a number one with ``delays = tract_lengths / speed``.
-            normalize: divide the weights by their maximum.
+            normalize: ``"max"`` (default) divides the weights by the largest
+                weight kept, so the strongest connection is 1; None keeps
+                them as loaded.
+            self_connections: keep the diagonal (False: set it to 0, before
+                normalising).
             sparse: keep only the connections (:class:`SparseGraph`,
                 :class:`SparseDelayGraph`) or the full matrices
                 (:class:`DenseGraph`, :class:`DenseDelayGraph`); None picks
@@ -87,8 +100,19 @@ class Connectome:
         >>> graph = load_connectome("76").graph(speed=3.0)
         >>> graph
         DenseDelayGraph(n_nodes=76, max_delay=...)
+        >>> float(graph.weights.max()), float(graph.weights.diagonal().max())
+        (1.0, 0.0)
         """
-        weights = self.weights / self.weights.max() if normalize else self.weights
+        if normalize not in ("max", None):
+            raise ValueError(
+                f'normalize must be "max" (divide by the largest weight) or None '
+                f"(keep the weights as loaded), got {normalize!r}."
+            )
+        weights = np.array(self.weights, dtype=float)
+        if not self_connections:
+            np.fill_diagonal(weights, 0.0)
+        if normalize == "max":
+            weights = weights / weights.max()
         if sparse is None:
             density = np.count_nonzero(weights) / weights.size
             sparse = self.n_regions >= SPARSE_NODES or density <= SPARSE_DENSITY

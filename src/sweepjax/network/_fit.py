@@ -30,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax._axis_checks import float_dtype
 from sweepjax._tree import check_positive_int
 
 __all__ = [
@@ -270,7 +269,7 @@ def _ks_distance(a: jax.Array, b: jax.Array) -> jax.Array:
 def _float_dtype(*arrays: jax.Array) -> np.dtype:
     """The common dtype of ``arrays`` if it is a float, else the default float."""
     dtype = jnp.result_type(*arrays)
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else float_dtype()
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
 
 
 def _series(series: jax.Array) -> jax.Array:

@@ -194,8 +194,9 @@ class _OfSeries(AbstractObserver):
 
 class FC(AbstractObserver):
     """Functional connectivity: the Pearson correlation over time between
-    the nodes, ``[n_nodes, n_nodes]``; a node that never varies gives NaN,
-    as in ``numpy.corrcoef``.
+    the nodes, ``[n_nodes, n_nodes]``; a node that never varies has 0 in its
+    row and column (:func:`fc`'s convention), so a silent region does not
+    turn a sweep's score into NaN.
 
     ``FC("S")`` correlates one state variable over every observed step
     (running co-moments); ``FC(BOLD("S", tr_ms=2000.0))`` correlates the
@@ -231,7 +232,8 @@ class FC(AbstractObserver):
         if self.source is not None:
             return fc(self.source.finalize(acc, count))
         scale = jnp.sqrt(jnp.diagonal(acc.m2))
-        return acc.m2 / jnp.outer(scale, scale)
+        outer = jnp.outer(scale, scale)
+        return jnp.where(outer > 0, acc.m2 / jnp.where(outer > 0, outer, 1), 0)
 
     def __repr__(self) -> str:
         return f"FC({self.source or self.states!r})"

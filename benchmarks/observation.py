@@ -1,0 +1,381 @@
+"""Benchmark: summaries computed inside the loop against summaries of ``ys``.
+
+Scenario: the Reduced Wong-Wang model on the 68-region tvb-data connectome
+(``Connectome.graph()``: no self-connections, scaled by the largest weight),
+instantaneous linear coupling, Heun, additive noise (sigma = 1e-3),
+dt = 0.1 ms, 10^4 steps per point, 256 points (64 coupling strengths x 4
+noise seeds); each point returns the mean, the standard deviation and the FC
+of S over time.
+
+Contenders, each in a fresh process (compilation included; best of
+``--repeat``):
+
+- ``sweepjax``: ``prepare(..., observe={"mean": Mean("S"), "std": Std("S"),
+  "fc": FC("S")})`` under ``ParallelExecution``: the summaries are folded
+  into running moments inside the loop, and no trajectory is kept.
+- ``post-hoc``: the seed's style, a hand-written ``jax.jit(jax.vmap(scan))``
+  that returns every state and reduces them afterwards (mean, std,
+  ``corrcoef``), drawing each point's noise at once as the spec says.
+- ``streaming``: a hand-written scan whose carry holds running sums
+  (Welford's moments and co-moments), noise drawn step by step.
+
+Second scenario (``--scenario study``): the simulation of
+``examples/bold_fit_study.py`` against neurolib doing the same. neurolib's
+``gw`` connectome (its scaling) with delays at 20 mm/ms, its Hopf model
+(``a = -0.05``, ``w = 0.2`` rad/ms, coupling into x, Euler, dt = 0.1 ms,
+additive noise), BOLD every 2 s from ``4 (x + 1)``; 16 points (coupling
+strengths) x 60 s. sweepjax computes the BOLD, its FC and FCD in the loop
+(``SupHopf`` + ``DelayedLinearCoupling(("x", "y"), G=[[K], [0]])`` under
+``Euler()``: neurolib's equations, cross-checked in the tests);
+neurolib runs ``model.run(bold=True)`` once per point, one process per
+core. Prints simulated seconds per wall second of each, end to end and
+steady (without start-up and compilation).
+
+Prints each time, ``contender / sweepjax`` (>= 1: sweepjax is faster), the
+peak RSS of each process, and the largest difference from sweepjax's
+numbers (``post-hoc`` draws the same noise, so its numbers agree to float32
+round-off; ``streaming`` draws other normals, so only its statistics agree).
+Targets: >= 2.5x post-hoc, >= 0.95x streaming, sweepjax's peak RSS < 300 MB.
+
+    python benchmarks/observation.py [--quick] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from _common import peak_rss_mb
+
+from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
+from sweepjax.network import (
+    BOLD,
+    FC,
+    FCD,
+    AdditiveNoise,
+    DelayedLinearCoupling,
+    Euler,
+    Heun,
+    LinearCoupling,
+    Mean,
+    Network,
+    ReducedWongWang,
+    Std,
+    SupHopf,
+    load_connectome,
+    load_dataset,
+    prepare,
+)
+
+DT, SIGMA = 0.1, 1e-3
+RWW = ReducedWongWang.default_parameters
+
+
+def sizes(quick: bool) -> dict:
+    return {
+        "n_steps": 1000 if quick else 10_000,
+        "n_g": 16 if quick else 64,
+        "n_seeds": 4,
+    }
+
+
+def weights() -> np.ndarray:
+    return np.asarray(load_connectome("68").graph().weights)
+
+
+def points(s: dict):
+    """``(G, key)`` of every point in sweepjax's product order."""
+    Gs = np.linspace(0.0, 0.5, s["n_g"], dtype=np.float32)
+    keys = jax.random.split(jax.random.key(1), s["n_seeds"])
+    return Gs, keys, np.repeat(Gs, s["n_seeds"]), jnp.tile(keys, s["n_g"])
+
+
+def run_sweepjax(s: dict) -> dict:
+    network = Network(
+        ReducedWongWang(),
+        {"c": LinearCoupling("S", G=0.1)},
+        load_connectome("68").graph(),
+        AdditiveNoise(SIGMA, jax.random.key(0)),
+    )
+    observe = {"mean": Mean("S"), "std": Std("S"), "fc": FC("S")}
+    solve, config = prepare(
+        network, Heun(), 0.0, s["n_steps"] * DT, DT, observe=observe
+    )
+    Gs, keys, *_ = points(s)
+    sweep = copy.deepcopy(config)
+    sweep.coupling.c.G = GridAxis(0.0, 0.5, s["n_g"])
+    sweep.noise.key = DataAxis(keys)
+    space = Space(sweep, mode="product")
+    result = ParallelExecution(
+        lambda c: solve(c).observed, space, n_vmap=64, progress=False
+    ).run()
+    return {k: np.asarray(v) for k, v in result.outputs.items()}
+
+
+def _rww(S, c, G):
+    p = RWW
+    x = p["w"] * p["J_N"] * S + p["I_o"] + p["J_N"] * G * c
+    u = p["a"] * x - p["b"]
+    H = u / (1.0 - jnp.exp(-p["d"] * u))
+    return -S / p["tau_s"] + (1.0 - S) * H * p["gamma"]
+
+
+def _heun(S, W, G, dW):
+    """TVB's stochastic Heun step, instantaneous coupling re-evaluated."""
+    k1 = _rww(S, W @ S, G)
+    S1 = S + DT * k1 + dW
+    k2 = _rww(S1, W @ S1, G)
+    return S + 0.5 * DT * (k1 + k2) + dW
+
+
+def run_post_hoc(s: dict) -> dict:
+    W = jnp.asarray(weights(), jnp.float32)
+    n = W.shape[0]
+
+    def simulate(G, key):
+        z = jax.random.normal(key, (s["n_steps"], 1, n))[:, 0]
+        dWs = SIGMA * jnp.sqrt(DT) * z
+
+        def step(S, dW):
+            S = _heun(S, W, G, dW)
+            return S, S
+
+        _, ys = jax.lax.scan(step, jnp.full(n, 0.1), dWs)
+        return ys
+
+    def summarise(ys):
+        return {"mean": ys.mean(0), "std": ys.std(0), "fc": jnp.corrcoef(ys.T)}
+
+    *_, G, key = points(s)
+    ys = jax.jit(jax.vmap(simulate))(jnp.asarray(G), key)
+    out = jax.jit(jax.vmap(summarise))(ys)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def run_streaming(s: dict) -> dict:
+    W = jnp.asarray(weights(), jnp.float32)
+    n = W.shape[0]
+
+    def simulate(G, key):
+        def step(carry, k):
+            S, mean, m2, cov = carry
+            z = jax.random.normal(jax.random.fold_in(key, k), (n,))
+            S = _heun(S, W, G, SIGMA * jnp.sqrt(DT) * z)
+            count = (k + 1).astype(S.dtype)
+            delta = S - mean
+            mean = mean + delta / count
+            after = S - mean
+            return (S, mean, m2 + delta * after, cov + jnp.outer(delta, after)), None
+
+        zeros = jnp.zeros(n)
+        init = (jnp.full(n, 0.1), zeros, zeros, jnp.zeros((n, n)))
+        (_, mean, m2, cov), _ = jax.lax.scan(step, init, jnp.arange(s["n_steps"]))
+        scale = jnp.sqrt(jnp.diagonal(cov))
+        return {
+            "mean": mean,
+            "std": jnp.sqrt(m2 / s["n_steps"]),
+            "fc": cov / jnp.outer(scale, scale),
+        }
+
+    *_, G, key = points(s)
+    out = jax.jit(jax.vmap(simulate))(jnp.asarray(G), key)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+RUNNERS = {
+    "sweepjax": run_sweepjax,
+    "post-hoc": run_post_hoc,
+    "streaming": run_streaming,
+}
+
+
+STUDY = {"a": -0.05, "w": 0.2, "speed": 20.0, "sigma": 0.02, "tr": 2000.0}
+
+
+def study_sizes(quick: bool) -> dict:
+    return {"t1": 6000.0 if quick else 60_000.0, "n_points": 16}
+
+
+def study_sweepjax(s: dict) -> dict:
+    """Returns the seconds of set-up and compilation and of the sweep."""
+    start = time.perf_counter()
+    data = load_dataset("gw")
+    graph = data.connectome_scaled_by_max().graph(STUDY["speed"], normalize=None)
+    network = Network(
+        SupHopf(a=STUDY["a"], omega=STUDY["w"]),
+        {"c": DelayedLinearCoupling(("x", "y"), G=np.array([[0.5], [0.0]]))},
+        graph,
+        AdditiveNoise(STUDY["sigma"], jax.random.key(0)),
+        initial_state=0.1,
+    )
+    source = BOLD("x", tr_ms=STUDY["tr"], transform=lambda x: 4.0 * (x + 1.0))
+    observe = {"fc": FC(source), "fcd": FCD(source, window=3, step=1)}
+    solve, config = prepare(network, Euler(), 0.0, s["t1"], DT, observe=observe)
+    sweep = copy.deepcopy(config)
+    G = np.zeros((s["n_points"], 2, 1), np.float32)
+    G[:, 0, 0] = np.linspace(0.0, 1.0, s["n_points"])
+    sweep.coupling.c.G = DataAxis(jnp.asarray(G))
+    executor = ParallelExecution(
+        lambda c: solve(c).observed,
+        Space(sweep),
+        n_vmap=s["n_points"] // len(jax.devices()),
+        n_pmap=len(jax.devices()),
+        progress=False,
+    )
+    executor.compile()
+    ready = time.perf_counter()
+    executor.run()
+    end = time.perf_counter()
+    return {"seconds": end - start, "steady": end - ready}
+
+
+def study_neurolib(s: dict) -> dict:
+    from _neurolib_hopf import time_neurolib_hopf  # noqa: PLC0415 (optional peer)
+
+    data = load_dataset("gw")
+    connectome = data.connectome_scaled_by_max()
+    out = time_neurolib_hopf(
+        connectome.weights,
+        connectome.tract_lengths,
+        STUDY["speed"],
+        DT,
+        s["t1"],
+        s["n_points"],
+        np.linspace(0.0, 1.0, s["n_points"]),
+        STUDY["sigma"],
+        os.cpu_count() or 1,
+        a=STUDY["a"],
+        w=STUDY["w"],
+        bold=True,
+    )
+    return {"seconds": out["wall_s"], "steady": out["steady_s"]}
+
+
+def worker(contender: str, quick: bool) -> dict:
+    jax.block_until_ready(jax.jit(jnp.sin)(1.0))  # start the backend untimed
+    if contender == "study-sweepjax":
+        return study_sweepjax(study_sizes(quick))
+    if contender == "study-neurolib":
+        return study_neurolib(study_sizes(quick))
+    start = time.perf_counter()
+    out = RUNNERS[contender](sizes(quick))
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "out": {k: v.tolist() for k, v in out.items()},
+    }
+
+
+def run_worker(contender: str, quick: bool) -> dict:
+    cmd = [sys.executable, __file__, "--worker", contender]
+    env = dict(os.environ)
+    if contender == "study-sweepjax":  # one XLA CPU device per core
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={os.cpu_count()}"
+    done = subprocess.run(
+        cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env
+    )
+    if done.returncode:
+        raise RuntimeError(f"{contender} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def study(quick: bool, repeat: int) -> dict:
+    s = study_sizes(quick)
+    simulated = s["n_points"] * s["t1"] / 1000.0
+    cores = os.cpu_count() or 1
+    print(
+        f"\n[study] gw, 80 regions, delays, BOLD, {s['n_points']} points x "
+        f"{s['t1'] / 1000:g} s; sweepjax on {cores} devices, neurolib on "
+        f"{cores} processes"
+    )
+    runs = {c: [] for c in ("study-sweepjax", "study-neurolib")}
+    for _ in range(repeat):
+        for c in runs:
+            runs[c].append(run_worker(c, quick))
+    figures = {}
+    for c, rs in runs.items():
+        end = min(r["seconds"] for r in rs)
+        steady = min(r["steady"] for r in rs)
+        figures[c] = {
+            "seconds": end,
+            "steady_seconds": steady,
+            "simulated_s_per_s": simulated / end,
+            "steady_simulated_s_per_s": simulated / steady,
+        }
+        print(
+            f"  {c[6:]:<9} {end:7.2f} s {simulated / end:6.1f} sim-s/s | steady "
+            f"{steady:7.2f} s {simulated / steady:6.1f} sim-s/s"
+        )
+    ours, theirs = figures["study-sweepjax"], figures["study-neurolib"]
+    end = ours["simulated_s_per_s"] / theirs["simulated_s_per_s"]
+    steady = ours["steady_simulated_s_per_s"] / theirs["steady_simulated_s_per_s"]
+    print(
+        f"  sweepjax / neurolib, simulated seconds per wall second: {end:.2f}x "
+        f"end to end, {steady:.2f}x steady"
+    )
+    return figures
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--repeat", type=int, default=2, help="runs; min is kept")
+    parser.add_argument(
+        "--scenario", action="append", help="rww, study (default: both)"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.quick)))
+        return {}
+    scenarios = args.scenario or ["rww", "study"]
+    figures = {}
+    if "rww" in scenarios:
+        figures["rww"] = reductions(args.quick, args.repeat)
+    if "study" in scenarios:
+        figures["study"] = study(args.quick, args.repeat)
+    return figures
+
+
+def reductions(quick: bool, repeat: int) -> dict:
+    s = sizes(quick)
+    print(
+        f"RWW, 68 regions, {s['n_g'] * s['n_seeds']} points x {s['n_steps']} steps; "
+        "mean, std and FC of S; each run in a fresh process, compilation included"
+    )
+    runs = {c: [] for c in RUNNERS}
+    for _ in range(repeat):  # interleaved: load changes hit all alike
+        for c in RUNNERS:
+            runs[c].append(run_worker(c, quick))
+    best = {c: min(r["seconds"] for r in rs) for c, rs in runs.items()}
+    ref = runs["sweepjax"][0]["out"]
+    figures = {}
+    for c, rs in runs.items():
+        got = rs[0]["out"]
+        diff = {k: float(np.max(np.abs(np.subtract(got[k], ref[k])))) for k in ref}
+        rss = max(r["peak_rss_mb"] for r in rs)
+        figures[c] = {
+            "seconds": best[c],
+            "ratio": best[c] / best["sweepjax"],
+            "peak_rss_mb": rss,
+            "max_diff": diff,
+        }
+        print(
+            f"  {c:<10} {best[c]:7.2f} s  {c}/sweepjax = {figures[c]['ratio']:5.2f}"
+            f"  peak RSS {rss:6.0f} MB  max |diff| "
+            + " ".join(f"{k} {v:.1e}" for k, v in diff.items())
+        )
+    return figures
+
+
+if __name__ == "__main__":
+    main()
