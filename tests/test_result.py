@@ -163,3 +163,27 @@ def test_output_leaves_whose_names_print_alike_raise():
         r"and \['a.b'\]",
     ):
         Result(space, {"a.b": np.zeros(3), "a": {"b": np.ones(3)}})
+
+
+def test_to_xarray_labels_output_dimensions_and_numbers_replicates():
+    keys = jax.random.split(jax.random.key(0), 3)
+    space = Space({"G": GridAxis(0.0, 1.0, 2), "key": DataAxis(keys)}, mode="product")
+    fc = np.arange(6 * 4, dtype=float).reshape(6, 2, 2)
+    labels = ["lh", "rh"]
+    ds = Result(space, {"fc": fc, "m": fc[:, 0]}).to_xarray(
+        dims={"fc": ("region", "region_j"), "m": ("region_j",)},
+        coords={"region": labels, "region_j": labels},
+    )
+    assert ds["fc"].dims == ("G", "key", "region", "region_j")
+    np.testing.assert_array_equal(ds["key"], [0, 1, 2])  # not key objects
+    np.testing.assert_array_equal(
+        ds["fc"].sel(G=1.0, key=2, region="rh", region_j="lh"), fc[5, 1, 0]
+    )
+    with pytest.raises(ValueError, match=r"dims\['fc'\] names 1 dimensions"):
+        Result(space, {"fc": fc}).to_xarray(dims={"fc": ("region",)})
+    with pytest.raises(ValueError, match=r"dims names outputs \['fcd'\]"):
+        Result(space, {"fc": fc}).to_xarray(dims={"fcd": ("a", "b")})
+    with pytest.raises(ValueError, match=r"coords\['region'\] has 3 labels.*size 2"):
+        Result(space, {"fc": fc}).to_xarray(
+            dims={"fc": ("region", "j")}, coords={"region": ["a", "b", "c"]}
+        )

@@ -129,15 +129,27 @@ class Result:
                 df[name] = object_cells(data)
         return df
 
-    def to_xarray(self):
+    def to_xarray(
+        self,
+        dims: dict[str, tuple[str, ...]] | None = None,
+        coords: dict[str, Any] | None = None,
+    ):
         """The outputs as an `xarray.Dataset`, one data variable per leaf.
 
         An unsliced product space gives one dimension per effective axis (a
         group is one dimension, its members are coordinates on it), with the
         axis values as coordinates; array-valued axes (vectors, matrices,
-        PRNG keys) are indexed by position. Other spaces (zip, sliced) get a
-        single ``point`` dimension with the scalar axes as coordinates. Extra
-        output dimensions are kept as ``<name>_dim_<k>``.
+        PRNG keys: replicates) get an integer coordinate, their position.
+        Other spaces (zip, sliced) get a single ``point`` dimension with the
+        scalar axes as coordinates. Extra output dimensions are named
+        ``<name>_dim_<k>`` unless ``dims`` names them, and ``coords`` labels
+        them::
+
+            labels = connectome.region_labels
+            result.to_xarray(
+                dims={"fc": ("region", "region_j"), "mean_S": ("region",)},
+                coords={"region": labels, "region_j": labels},
+            )
 
         Names: a dimension is named by its group's label (``str(group)``) or
         its axis's name; a group labelled like one of its members is indexed
@@ -150,18 +162,21 @@ class Result:
         import xarray as xr
 
         space = self._space
-        coords: dict[str, Any] = {}
+        coord: dict[str, Any] = {}
         values = space.values
+        output_dims = dict(dims or {})
         if space.is_grid:
-            dims = [e.name for e in space.effective_axes]
+            lead_dims = [e.name for e in space.effective_axes]
             lead = space.grid_shape
-            for dim, eff in zip(dims, space.effective_axes, strict=True):
+            for dim, eff in zip(lead_dims, space.effective_axes, strict=True):
                 for member in eff.names:
                     table = values[member]
                     if table.ndim == 1 and not is_key_array(table):
-                        coords[member] = (dim, np.asarray(table[: eff.size]))
+                        coord[member] = (dim, np.asarray(table[: eff.size]))
+                if dim not in coord:  # positions of array-valued values (keys)
+                    coord[dim] = (dim, np.arange(eff.size))
         else:
-            dims, lead = [POINT], (len(space),)
+            lead_dims, lead = [POINT], (len(space),)
             df = space.to_dataframe()
             if POINT in df.columns:
                 raise ValueError(
@@ -170,15 +185,30 @@ class Result:
                     "space. Rename the leaf (e.g. to `point_`), or use "
                     "to_dataframe()."
                 )
-            coords[POINT] = (POINT, np.arange(len(space)))
+            coord[POINT] = (POINT, np.arange(len(space)))
             for name in df.columns:
                 if df[name].dtype != object:
-                    coords[name] = (POINT, df[name].to_numpy())
+                    coord[name] = (POINT, df[name].to_numpy())
         data_vars = {}
-        taken = set(coords) | set(dims)
-        for name, leaf in self._columns(taken).items():
+        taken = set(coord) | set(lead_dims)
+        columns = self._columns(taken)
+        unknown = sorted(set(output_dims) - set(columns))
+        if unknown:
+            raise ValueError(
+                f"to_xarray: dims names outputs {unknown} that the result does "
+                f"not have; its outputs are {sorted(columns)}."
+            )
+        for name, leaf in columns.items():
             data = np.asarray(leaf)
             extra = [f"{name}_dim_{k}" for k in range(data.ndim - 1)]
+            if name in output_dims:
+                extra = list(output_dims[name])
+                if len(extra) != data.ndim - 1:
+                    raise ValueError(
+                        f"to_xarray: dims[{name!r}] names {len(extra)} dimensions "
+                        f"{tuple(extra)}, but each point's `{name}` has shape "
+                        f"{data.shape[1:]} ({data.ndim - 1} dimensions)."
+                    )
             clash = taken.intersection(extra)
             if clash:
                 raise ValueError(
@@ -187,7 +217,19 @@ class Result:
                     "the axis or the output, or use to_dataframe()."
                 )
             data_vars[name] = (
-                dims + extra,
+                lead_dims + extra,
                 data.reshape(tuple(lead) + data.shape[1:]),
             )
-        return xr.Dataset(data_vars, coords=coords)
+        dataset = xr.Dataset(data_vars, coords=coord)
+        for dim, labels in (coords or {}).items():
+            size = dataset.sizes.get(dim)
+            if size != len(labels):
+                where = "no such dimension" if size is None else f"size {size}"
+                raise ValueError(
+                    f"to_xarray: coords[{dim!r}] has {len(labels)} labels, but "
+                    f"the dimension `{dim}` has {where}; dimensions: "
+                    f"{dict(dataset.sizes)}."
+                )
+        return dataset.assign_coords(
+            {dim: np.asarray(labels) for dim, labels in (coords or {}).items()}
+        )

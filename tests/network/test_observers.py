@@ -18,6 +18,7 @@ from sweepjax.network import (
     FC,
     FCD,
     AdditiveNoise,
+    Average,
     Covariance,
     DelayedLinearCoupling,
     DenseDelayGraph,
@@ -272,7 +273,9 @@ def test_bold_and_its_fc_and_fcd_equal_the_post_hoc_functions(x64):
 
 def test_bold_observer_errors_name_the_argument():
     args = (hopf(), Heun(), 0.0, T1, DT)
-    with pytest.raises(ValueError, match="tr_ms must be a whole number of steps"):
+    with pytest.raises(
+        ValueError, match="tr_ms must be a whole number of steps.*got 0.25 ms"
+    ):
         prepare(*args, observe={"b": BOLD("x", tr_ms=0.25)})
     with pytest.raises(ValueError, match="at least one TR"):
         prepare(*args, observe={"b": BOLD("x", tr_ms=100.0)})
@@ -300,3 +303,25 @@ def test_fc_of_a_node_that_never_moves_is_zero_as_in_fc(x64):
         np.testing.assert_array_equal(got[1], 0.0)  # node 1 stays at the origin
         np.testing.assert_array_equal(got[:, 1], 0.0)
         assert np.isfinite(got).all()
+
+
+def test_average_series_and_its_fc_equal_block_means_of_the_trajectory(x64):
+    network = hopf(4)
+    record, config = prepare(network, Heun(), 0.0, T1, DT)
+    observe = {
+        "x": Average("x", period_ms=1.0),
+        "xy": Average(("x", "y"), period_ms=2.0),
+        "fc": FC(Average("x", period_ms=1.0)),
+        "fcd": FCD(Average("x", period_ms=1.0), window=8, step=4),
+    }
+    solve, _ = prepare(network, Heun(), 0.0, T1, DT, observe=observe, transient=5.0)
+    kept = np.asarray(record(config).ys)[N_TRANSIENT:]  # 250 steps
+    x_1ms = kept[:, 0].reshape(25, 10, 4).mean(1)
+    xy_2ms = kept[:240].reshape(12, 20, 2, 4).mean(1)  # 10 steps left out
+    got = solve(config).observed
+    assert_close(got["x"], x_1ms)
+    assert_close(got["xy"], xy_2ms)
+    assert_close(got["fc"], fc(x_1ms))
+    assert_close(got["fcd"], fcd(x_1ms, 8, 4), rtol=1e-7, atol=1e-9)
+    with pytest.raises(TypeError, match="one state's series"):
+        FC(Average(("x", "y"), 1.0))

@@ -171,6 +171,16 @@ class Covariance(_CoMoments):
         return f"Covariance({self.states!r}, ddof={self.ddof})"
 
 
+def _series_of(observer: str, source: AbstractObserver) -> AbstractObserver:
+    if not isinstance(source.states, str):
+        raise TypeError(
+            f"{observer} correlates the nodes of one state's series; "
+            f"{source!r} observes {source.states!r}. Observe one state, e.g. "
+            f"{type(source).__name__}({source.states[0]!r}, ...)."
+        )
+    return source
+
+
 class _OfSeries(AbstractObserver):
     """An observable of the series that its ``source`` observer makes."""
 
@@ -206,7 +216,7 @@ class FC(AbstractObserver):
     """
 
     def __init__(self, of: str | AbstractObserver):
-        self.source = of if isinstance(of, AbstractObserver) else None
+        self.source = _series_of("FC", of) if isinstance(of, AbstractObserver) else None
         self.steps = None if self.source else _CoMoments(_one_state("FC", of))
 
     @property
@@ -253,7 +263,7 @@ class FCD(_OfSeries):
                 "FCD needs an observer that makes a series, e.g. "
                 f"FCD(BOLD('S', tr_ms=2000.0), window=30, step=5), got of={of!r}."
             )
-        self.source = of
+        self.source = _series_of("FCD", of)
         self.window = window
         self.step = step
 
@@ -262,6 +272,66 @@ class FCD(_OfSeries):
 
     def __repr__(self) -> str:
         return f"FCD({self.source!r}, window={self.window}, step={self.step})"
+
+
+def _steps_per(what: str, period_ms: float, dt: float) -> int:
+    every = period_ms / dt
+    if abs(every - round(every)) > 1e-6 * every:
+        raise ValueError(
+            f"{what} must be a whole number of steps of dt={dt} ms, got {period_ms} ms."
+        )
+    return round(every)
+
+
+def _check_period(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of ms, got {value!r}.")
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0 ms, got {value}.")
+    return float(value)
+
+
+class Average(AbstractObserver):
+    """A coarse series of one or more states: the mean of each period of
+    ``period_ms``, ``[n_samples, n_nodes]`` (or ``[n_samples, len(states),
+    n_nodes]``); the observed steps past the last whole period are left out.
+    A source for :class:`FC` and :class:`FCD` at a slower rate than the
+    steps, and a trajectory at the resolution a plot needs.
+
+    >>> observe = {"S_1ms": Average("S", period_ms=1.0)}
+    """
+
+    def __init__(self, states: str | tuple[str, ...], period_ms: float):
+        self.states = states
+        self.period_ms = _check_period("period_ms", period_ms)
+        self._every = 0
+        self._n_samples = 0
+
+    def bind(self, dt, n_steps):
+        bound = copy.copy(self)
+        bound._every = _steps_per("Average's period_ms", self.period_ms, dt)
+        bound._n_samples = n_steps // bound._every
+        if not bound._n_samples:
+            raise ValueError(
+                f"Average(period_ms={self.period_ms}) needs at least one period of "
+                f"observed time; the run observes {n_steps * dt} ms."
+            )
+        return bound
+
+    def init(self, x):
+        if not self._every:
+            raise RuntimeError("Average.init before bind(dt, n_steps); use prepare.")
+        return jnp.zeros((self._n_samples, *x.shape), x.dtype)
+
+    def update(self, acc, x, count):
+        row = (count.astype(jnp.int32) - 1) // self._every
+        return acc.at[row].add(x / self._every, mode="drop")
+
+    def finalize(self, acc, count):
+        return acc
+
+    def __repr__(self) -> str:
+        return f"Average({self.states!r}, period_ms={self.period_ms})"
 
 
 class BOLD(AbstractObserver):
@@ -286,11 +356,7 @@ class BOLD(AbstractObserver):
         transform: Callable[[jax.Array], jax.Array] | None = None,
     ):
         self.states = _one_state("BOLD", state)
-        if isinstance(tr_ms, bool) or not isinstance(tr_ms, int | float):
-            raise TypeError(f"tr_ms must be a number of ms, got {tr_ms!r}.")
-        if not tr_ms > 0:
-            raise ValueError(f"tr_ms must be > 0 ms, got {tr_ms}.")
-        self.tr_ms = float(tr_ms)
+        self.tr_ms = _check_period("tr_ms", tr_ms)
         self.model = BalloonWindkessel() if model is None else model
         self.transform = transform
         self._dt: float | None = None
@@ -298,14 +364,9 @@ class BOLD(AbstractObserver):
         self._n_samples = 0
 
     def bind(self, dt, n_steps):
-        every = self.tr_ms / dt
-        if abs(every - round(every)) > 1e-6 * every:
-            raise ValueError(
-                f"BOLD's tr_ms must be a whole number of steps of dt={dt} ms, "
-                f"got tr_ms={self.tr_ms}."
-            )
         bound = copy.copy(self)
-        bound._dt, bound._every = dt, round(every)
+        bound._dt = dt
+        bound._every = _steps_per("BOLD's tr_ms", self.tr_ms, dt)
         bound._n_samples = n_steps // bound._every
         if not bound._n_samples:
             raise ValueError(
