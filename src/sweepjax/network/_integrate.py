@@ -213,61 +213,88 @@ def scan_observed(
     observation: Observation,
     unroll: int,
 ) -> dict[str, Any]:
-    """The observers' results, each with a leading ``size`` axis; no state
-    is recorded.
+    """The observers' results, each with a leading ``size`` axis; no
+    trajectory is recorded.
 
-    The first ``n_transient`` steps are not observed (observers that
-    ``warms`` see them through ``warm``); every later state is folded into
-    each observer's accumulator. The noise is that of an
-    unobserved solve (:func:`step_noise`), so the results equal the
-    observers' summaries of ``scan_steps``' trajectory.
+    The loop runs in blocks of steps (at most about 2**20 numbers of
+    observed states per block, like the noise); each block's observed
+    states are handed to the observers at once (``update_block``). The first
+    ``n_transient`` steps are not observed (observers that ``warms`` see
+    them through ``warm_block``). The noise is that of an unobserved solve
+    (:func:`step_noise`), so the results equal the observers' summaries of
+    ``scan_steps``' trajectory.
     """
     n_transient = observation.n_transient
-    dtype = carry0[0].dtype
-    period = math.gcd(n_transient, n_steps)
-    draw, rows = step_noise(network, points, n_steps, dtype, period)
-
-    items = [
-        (name, observer, observation.indices[name])
-        for name, observer in observation.observers.items()
-    ]
-    accs = {
-        name: jax.vmap(observer.init)(carry0[0][:, index])
-        for name, observer, index in items
-    }
-    warming = [item for item in items if item[1].warms]
-
-    def transient(state: tuple[Carry, dict], z_k: Any) -> tuple[tuple, None]:
-        carry, accs = state
-        carry, y = body(carry, z_k)
-        accs = dict(accs)
-        for name, observer, index in warming:
-            accs[name] = jax.vmap(observer.warm)(accs[name], y[:, index])
-        return (carry, accs), None
-
-    (carry, accs), _ = scan_rows(
-        transient, (carry0, accs), draw, rows, 0, n_transient, unroll
+    y0 = carry0[0]  # [size, n_states, n_nodes]
+    # the states some observer watches, and where each observer's sit in them
+    watched = sorted(
+        {i for index in observation.indices.values() for i in np.atleast_1d(index)}
     )
+    place = {state: k for k, state in enumerate(watched)}
+    items = []
+    for name, observer in observation.observers.items():
+        index = observation.indices[name]
+        if isinstance(index, int):
+            items.append((name, observer, place[index]))
+        else:
+            items.append((name, observer, tuple(place[i] for i in index)))
+    largest = max(1, 2**20 // (points.size * len(watched) * y0.shape[-1]))
+    period = block_rows(math.gcd(n_transient, n_steps), largest)
+    draw, rows = step_noise(network, points, n_steps, y0.dtype, period)
 
-    def observed(state: tuple[Carry, dict], z_k: Any) -> tuple[tuple, None]:
-        carry, accs = state
+    def watch(carry: Carry, z_k: Any) -> tuple[Carry, jax.Array]:
         carry, y = body(carry, z_k)
-        count = (carry[2] - n_transient).astype(dtype)  # states folded
-        accs = {
-            name: jax.vmap(observer.update, in_axes=(0, 0, None))(
-                accs[name], y[:, index], count
+        return carry, y[:, np.asarray(watched)]
+
+    def run_block(state: tuple[Carry, dict], start: jax.Array, fold: Any) -> tuple:
+        carry, accs = state
+        carry, xs = jax.lax.scan(watch, carry, draw(start), length=rows, unroll=unroll)
+        # xs: [rows, size, n_watched, n_nodes]
+        return (carry, fold(accs, xs, start)), None
+
+    def warm(accs: dict, xs: jax.Array, start: jax.Array) -> dict:
+        return {
+            name: jax.vmap(observer.warm_block, in_axes=(0, 1))(
+                accs[name], xs[:, :, index]
+            )
+            if observer.warms
+            else accs[name]
+            for name, observer, index in items
+        }
+
+    def update(accs: dict, xs: jax.Array, start: jax.Array) -> dict:
+        count = (start - n_transient).astype(y0.dtype)  # states folded so far
+        return {
+            name: jax.vmap(observer.update_block, in_axes=(0, 1, None))(
+                accs[name], xs[:, :, index], count
             )
             for name, observer, index in items
         }
-        return (carry, accs), None
 
-    (_, accs), _ = scan_rows(
-        observed, (carry, accs), draw, rows, n_transient, n_steps, unroll
+    accs = {
+        name: jax.vmap(observer.init)(y0[:, observation.indices[name]])
+        for name, observer, _ in items
+    }
+    if any(observer.warms for _, observer, _ in items):
+        state, _ = jax.lax.scan(
+            partial(run_block, fold=warm),
+            (carry0, accs),
+            jnp.arange(0, n_transient, rows),
+        )
+    else:
+
+        def unobserved(carry: Carry, z_k: Any) -> tuple[Carry, None]:
+            return body(carry, z_k)[0], None
+
+        carry, _ = scan_rows(unobserved, carry0, draw, rows, 0, n_transient, unroll)
+        state = (carry, accs)
+    state, _ = jax.lax.scan(
+        partial(run_block, fold=update), state, jnp.arange(n_transient, n_steps, rows)
     )
-    count = jnp.asarray(n_steps - n_transient, dtype)
+    count = jnp.asarray(n_steps - n_transient, y0.dtype)
     return {
-        name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[name], count)
-        for name, observer, index in items
+        name: jax.vmap(observer.finalize, in_axes=(0, None))(state[1][name], count)
+        for name, observer, _ in items
     }
 
 

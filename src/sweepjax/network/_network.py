@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from sweepjax._config import Config
 from sweepjax.network._checks import Allowed
 from sweepjax.network._coupling import AbstractCoupling
 from sweepjax.network._dynamics import AbstractDynamics
@@ -113,11 +116,14 @@ class Network:
                 f"{type(dyn).__name__}'s coupling inputs are {list(inputs)}."
             )
         index = dyn.state_index(c.incoming_states)
-        if len(index) != inputs[target]:
+        components = _output_components(c, len(index), self.n_nodes)
+        if components != inputs[target]:
             raise ValueError(
-                f"coupling {name!r} reads {len(index)} state(s) "
-                f"{list(c.incoming_states)} but input {target!r} of "
-                f"{type(dyn).__name__} takes {inputs[target]} component(s)."
+                f"coupling {name!r} gives {components} component(s) (it reads "
+                f"{len(index)} state(s) {list(c.incoming_states)}) but input "
+                f"{target!r} of {type(dyn).__name__} takes {inputs[target]}; a "
+                "linear coupling maps its states to the components through G, "
+                "e.g. G=[[K], [0]] sends one state into the first of two."
             )
         if c.delayed and not self.graph.has_delays:
             raise ValueError(
@@ -145,3 +151,18 @@ class Network:
             f"Network(dynamics={self.dynamics!r}, coupling={self.coupling!r}, "
             f"graph={self.graph!r}, noise={self.noise!r})"
         )
+
+
+def _output_components(
+    coupling: AbstractCoupling, n_incoming: int, n_nodes: int
+) -> int:
+    """How many components ``coupling`` gives (the rows of its ``post``),
+    from its parameters' shapes: ``G`` ``[2, 1]`` on one state gives two."""
+    params = Config(**{k: jnp.asarray(v) for k, v in coupling.parameters().items()})
+    x = jax.ShapeDtypeStruct((n_incoming, n_nodes), jnp.result_type(float))
+
+    def output(params: Config, x: jax.Array) -> jax.Array:
+        return coupling.post(params, coupling.pre(params, x), x)
+
+    shape = jax.eval_shape(output, params, x).shape
+    return shape[0] if len(shape) == 2 else 1

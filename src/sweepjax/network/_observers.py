@@ -6,9 +6,13 @@ summaries never holds a trajectory: memory is that of the accumulators,
 whatever the length of the run. ``prepare(..., observe={"fc": FC("S")},
 transient=1000.0)`` runs them; ``solution.observed["fc"]`` is the result.
 
-The moments are Welford's running updates (mean and centred sums of
-squares and products), which stay accurate in float32 over millions of
-steps where sums of squares would cancel.
+The loop hands the observers a block of consecutive states at a time
+(``update_block``; at most about 2**20 numbers, like the noise). The
+moments take each block's centred sums of squares and products (one matrix
+product for the co-moments) and merge them into the running ones with Chan,
+Golub and LeVeque's pairwise update, which stays accurate in float32 over
+millions of steps where raw sums of squares would cancel; other observers
+fold the block's states one by one (``update``).
 
 Some observers make a small time series at their own period (:class:`BOLD`
 every TR); the observables of a series (:class:`FC` of it, :class:`FCD`)
@@ -76,6 +80,22 @@ class AbstractObserver(abc.ABC):
         """A step of the transient (called only when ``warms``)."""
         return acc
 
+    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
+        """Fold the states ``xs`` ``[rows, ...]`` of consecutive steps;
+        ``count`` states were folded before them. One ``update`` per row
+        unless a subclass folds a block at once."""
+
+        def one(acc: Any, item: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:
+            i, x = item
+            return self.update(acc, x, count + i), None
+
+        rows = jnp.arange(1, xs.shape[0] + 1, dtype=count.dtype)
+        return jax.lax.scan(one, acc, (rows, xs))[0]
+
+    def warm_block(self, acc: Any, xs: jax.Array) -> Any:
+        """``warm`` for each of the states ``xs`` of consecutive steps."""
+        return jax.lax.scan(lambda acc, x: (self.warm(acc, x), None), acc, xs)[0]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.states!r})"
 
@@ -92,6 +112,26 @@ def _welford(acc: _Moments, x: jax.Array, count: jax.Array, outer: bool) -> _Mom
     return _Moments(mean, acc.m2 + spread)
 
 
+def _merge(acc: _Moments, xs: jax.Array, count: jax.Array, outer: bool) -> _Moments:
+    """Chan et al.'s merge of the moments of ``count`` states with those of
+    the block ``xs`` ``[rows, ...]`` (its centred sums: one matrix product
+    for the co-moments)."""
+    rows = xs.shape[0]
+    mean_b = xs.mean(0)
+    centred = xs - mean_b
+    if outer:
+        m2_b = jnp.matmul(centred.T, centred, precision=jax.lax.Precision.HIGHEST)
+    else:
+        m2_b = jnp.sum(centred * centred, 0)
+    total = count + rows
+    delta = mean_b - acc.mean
+    cross = jnp.outer(delta, delta) if outer else delta * delta
+    return _Moments(
+        acc.mean + delta * (rows / total),
+        acc.m2 + m2_b + cross * (count * rows / total),
+    )
+
+
 class Mean(AbstractObserver):
     """Time average of the observed states after the transient.
 
@@ -106,6 +146,9 @@ class Mean(AbstractObserver):
 
     def update(self, acc, x, count):
         return acc + (x - acc) / count
+
+    def update_block(self, acc, xs, count):
+        return acc + (xs.mean(0) - acc) * (xs.shape[0] / (count + xs.shape[0]))
 
     def finalize(self, acc, count):
         return acc
@@ -127,6 +170,9 @@ class Std(AbstractObserver):
 
     def update(self, acc, x, count):
         return _welford(acc, x, count, outer=False)
+
+    def update_block(self, acc, xs, count):
+        return _merge(acc, xs, count, outer=False)
 
     def finalize(self, acc, count):
         return jnp.sqrt(acc.m2 / (count - self.ddof))
@@ -155,6 +201,9 @@ class _CoMoments(AbstractObserver):
 
     def update(self, acc, x, count):
         return _welford(acc, x, count, outer=True)
+
+    def update_block(self, acc, xs, count):
+        return _merge(acc, xs, count, outer=True)
 
     def finalize(self, acc, count):
         return acc
@@ -213,6 +262,9 @@ class _OfSeries(AbstractObserver):
     def update(self, acc, x, count):
         return self.source.update(acc, x, count)
 
+    def update_block(self, acc, xs, count):
+        return self.source.update_block(acc, xs, count)
+
     def warm(self, acc, x):
         return self.source.warm(acc, x)
 
@@ -256,6 +308,9 @@ class FC(AbstractObserver):
 
     def update(self, acc, x, count):
         return self._inner.update(acc, x, count)
+
+    def update_block(self, acc, xs, count):
+        return self._inner.update_block(acc, xs, count)
 
     def warm(self, acc, x):
         return self._inner.warm(acc, x)
@@ -461,6 +516,10 @@ class Synchrony(AbstractObserver):
 
     def update(self, acc, x, count):
         return _welford(acc, self._order(x).astype(x.dtype), count, outer=False)
+
+    def update_block(self, acc, xs, count):
+        orders = jax.vmap(self._order)(xs).astype(xs.dtype)
+        return _merge(acc, orders, count, outer=False)
 
     def finalize(self, acc, count):
         return {"order": acc.mean, "metastability": jnp.sqrt(acc.m2 / count)}
