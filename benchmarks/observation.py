@@ -76,6 +76,7 @@ from sweepjax.network import (
 )
 
 DT, SIGMA = 0.1, 1e-3
+N_VMAP = int(os.environ.get("N_VMAP", "64"))
 RWW = ReducedWongWang.default_parameters
 
 
@@ -115,7 +116,7 @@ def run_sweepjax(s: dict) -> dict:
     sweep.noise.key = DataAxis(keys)
     space = Space(sweep, mode="product")
     result = ParallelExecution(
-        lambda c: solve(c).observed, space, n_vmap=64, progress=False
+        lambda c: solve(c).observed, space, n_vmap=N_VMAP, progress=False
     ).run()
     return {k: np.asarray(v) for k, v in result.outputs.items()}
 

@@ -87,15 +87,21 @@ def threefry2x32(
     over whole arrays, several passes through memory); the output is the
     same, bit for bit (tested against ``jax.random``).
     """
-    ks = (key1, key2, key1 ^ key2 ^ np.uint32(0x1BD11BDA))
-    x1, x2 = x1 + ks[0], x2 + ks[1]
+    # lax operations, not jnp's: one primitive each (this is traced per
+    # point under vmap, and jnp's wrappers made it a third of a sweep's trace)
+    add, xor = jax.lax.add, jax.lax.bitwise_xor
+    ks = (key1, key2, xor(xor(key1, key2), np.uint32(0x1BD11BDA)))
+    x1, x2 = add(x1, ks[0]), add(x2, ks[1])
     for group in range(5):
         for rotation in _ROTATIONS[group % 2]:
-            x1 = x1 + x2
-            x2 = (x2 << np.uint32(rotation)) | (x2 >> np.uint32(32 - rotation))
-            x2 = x1 ^ x2
-        x1 = x1 + ks[(group + 1) % 3]
-        x2 = x2 + ks[(group + 2) % 3] + np.uint32(group + 1)
+            x1 = add(x1, x2)
+            x2 = jax.lax.bitwise_or(
+                jax.lax.shift_left(x2, np.uint32(rotation)),
+                jax.lax.shift_right_logical(x2, np.uint32(32 - rotation)),
+            )
+            x2 = xor(x1, x2)
+        x1 = add(x1, ks[(group + 1) % 3])
+        x2 = add(add(x2, ks[(group + 2) % 3]), np.uint32(group + 1))
     return x1, x2
 
 
