@@ -37,7 +37,9 @@ numbers (``post-hoc`` draws the same noise, so its numbers agree to float32
 round-off; ``streaming`` draws other normals, so only its statistics agree).
 Targets: >= 2.5x post-hoc, >= 0.95x streaming, sweepjax's peak RSS < 300 MB.
 
-    python benchmarks/observation.py [--quick] [--repeat N]
+    python benchmarks/observation.py [--quick] [--repeat N] [--scenario rww|study]
+
+``N_VMAP`` (environment) sets sweepjax's ``n_vmap`` in ``rww`` (64).
 """
 
 from __future__ import annotations

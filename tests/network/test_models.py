@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sweepjax.network
 from sweepjax.network import (
+    AbstractDynamics,
     DenseGraph,
     Euler,
-    Generic2dOscillator,
-    JansenRit,
     Kuramoto,
     KuramotoCoupling,
     LinearCoupling,
@@ -18,11 +18,22 @@ from sweepjax.network import (
     SupHopf,
     prepare,
 )
+from sweepjax.network._models import MODELS
 
-MODELS = (ReducedWongWang, Generic2dOscillator, SupHopf, JansenRit, Kuramoto)
+
+def test_the_registry_holds_every_exported_model():
+    exported = {
+        name
+        for name in sweepjax.network.__all__
+        if isinstance(getattr(sweepjax.network, name), type)
+        and issubclass(getattr(sweepjax.network, name), AbstractDynamics)
+        and name != "AbstractDynamics"
+    }
+    assert exported == set(MODELS)
+    assert all(getattr(sweepjax.network, name) is MODELS[name] for name in MODELS)
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", list(MODELS.values()), ids=list(MODELS))
 def test_every_model_solves_coupled(model):
     dynamics = model()
     k = next(iter(dynamics.coupling_inputs.values()))

@@ -1,0 +1,26 @@
+"""Neural mass models with The Virtual Brain's equations and default parameters.
+
+Every model reproduces the ``dfun`` of the same-named model in
+``tvb.simulator.models`` (local coupling omitted) with TVB's default parameter
+values and state order; the tests cross-check them against tvb-library in
+float64. Time is in milliseconds, as in TVB.
+
+A new model is one file in this package (a subclass of
+:class:`AbstractDynamics`) and one line in :data:`MODELS`; the package
+exports and the tests (every model through every solver and executor) read
+the registry.
+"""
+
+from sweepjax.network._models.generic_2d_oscillator import Generic2dOscillator
+from sweepjax.network._models.jansen_rit import JansenRit
+from sweepjax.network._models.kuramoto import Kuramoto
+from sweepjax.network._models.reduced_wong_wang import ReducedWongWang
+from sweepjax.network._models.sup_hopf import SupHopf
+
+#: Every model, by class name.
+MODELS = {
+    model.__name__: model
+    for model in (ReducedWongWang, Generic2dOscillator, SupHopf, JansenRit, Kuramoto)
+}
+
+__all__ = ["MODELS", *MODELS]
