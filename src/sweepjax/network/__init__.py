@@ -53,7 +53,9 @@ from sweepjax.network._models import (
     Generic2dOscillator,
     JansenRit,
     Kuramoto,
+    MontbrioPazoRoxin,
     ReducedWongWang,
+    ReducedWongWangExcInh,
     SupHopf,
 )
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
@@ -111,10 +113,12 @@ __all__ = [
     "KuramotoCoupling",
     "LinearCoupling",
     "Mean",
+    "MontbrioPazoRoxin",
     "Network",
     "RK4",
     "Raw",
     "ReducedWongWang",
+    "ReducedWongWangExcInh",
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",

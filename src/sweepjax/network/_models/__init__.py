@@ -14,13 +14,23 @@ the registry.
 from sweepjax.network._models.generic_2d_oscillator import Generic2dOscillator
 from sweepjax.network._models.jansen_rit import JansenRit
 from sweepjax.network._models.kuramoto import Kuramoto
+from sweepjax.network._models.montbrio_pazo_roxin import MontbrioPazoRoxin
 from sweepjax.network._models.reduced_wong_wang import ReducedWongWang
+from sweepjax.network._models.reduced_wong_wang_exc_inh import ReducedWongWangExcInh
 from sweepjax.network._models.sup_hopf import SupHopf
 
 #: Every model, by class name.
 MODELS = {
     model.__name__: model
-    for model in (ReducedWongWang, Generic2dOscillator, SupHopf, JansenRit, Kuramoto)
+    for model in (
+        ReducedWongWang,
+        Generic2dOscillator,
+        SupHopf,
+        JansenRit,
+        Kuramoto,
+        ReducedWongWangExcInh,
+        MontbrioPazoRoxin,
+    )
 }
 
 __all__ = ["MODELS", *MODELS]
