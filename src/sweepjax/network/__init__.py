@@ -50,13 +50,18 @@ from sweepjax.network._graph import (
 )
 from sweepjax.network._layout import make_config
 from sweepjax.network._models import (
+    CoombesByrne,
+    Epileptor,
     Generic2dOscillator,
     JansenRit,
     Kuramoto,
+    LarterBreakspear,
+    Linear,
     MontbrioPazoRoxin,
     ReducedWongWang,
     ReducedWongWangExcInh,
     SupHopf,
+    WilsonCowan,
 )
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
 from sweepjax.network._network import Network
@@ -97,9 +102,11 @@ __all__ = [
     "BOLD",
     "BalloonWindkessel",
     "Connectome",
+    "CoombesByrne",
     "Covariance",
     "DelayedLinearCoupling",
     "EmpiricalData",
+    "Epileptor",
     "DenseDelayGraph",
     "DenseGraph",
     "Diffrax",
@@ -111,6 +118,8 @@ __all__ = [
     "JansenRit",
     "Kuramoto",
     "KuramotoCoupling",
+    "LarterBreakspear",
+    "Linear",
     "LinearCoupling",
     "Mean",
     "MontbrioPazoRoxin",
@@ -127,6 +136,7 @@ __all__ = [
     "SupHopf",
     "Synchrony",
     "TemporalAverage",
+    "WilsonCowan",
     "available_connectomes",
     "available_datasets",
     "bold",

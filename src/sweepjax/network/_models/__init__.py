@@ -11,13 +11,18 @@ exports and the tests (every model through every solver and executor) read
 the registry.
 """
 
+from sweepjax.network._models.coombes_byrne import CoombesByrne
+from sweepjax.network._models.epileptor import Epileptor
 from sweepjax.network._models.generic_2d_oscillator import Generic2dOscillator
 from sweepjax.network._models.jansen_rit import JansenRit
 from sweepjax.network._models.kuramoto import Kuramoto
+from sweepjax.network._models.larter_breakspear import LarterBreakspear
+from sweepjax.network._models.linear import Linear
 from sweepjax.network._models.montbrio_pazo_roxin import MontbrioPazoRoxin
 from sweepjax.network._models.reduced_wong_wang import ReducedWongWang
 from sweepjax.network._models.reduced_wong_wang_exc_inh import ReducedWongWangExcInh
 from sweepjax.network._models.sup_hopf import SupHopf
+from sweepjax.network._models.wilson_cowan import WilsonCowan
 
 #: Every model, by class name.
 MODELS = {
@@ -30,6 +35,11 @@ MODELS = {
         Kuramoto,
         ReducedWongWangExcInh,
         MontbrioPazoRoxin,
+        WilsonCowan,
+        Linear,
+        CoombesByrne,
+        Epileptor,
+        LarterBreakspear,
     )
 }
 
