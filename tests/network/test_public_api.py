@@ -14,7 +14,8 @@ SupHopf TemporalAverage available_connectomes
 load_connectome make_config prepare
 AbstractObserver Covariance FC Mean Std Synchrony
 EmpiricalData available_datasets load_dataset
-MontbrioPazoRoxin ReducedWongWangExcInh CoombesByrne Linear WilsonCowan Epileptor LarterBreakspear
+MontbrioPazoRoxin ReducedWongWangExcInh CoombesByrne Linear WilsonCowan
+Epileptor LarterBreakspear
 BOLD BalloonWindkessel FCD bold Average
 fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_triangle
 """.split()
