@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
+import tvb_models as tm
 
-from sweepjax._config import Config
-from sweepjax.network import DenseGraph, Heun, LinearCoupling, Network, prepare
 from sweepjax.network._models.reduced_wong_wang_exc_inh import ReducedWongWangExcInh
 
-tvb_models = pytest.importorskip("tvb.simulator.models")
-from tvb.basic.neotraits.api import NArray  # noqa: E402
-
+RWW = ReducedWongWangExcInh
 N_NODES = 5
 TVB_PARAMETERS = [
     "a_e", "b_e", "d_e", "gamma_e", "tau_e", "w_p", "J_N", "W_e", "a_i", "b_i",
@@ -20,121 +16,57 @@ TVB_PARAMETERS = [
 ]  # fmt: skip
 
 
-def tvb_model(**parameters):
-    model = tvb_models.ReducedWongWangExcInh(
-        **{k: np.atleast_1d(np.asarray(v, float)) for k, v in parameters.items()}
-    )
-    model.configure()
-    return model
-
-
-def tvb_dfun(model, state, c):
-    """TVB's derivative for our shapes: state [2, n], c [1, n] -> [2, n]."""
-    return model.dfun(state[..., None], c[..., None])[..., 0]
-
-
-def ours(state, c, parameters):
-    params = Config({k: jnp.asarray(v) for k, v in parameters.items()})
-    return np.asarray(
-        ReducedWongWangExcInh().derivative(
-            0.0, jnp.asarray(state), {"c": jnp.asarray(c)}, params
-        )
-    )
-
-
-def random_state(rng, n=N_NODES):
-    ranges = tvb_models.ReducedWongWangExcInh().state_variable_range
-    lo_hi = [ranges[name] for name in ReducedWongWangExcInh.state_names]
-    return np.stack([rng.uniform(lo, hi, n) for lo, hi in lo_hi])
-
-
-def random_parameters(rng):
-    """Every parameter moved off its default (zeros replaced by 0.1..0.9)."""
-    return {
-        k: v * rng.uniform(0.7, 1.3) if v != 0.0 else rng.uniform(0.1, 0.9)
-        for k, v in ReducedWongWangExcInh.default_parameters.items()
-    }
-
-
-def max_relative_error(got, ref):
-    return float(np.max(np.abs(got - ref) / np.abs(ref)))
+def rww_state(rng, n=N_NODES):
+    ranges = tm.tvb_model("ReducedWongWangExcInh").state_variable_range
+    return tm.random_state(ranges, RWW.state_names, rng, n)
 
 
 def test_names_defaults_and_coupled_states_match_tvb():
-    model = tvb_models.ReducedWongWangExcInh()
-    cls = type(model)
-    narrays = [k for k in cls.declarative_attrs if isinstance(getattr(cls, k), NArray)]
-    assert sorted(narrays) == sorted(TVB_PARAMETERS)
-    assert list(ReducedWongWangExcInh.default_parameters) == TVB_PARAMETERS
-    for name, value in ReducedWongWangExcInh.default_parameters.items():
-        assert isinstance(value, float), name
-        np.testing.assert_array_equal(getattr(model, name), [value], err_msg=name)
-    assert ReducedWongWangExcInh.state_names == tuple(model.state_variables)
-    assert ReducedWongWangExcInh.coupling_inputs == {"c": len(model.cvar)}
-    assert list(model.cvar) == [0]  # S_e
-    for name, value in ReducedWongWangExcInh.default_initial_state.items():
-        lo, hi = model.state_variable_range[name]
-        assert lo < value < hi, name
+    model = tm.tvb_model("ReducedWongWangExcInh")
+    tm.check_names_and_defaults(RWW, model, cvar=[0], strict=True)  # S_e
+    assert list(RWW.default_parameters) == TVB_PARAMETERS
+    assert RWW.coupling_inputs == {"c": len(model.cvar)}
 
 
 @pytest.mark.parametrize("parameter_set", ["default", "random"])
 def test_derivative_equals_tvb_dfun(x64, parameter_set):
     rng = np.random.default_rng(1 if parameter_set == "default" else 2)
-    parameters = dict(ReducedWongWangExcInh.default_parameters)
+    parameters = dict(RWW.default_parameters)
     if parameter_set == "random":
-        parameters = random_parameters(rng)
+        parameters = tm.random_parameters(
+            parameters, rng, scale=(0.7, 1.3), zero=(0.1, 0.9)
+        )
     for _ in range(4):
-        state = random_state(rng)
+        state = rww_state(rng)
         c = rng.uniform(0.0, 2.0, (1, N_NODES))
-        ref = tvb_dfun(tvb_model(**parameters), state, c)
-        got = ours(state, c, parameters)
-        assert max_relative_error(got, ref) < 1e-10
+        ref = tm.tvb_dfun(tm.tvb_model("ReducedWongWangExcInh", parameters), state, c)
+        got = tm.ours(RWW, parameters, state, c)
+        assert tm.max_relative_error(got, ref) < 1e-10
 
 
 def test_coupling_enters_like_tvb(x64):
     """Coupling changes both derivatives (through lamda) exactly as in TVB."""
     rng = np.random.default_rng(3)
-    parameters = {**ReducedWongWangExcInh.default_parameters, "lamda": 0.5}
+    parameters = {**RWW.default_parameters, "lamda": 0.5}
     near_fixed_point = np.array([[0.16], [0.04]])
     state = near_fixed_point * rng.uniform(0.8, 1.2, (2, N_NODES))
     c0, c1 = np.zeros((1, N_NODES)), rng.uniform(0.1, 0.3, (1, N_NODES))
-    model = tvb_model(**parameters)
-    got = ours(state, c1, parameters) - ours(state, c0, parameters)
-    ref = tvb_dfun(model, state, c1) - tvb_dfun(model, state, c0)
+    model = tm.tvb_model("ReducedWongWangExcInh", parameters)
+    got = tm.ours(RWW, parameters, state, c1) - tm.ours(RWW, parameters, state, c0)
+    ref = tm.tvb_dfun(model, state, c1) - tm.tvb_dfun(model, state, c0)
     assert np.all(np.abs(ref) > 1e-8)
     np.testing.assert_allclose(got, ref, rtol=1e-9)
-
-
-def tvb_heun(model, y0, weights, G, dt, n_steps):
-    """Heun with instantaneous linear coupling on S_e, using TVB's dfun."""
-
-    def f(y):
-        return tvb_dfun(model, y, G * (weights @ y[0])[None])
-
-    ys, y = [], y0
-    for _ in range(n_steps):
-        k1 = f(y)
-        y = y + 0.5 * dt * (k1 + f(y + dt * k1))
-        ys.append(y)
-    return np.stack(ys)
 
 
 def test_runs_coupled_with_heun_like_tvb(x64):
     rng = np.random.default_rng(4)
     weights = rng.uniform(0.0, 1.0, (3, 3))
     np.fill_diagonal(weights, 0.0)
-    y0 = random_state(rng, 3) * 0.5
-    network = Network(
-        ReducedWongWangExcInh(),
-        {"c": LinearCoupling("S_e", G=0.8)},
-        DenseGraph(weights),
-        initial_state=y0,
-    )
-    solve_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1)
-    ys = np.asarray(solve_fn(config).ys)
+    y0 = rww_state(rng, 3) * 0.5
+    ys, _, _ = tm.solve(RWW(), "S_e", G=0.8, weights=weights, initial_state=y0)
     assert ys.shape == (20, 2, 3)
     assert np.all(np.isfinite(ys))
-    ref = tvb_heun(tvb_model(), y0, weights, 0.8, 0.1, 20)
+    ref = tm.tvb_heun(tm.tvb_model("ReducedWongWangExcInh"), y0, weights, 0.8, cvar=[0])
     np.testing.assert_allclose(ys, ref, rtol=1e-10)
 
 
@@ -142,17 +74,12 @@ def test_per_node_parameters(x64):
     rng = np.random.default_rng(5)
     I_o = np.array([0.30, 0.36, 0.42])
     w_p = np.array([1.2, 1.4, 1.6])
-    dynamics = ReducedWongWangExcInh(I_o=I_o, w_p=w_p)
-    network = Network(dynamics, {}, DenseGraph(np.zeros((3, 3))))
-    solve_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1)
-    np.testing.assert_array_equal(config.dynamics.I_o, I_o)
-    ys = np.asarray(solve_fn(config).ys)
-    assert np.all(np.isfinite(ys))
-    assert len(np.unique(ys[-1, 0])) == 3  # same start, different parameters
+    dynamics = RWW(I_o=I_o, w_p=w_p)
+    tm.check_per_node_through_prepare(dynamics, "I_o", I_o, 0)
 
-    state, c = random_state(rng, 3), rng.uniform(0.0, 1.0, (1, 3))
-    got = ours(state, c, dynamics.parameters)
+    state, c = rww_state(rng, 3), rng.uniform(0.0, 1.0, (1, 3))
+    got = tm.ours(RWW, dynamics.parameters, state, c)
     for i in range(3):
-        model = tvb_model(I_o=I_o[i], w_p=w_p[i])
-        ref = tvb_dfun(model, state[:, i : i + 1], c[:, i : i + 1])
+        model = tm.tvb_model("ReducedWongWangExcInh", {"I_o": I_o[i], "w_p": w_p[i]})
+        ref = tm.tvb_dfun(model, state[:, i : i + 1], c[:, i : i + 1])
         np.testing.assert_allclose(got[:, i : i + 1], ref, rtol=1e-10)
