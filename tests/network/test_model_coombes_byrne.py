@@ -26,13 +26,7 @@ def test_derivative_matches_tvb_dfun(x64, which):
         params = tm.random_parameters(params, rng)
     tvb_params = None if which == "default" else params
     model = tm.tvb_model("CoombesByrne", tvb_params)
-    for _ in range(3):
-        state = tm.random_state(
-            model.state_variable_range, CoombesByrne.state_names, rng, N_NODES
-        )
-        coupling = rng.uniform(-1.0, 1.0, (4, N_NODES))  # TVB: one row per cvar
-        got = tm.ours(CoombesByrne, params, state, coupling[:1])
-        tm.assert_close_scaled(got, tm.tvb_dfun(model, state, coupling))
+    tm.check_dfun_matches(CoombesByrne, model, params, rng, N_NODES, components=1)
 
 
 def test_tvb_reads_only_the_coupling_of_r(x64):

@@ -25,13 +25,7 @@ def test_derivative_matches_tvb_dfun(x64, which):
         params = {"gamma": rng.uniform(-5.0, -1.0)}
     tvb_params = None if which == "default" else params
     model = tm.tvb_model("Linear", tvb_params)
-    for _ in range(3):
-        state = tm.random_state(
-            model.state_variable_range, Linear.state_names, rng, N_NODES
-        )
-        coupling = rng.uniform(-1.0, 1.0, (1, N_NODES))  # TVB: one row per cvar
-        got = tm.ours(Linear, params, state, coupling)
-        tm.assert_close_scaled(got, tm.tvb_dfun(model, state, coupling))
+    tm.check_dfun_matches(Linear, model, params, rng, N_NODES, components=1)
 
 
 def test_runs_coupled_with_heun():

@@ -27,13 +27,7 @@ def test_derivative_matches_tvb_dfun(x64, which):
         params = tm.random_parameters(params, rng, zero=(0.1, 1.0), fixed=fixed)
     tvb_params = None if which == "default" else params
     model = tm.tvb_model("WilsonCowan", tvb_params, booleans=BOOLEANS)
-    for _ in range(3):
-        state = tm.random_state(
-            model.state_variable_range, WilsonCowan.state_names, rng, N_NODES
-        )
-        coupling = rng.uniform(-1.0, 1.0, (2, N_NODES))  # TVB: one row per cvar
-        got = tm.ours(WilsonCowan, params, state, coupling[:1])
-        tm.assert_close_scaled(got, tm.tvb_dfun(model, state, coupling))
+    tm.check_dfun_matches(WilsonCowan, model, params, rng, N_NODES, components=1)
 
 
 def test_tvb_ignores_the_coupling_of_i(x64):

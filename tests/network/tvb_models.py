@@ -97,6 +97,17 @@ def assert_close_scaled(got, expected):
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12 * scale)
 
 
+def check_dfun_matches(cls, model, params, rng, n_nodes, components, draws=3):
+    """Our ``derivative`` equals TVB's ``dfun`` (``assert_close_scaled``) at
+    ``draws`` random states and couplings; TVB gets one coupling row per cvar,
+    ours the first ``components``."""
+    for _ in range(draws):
+        state = random_state(model.state_variable_range, cls.state_names, rng, n_nodes)
+        coupling = rng.uniform(-1.0, 1.0, (len(model.cvar), n_nodes))
+        got = ours(cls, params, state, coupling[:components])
+        assert_close_scaled(got, tvb_dfun(model, state, coupling))
+
+
 def max_relative_error(got, expected):
     """Largest elementwise relative error (guarded against a zero reference)."""
     return float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1e-300)))

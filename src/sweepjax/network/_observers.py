@@ -239,7 +239,8 @@ def _series_of(observer: str, source: AbstractObserver) -> AbstractObserver:
 
 
 class _OfSeries(AbstractObserver):
-    """An observable of the series that its ``source`` observer makes."""
+    """An observable computed at the end from what its ``source`` observer
+    accumulates (a series, or running co-moments)."""
 
     source: AbstractObserver
 
@@ -269,7 +270,7 @@ class _OfSeries(AbstractObserver):
         return self.source.warm(acc, x)
 
 
-class FC(AbstractObserver):
+class FC(_OfSeries):
     """Functional connectivity: the Pearson correlation over time between
     the nodes, ``[n_nodes, n_nodes]``; a node that never varies has 0 in its
     row and column (:func:`fc`'s convention), so a silent region does not
@@ -283,47 +284,21 @@ class FC(AbstractObserver):
     """
 
     def __init__(self, of: str | AbstractObserver):
-        self.source = _series_of("FC", of) if isinstance(of, AbstractObserver) else None
-        self.steps = None if self.source else _CoMoments(_one_state("FC", of))
-
-    @property
-    def _inner(self) -> AbstractObserver:
-        return self.source or self.steps
-
-    @property
-    def states(self):
-        return self._inner.states
-
-    @property
-    def warms(self):
-        return self._inner.warms
-
-    def bind(self, dt, n_steps):
-        if self.source is None:
-            return self
-        return FC(self.source.bind(dt, n_steps))
-
-    def init(self, x):
-        return self._inner.init(x)
-
-    def update(self, acc, x, count):
-        return self._inner.update(acc, x, count)
-
-    def update_block(self, acc, xs, count):
-        return self._inner.update_block(acc, xs, count)
-
-    def warm(self, acc, x):
-        return self._inner.warm(acc, x)
+        self.of_series = isinstance(of, AbstractObserver)
+        if self.of_series:
+            self.source = _series_of("FC", of)
+        else:
+            self.source = _CoMoments(_one_state("FC", of))
 
     def finalize(self, acc, count):
-        if self.source is not None:
+        if self.of_series:
             return fc(self.source.finalize(acc, count))
         scale = jnp.sqrt(jnp.diagonal(acc.m2))
         outer = jnp.outer(scale, scale)
         return jnp.where(outer > 0, acc.m2 / jnp.where(outer > 0, outer, 1), 0)
 
     def __repr__(self) -> str:
-        return f"FC({self.source or self.states!r})"
+        return f"FC({self.source if self.of_series else self.states!r})"
 
 
 class FCD(_OfSeries):
