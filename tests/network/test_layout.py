@@ -137,6 +137,7 @@ def test_every_level_of_the_config_is_closed():
         "coupling.d",
         "graph",
         "noise",
+        "stimulus",
         "_internal",
     ]
     for path, node in nodes.items():

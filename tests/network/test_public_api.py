@@ -18,6 +18,9 @@ MontbrioPazoRoxin ReducedWongWangExcInh CoombesByrne Linear WilsonCowan
 Epileptor LarterBreakspear
 BOLD BalloonWindkessel FCD bold Average
 fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_triangle
+ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCoupling
+PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
+AbstractStimulus PulseTrain Sinusoid DataStimulus
 """.split()
 
 

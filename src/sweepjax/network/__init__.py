@@ -21,11 +21,17 @@ from sweepjax.network._connectome import (
     available_connectomes,
     load_connectome,
 )
-from sweepjax.network._coupling import (
-    AbstractCoupling,
+from sweepjax.network._coupling import AbstractCoupling
+from sweepjax.network._couplings import (
     DelayedLinearCoupling,
+    DifferenceCoupling,
+    HyperbolicTangentCoupling,
     KuramotoCoupling,
     LinearCoupling,
+    PreSigmoidalCoupling,
+    ScalingCoupling,
+    SigmoidalCoupling,
+    SigmoidalJansenRitCoupling,
 )
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
@@ -65,7 +71,7 @@ from sweepjax.network._models import (
 )
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample, TemporalAverage
 from sweepjax.network._network import Network
-from sweepjax.network._noise import AbstractNoise, AdditiveNoise
+from sweepjax.network._noise import AbstractNoise, AdditiveNoise, MultiplicativeNoise
 from sweepjax.network._observers import (
     BOLD,
     FC,
@@ -86,6 +92,12 @@ from sweepjax.network._solvers import (
     Euler,
     Heun,
 )
+from sweepjax.network._stimulus import (
+    AbstractStimulus,
+    DataStimulus,
+    PulseTrain,
+    Sinusoid,
+)
 
 __all__ = [
     "AbstractCoupling",
@@ -97,6 +109,7 @@ __all__ = [
     "AbstractNoise",
     "AbstractObserver",
     "AbstractSolver",
+    "AbstractStimulus",
     "AdditiveNoise",
     "Average",
     "BOLD",
@@ -104,17 +117,20 @@ __all__ = [
     "Connectome",
     "CoombesByrne",
     "Covariance",
+    "DataStimulus",
     "DelayedLinearCoupling",
-    "EmpiricalData",
-    "Epileptor",
     "DenseDelayGraph",
     "DenseGraph",
+    "DifferenceCoupling",
     "Diffrax",
+    "EmpiricalData",
+    "Epileptor",
     "Euler",
     "FC",
     "FCD",
     "Generic2dOscillator",
     "Heun",
+    "HyperbolicTangentCoupling",
     "JansenRit",
     "Kuramoto",
     "KuramotoCoupling",
@@ -123,11 +139,18 @@ __all__ = [
     "LinearCoupling",
     "Mean",
     "MontbrioPazoRoxin",
+    "MultiplicativeNoise",
     "Network",
+    "PreSigmoidalCoupling",
+    "PulseTrain",
     "RK4",
     "Raw",
     "ReducedWongWang",
     "ReducedWongWangExcInh",
+    "ScalingCoupling",
+    "SigmoidalCoupling",
+    "SigmoidalJansenRitCoupling",
+    "Sinusoid",
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",
@@ -145,11 +168,11 @@ __all__ = [
     "fcd",
     "fcd_distance",
     "ks_distance",
-    "sliding_fc",
-    "to_samples",
-    "upper_triangle",
     "load_connectome",
     "load_dataset",
     "make_config",
     "prepare",
+    "sliding_fc",
+    "to_samples",
+    "upper_triangle",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from sweepjax import GridAxis, LogGridAxis, ParallelExecution, Space
 from sweepjax.network._connectome import load_connectome
-from sweepjax.network._coupling import DelayedLinearCoupling
+from sweepjax.network._couplings import DelayedLinearCoupling
 from sweepjax.network._models import ReducedWongWang
 from sweepjax.network._network import Network
 from sweepjax.network._noise import AdditiveNoise

@@ -6,13 +6,14 @@ import diffrax as dfx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 
 from sweepjax._config import Config
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample
 from sweepjax.network._network import Network
 from sweepjax.network._observers import Observation
-from sweepjax.network._rhs import make_rhs
+from sweepjax.network._rhs import make_drive, make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
@@ -31,11 +32,16 @@ class Diffrax(AbstractSolver):
             ``dt / 2``).
 
     With noise, the Brownian motion is a ``diffrax.VirtualBrownianTree`` keyed
-    by ``config.noise.key`` whose increments are scaled by ``config.noise.sigma``
+    by ``config.noise.key`` whose increments are scaled by the noise's
+    diffusion (``sigma``, or ``sigma * (a*x + b)`` for multiplicative noise)
     on the noisy states, so a swept key still runs replicates with one
-    compilation. Not supported (a ``ValueError`` says so): delayed couplings
-    and ``TemporalAverage`` (at ``prepare``), ``config._internal.noise_samples``
-    (at the solve); use the native solvers for those. ``unroll`` is ignored.
+    compilation. An adaptive solver has no steps to clamp between: the
+    vector field sees states clamped into the dynamics' ``state_bounds`` and
+    the saved states are clamped, and a stimulus takes the value of the
+    ``dt``-step that holds each evaluation time. Not supported (a
+    ``ValueError`` says so): delayed couplings and ``TemporalAverage`` (at
+    ``prepare``), ``config._internal.noise_samples`` (at the solve); use the
+    native solvers for those. ``unroll`` is ignored.
 
     >>> import diffrax
     >>> solver = Diffrax(diffrax.Tsit5())
@@ -88,7 +94,15 @@ class Diffrax(AbstractSolver):
         def solve(config: Config) -> Solution:
             y0 = initial_state_of(network, config)
             rhs = make_rhs(network, config)
-            terms: dfx.AbstractTerm = dfx.ODETerm(lambda t, y, args: rhs(t, y, {}))
+            drive = make_drive(network, config, n_steps)
+
+            def field(t, y, args):
+                if drive is None:
+                    return rhs(t, y, {})
+                k = jnp.clip(jnp.floor((t - t0) / dt), 0, n_steps - 1)
+                return rhs(t, y, {}, drive(t0 + k * dt, k.astype(jnp.int32)))
+
+            terms: dfx.AbstractTerm = dfx.ODETerm(field)
             if network.noise is not None:
                 noise = _diffusion(network, config, t0, t_end, tol, y0)
                 terms = dfx.MultiTerm(terms, noise)
@@ -104,7 +118,7 @@ class Diffrax(AbstractSolver):
                 stepsize_controller=self.stepsize_controller,
                 max_steps=max_steps,
             )
-            return Solution(ts, sol.ys)
+            return Solution(ts, jax.vmap(network.dynamics.bound)(sol.ys))
 
         return solve
 
@@ -131,20 +145,23 @@ def _diffusion(
     tol: float,
     y0: jax.Array,
 ) -> dfx.ControlTerm:
-    """``sigma * dW`` on the noisy states, ``dW`` from a Brownian tree keyed by
-    ``config.noise.key``, ``[n_states, n_nodes]``."""
+    """``g(y) * dW`` on the noisy states (``g`` the noise's diffusion), ``dW``
+    from a Brownian tree keyed by ``config.noise.key``, ``[n_states,
+    n_nodes]``."""
     if config._internal.noise_samples is not None:
         raise ValueError(
             "config._internal.noise_samples is not used by Diffrax, which "
             "draws a VirtualBrownianTree from config.noise.key; set it to "
             "None or use a native solver."
         )
-    n_states, n_nodes = y0.shape
-    dtype = y0.dtype
-    mask = jnp.zeros((n_states, 1), dtype).at[jnp.asarray(network.noise_index)].set(1.0)
-    sigma = jnp.asarray(config.noise.sigma, dtype)
-    diag = jnp.broadcast_to(mask * sigma, (n_states, n_nodes))
+    index = np.asarray(network.noise_index)
     brownian = dfx.VirtualBrownianTree(
-        t0, t_end, tol=tol, shape=(n_states, n_nodes), key=config.noise.key
+        t0, t_end, tol=tol, shape=y0.shape, key=config.noise.key
     )
-    return dfx.ControlTerm(lambda t, y, args: lx.DiagonalLinearOperator(diag), brownian)
+
+    def diagonal(t, y, args):
+        g = network.noise.diffusion(config.noise, y[index])
+        g = jnp.broadcast_to(jnp.asarray(g, y.dtype), (len(index), y.shape[1]))
+        return lx.DiagonalLinearOperator(jnp.zeros_like(y).at[index].set(g))
+
+    return dfx.ControlTerm(diagonal, brownian)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
@@ -42,6 +43,14 @@ class AbstractDynamics(abc.ABC):
     - ``coupling_inputs``: ``{input_name: n_components}``: the network inputs
       the equations read; a coupling feeding ``input_name`` returns
       ``[n_components, n_nodes]``;
+
+    and may declare two more (both empty by default):
+
+    - ``coupling_variables``: the states a coupling usually reads (The
+      Virtual Brain's ``cvar``), for documentation and tools;
+    - ``state_bounds``: ``{state_name: (low, high)}`` (``-inf``/``inf`` for
+      an open side): the fixed-step solvers clamp these states after every
+      step and before every stage, as TVB's ``state_variable_boundaries``;
     - ``derivative(t, state, coupling, params)``: ``state`` is
       ``[n_states, n_nodes]``, ``coupling[name]`` is
       ``[n_components, n_nodes]`` (zeros when nothing feeds that input),
@@ -71,6 +80,8 @@ class AbstractDynamics(abc.ABC):
     default_parameters: ClassVar[Mapping[str, Any]]
     default_initial_state: ClassVar[Mapping[str, float]]
     coupling_inputs: ClassVar[Mapping[str, int]]
+    coupling_variables: ClassVar[tuple[str, ...]] = ()
+    state_bounds: ClassVar[Mapping[str, tuple[float, float]]] = {}
 
     def __init__(self, **parameters: Any):
         unknown = sorted(set(parameters) - set(self.default_parameters))
@@ -115,6 +126,21 @@ class AbstractDynamics(abc.ABC):
             for s in self.state_names
         ]
         return np.stack(rows)
+
+    def bound(self, state: jax.Array) -> jax.Array:
+        """``state`` ``[n_states, n_nodes]`` with the bounded states clamped
+        into ``state_bounds`` (``state`` itself when there are none)."""
+        if not self.state_bounds:
+            return state
+        index = self.state_index(tuple(self.state_bounds))
+        low, high = (
+            np.array(side, state.dtype)[:, None]
+            for side in zip(*self.state_bounds.values(), strict=True)
+        )
+        if index == tuple(range(self.n_states)):
+            return jnp.clip(state, low, high)
+        index = np.asarray(index)
+        return state.at[index].set(jnp.clip(state[index], low, high))
 
     @abc.abstractmethod
     def derivative(

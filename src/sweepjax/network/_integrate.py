@@ -28,7 +28,7 @@ from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._normals import block_rows, blockwise, normal, rows_of_normal
 from sweepjax.network._observers import Observation
-from sweepjax.network._rhs import make_rhs
+from sweepjax.network._rhs import make_drive, make_rhs, take_states
 from sweepjax.network._solution import Solution, SolveFn
 
 #: ``f(t, y) -> dy/dt`` as a solver's step sees it (delays already held).
@@ -75,29 +75,39 @@ def noise_increment(
     return jnp.zeros_like(y).at[np.asarray(index)].set(dW.astype(y.dtype))
 
 
-def make_advance(network: Network, step: Step, t0: float, dt: float) -> Advance:
+def make_advance(
+    network: Network, step: Step, t0: float, dt: float, n_steps: int
+) -> Advance:
     """One step of one point, ``advance(config, y, held, z_k, k) -> y_next``.
 
-    Scales ``z_k`` (None when deterministic) into ``dW = sigma*sqrt(dt)*z_k``
-    and advances ``y`` ``[n_states, n_nodes]`` from ``t0 + k*dt`` by ``step``
-    with the delayed couplings ``held`` fixed for all its stages.
+    Advances ``y`` ``[n_states, n_nodes]`` from ``t0 + k*dt`` by ``step``
+    with the delayed couplings ``held`` and the stimuli of the step fixed for
+    all its stages; ``z_k`` (None when deterministic) becomes the increment
+    ``dW = g * sqrt(dt) * z_k`` (``g`` the noise's diffusion at ``y``). The
+    new state is clamped into the dynamics' ``state_bounds``.
     """
+    dynamics = network.dynamics
 
     def advance(config, y, held, z_k, k):
         rhs = make_rhs(network, config)
+        drive_of = make_drive(network, config, n_steps)
         t = t0 + k.astype(y.dtype) * dt
+        drive = None if drive_of is None else drive_of(t, k).astype(y.dtype)
         dW = None
         if z_k is not None:
-            sigma = jnp.asarray(config.noise.sigma, y.dtype)
-            scale = sigma * jnp.sqrt(jnp.asarray(dt, y.dtype))
-            dW = noise_increment(network, scale, z_k, y)
-        return step(lambda t_, y_: rhs(t_, y_, held), t, y, dt, dW)
+            x = take_states(y, network.noise_index)
+            g = jnp.asarray(network.noise.diffusion(config.noise, x), y.dtype)
+            dW = noise_increment(
+                network, g * jnp.sqrt(jnp.asarray(dt, y.dtype)), z_k, y
+            )
+        y_next = step(lambda t_, y_: rhs(t_, y_, held, drive), t, y, dt, dW)
+        return dynamics.bound(y_next)
 
     return advance
 
 
 def make_body(
-    network: Network, points: Points, step: Step, t0: float, dt: float
+    network: Network, points: Points, step: Step, t0: float, dt: float, n_steps: int
 ) -> tuple[Body, Carry]:
     """The scan body of one step of a batch and its initial carry.
 
@@ -106,7 +116,7 @@ def make_body(
     ``z_k`` ``[size, n_noise_states, n_nodes]`` (None when deterministic).
     It returns the new carry and the new states.
     """
-    advance = make_advance(network, step, t0, dt)
+    advance = make_advance(network, step, t0, dt, n_steps)
     y0 = points.map(partial(initial_state_of, network))
     line = delay_line(network, points, dt, y0)
 
@@ -379,7 +389,7 @@ def integrate(
     every_step = type(monitor) is Raw  # decimating monitors draw noise per block
 
     def run(points: Points) -> Solution:
-        body, carry0 = make_body(network, points, step, t0, dt)
+        body, carry0 = make_body(network, points, step, t0, dt, n_steps)
         if observation is not None:
             observed = scan_observed(
                 body, carry0, network, points, n_steps, observation, unroll

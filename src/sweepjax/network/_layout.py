@@ -34,7 +34,8 @@ def make_config(network: Network) -> Config:
 
     Layout: ``dynamics.<param>``, ``coupling.<name>.<param>``,
     ``graph.weights`` (and ``graph.delays``), ``noise.sigma`` and
-    ``noise.key`` (an empty ``noise`` when deterministic), ``initial_state``
+    ``noise.key`` (an empty ``noise`` when deterministic),
+    ``stimulus.<name>.<param>``, ``initial_state``
     ``[n_states, n_nodes]`` and ``_internal.noise_samples`` (None). Floats
     take JAX's default float dtype; keys are kept as given.
 
@@ -60,6 +61,9 @@ def make_config(network: Network) -> Config:
         ),
         graph=_leaves(network.graph.arrays()),
         noise=noise,
+        stimulus=Config.closed(
+            {name: _leaves(s.parameters()) for name, s in network.stimulus.items()}
+        ),
         initial_state=_leaf(network.initial_state),
         _internal=Config.closed(noise_samples=None),
     )
@@ -67,7 +71,7 @@ def make_config(network: Network) -> Config:
 
 def leaf_rules(network: Network) -> dict[str, Allowed]:
     """``{dotted config path: rule}`` of every leaf whose values are checked:
-    what the graph and the noise declare (``allowed()``) and a finite
+    what the graph, the noise and the stimuli declare (``allowed()``) and a finite
     ``initial_state``. ``prepare`` checks them inside every solve.
 
     >>> from sweepjax.network._layout import leaf_rules
@@ -78,6 +82,10 @@ def leaf_rules(network: Network) -> dict[str, Allowed]:
     if network.noise is not None:
         rules.update(
             {f"noise.{k}": rule for k, rule in network.noise.allowed().items()}
+        )
+    for name, stimulus in network.stimulus.items():
+        rules.update(
+            {f"stimulus.{name}.{k}": rule for k, rule in stimulus.allowed().items()}
         )
     rules["initial_state"] = INITIAL_STATE
     return rules

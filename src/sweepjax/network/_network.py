@@ -15,6 +15,7 @@ from sweepjax.network._coupling import AbstractCoupling
 from sweepjax.network._dynamics import AbstractDynamics
 from sweepjax.network._graph import AbstractGraph
 from sweepjax.network._noise import AbstractNoise
+from sweepjax.network._stimulus import AbstractStimulus
 
 #: An initial state: finite values.
 INITIAL_STATE = Allowed()
@@ -33,6 +34,9 @@ class Network:
         initial_state: ``[n_states, n_nodes]`` (or anything broadcasting to
             it), finite; default: the dynamics' default initial state on
             every node.
+        stimulus: ``{name: stimulus}`` of external inputs such as
+            :class:`PulseTrain`; names become config paths
+            ``stimulus.<name>``.
 
     Example::
 
@@ -51,6 +55,7 @@ class Network:
         graph: AbstractGraph,
         noise: AbstractNoise | None = None,
         initial_state: Any = None,
+        stimulus: Mapping[str, AbstractStimulus] | None = None,
     ):
         if not isinstance(dynamics, AbstractDynamics):
             raise TypeError(
@@ -86,6 +91,7 @@ class Network:
             states = noise.states or dynamics.state_names
             self.noise_index = dynamics.state_index(states)
         self.initial_state = self._check_initial_state(initial_state)
+        self.stimulus = self._check_stimulus({} if stimulus is None else stimulus)
 
     @property
     def n_nodes(self) -> int:
@@ -133,6 +139,30 @@ class Network:
         self.targets[name] = target
         self.incoming_index[name] = index
 
+    def _check_stimulus(self, stimulus: Any) -> dict[str, AbstractStimulus]:
+        if not isinstance(stimulus, Mapping):
+            raise TypeError(
+                "stimulus must be a dict {name: stimulus}, e.g. "
+                f"{{'pulses': PulseTrain('S', amp=0.1)}}, got {stimulus!r}."
+            )
+        self.stimulus_index: dict[str, tuple[int, ...]] = {}
+        for name, s in stimulus.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise TypeError(f"stimulus names must be identifiers, got {name!r}.")
+            if not isinstance(s, AbstractStimulus):
+                raise TypeError(
+                    f"stimulus {name!r} must be an AbstractStimulus such as "
+                    f"PulseTrain('S', amp=0.1), got {s!r}."
+                )
+            self.stimulus_index[name] = self.dynamics.state_index(s.states)
+            weights = np.shape(s.weights)
+            if weights not in ((), (1,), (self.n_nodes,)):
+                raise ValueError(
+                    f"stimulus {name!r}: weights must be a scalar or one value "
+                    f"per node ({self.n_nodes}), got shape {weights}."
+                )
+        return dict(stimulus)
+
     def _check_initial_state(self, initial_state: Any) -> np.ndarray:
         shape = (self.dynamics.n_states, self.n_nodes)
         if initial_state is None:
@@ -149,7 +179,8 @@ class Network:
     def __repr__(self) -> str:
         return (
             f"Network(dynamics={self.dynamics!r}, coupling={self.coupling!r}, "
-            f"graph={self.graph!r}, noise={self.noise!r})"
+            f"graph={self.graph!r}, noise={self.noise!r}, "
+            f"stimulus={self.stimulus!r})"
         )
 
 

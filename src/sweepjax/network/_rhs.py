@@ -11,8 +11,11 @@ import numpy as np
 from sweepjax._config import Config
 from sweepjax.network._network import Network
 
-#: ``rhs(t, y, held) -> dy/dt``; ``y`` and ``dy/dt`` are ``[n_states, n_nodes]``.
-Rhs = Callable[[jax.Array, jax.Array, dict[str, jax.Array]], jax.Array]
+#: ``rhs(t, y, held, drive=None) -> dy/dt``; ``y``, ``drive`` and ``dy/dt``
+#: are ``[n_states, n_nodes]``.
+Rhs = Callable[..., jax.Array]
+#: ``drive(t, k) -> [n_states, n_nodes]``: the stimuli's input of step ``k``.
+Drive = Callable[[jax.Array, jax.Array], jax.Array]
 
 
 def take_states(y: jax.Array, index: tuple[int, ...]) -> jax.Array:
@@ -30,12 +33,16 @@ def take_states(y: jax.Array, index: tuple[int, ...]) -> jax.Array:
 
 
 def make_rhs(network: Network, config: Config) -> Rhs:
-    """``rhs(t, y, held) -> dy/dt`` of ``network`` with the values of ``config``.
+    """``rhs(t, y, held, drive=None) -> dy/dt`` of ``network`` with the values
+    of ``config``.
 
-    The instantaneous couplings are evaluated at ``y`` ``[n_states, n_nodes]``
-    and summed into their inputs together with ``held``
+    ``y`` ``[n_states, n_nodes]`` is first clamped into the dynamics'
+    ``state_bounds`` (so every solver stage sees bounded states, as in The
+    Virtual Brain). The instantaneous couplings are evaluated at ``y`` and
+    summed into their inputs together with ``held``
     (``{input: [n_components, n_nodes]}``, the delayed couplings of the step,
-    ``{}`` when there are none); inputs nothing feeds are zeros.
+    ``{}`` when there are none); inputs nothing feeds are zeros. ``drive``
+    (the stimuli of the step, :func:`make_drive`) is added to the result.
 
     >>> rhs = make_rhs(network, make_config(network))
     >>> rhs(0.0, y, {}).shape            # [n_states, n_nodes]
@@ -45,7 +52,13 @@ def make_rhs(network: Network, config: Config) -> Rhs:
     inputs = network.dynamics.coupling_inputs
     n_nodes = network.n_nodes
 
-    def rhs(t: jax.Array, y: jax.Array, held: dict[str, jax.Array]) -> jax.Array:
+    def rhs(
+        t: jax.Array,
+        y: jax.Array,
+        held: dict[str, jax.Array],
+        drive: jax.Array | None = None,
+    ) -> jax.Array:
+        y = network.dynamics.bound(y)
         total = dict(held)
         for name, c in instant:
             x = take_states(y, network.incoming_index[name])
@@ -57,6 +70,40 @@ def make_rhs(network: Network, config: Config) -> Rhs:
         for name, k in inputs.items():
             if name not in total:
                 total[name] = jnp.zeros((k, n_nodes), y.dtype)
-        return network.dynamics.derivative(t, y, total, config.dynamics)
+        dy = network.dynamics.derivative(t, y, total, config.dynamics)
+        return dy if drive is None else dy + drive
 
     return rhs
+
+
+def make_drive(network: Network, config: Config, n_steps: int) -> Drive | None:
+    """``drive(t, k)``: the summed stimuli of step ``k`` (starting at ``t``)
+    on their states, ``[n_states, n_nodes]``; None without stimuli.
+
+    ``n_steps`` is the length of the solve: a :class:`DataStimulus` must
+    have a row for each step (``ValueError`` naming its leaf otherwise).
+    """
+    if not network.stimulus:
+        return None
+    shape = (network.dynamics.n_states, network.n_nodes)
+    for name, stimulus in network.stimulus.items():
+        rows = (
+            jnp.shape(config.stimulus[name].data)[0]
+            if "data" in (stimulus.parameter_names)
+            else n_steps
+        )
+        if rows < n_steps:
+            raise ValueError(
+                f"config.stimulus.{name}.data has {rows} rows but the solve takes "
+                f"{n_steps} steps; expected one row per step of dt."
+            )
+
+    def drive(t: jax.Array, k: jax.Array) -> jax.Array:
+        total = jnp.zeros(shape, jnp.result_type(float))
+        for name, stimulus in network.stimulus.items():
+            value = stimulus(config.stimulus[name], t, k)
+            index = np.asarray(network.stimulus_index[name])
+            total = total.at[index].add(jnp.broadcast_to(value, shape[1:]))
+        return total
+
+    return drive

@@ -90,6 +90,7 @@ class Epileptor(AbstractDynamics):
         "g": -0.075,
     }
     coupling_inputs = {"c": 2}
+    coupling_variables = ("x1", "x2")
 
     def derivative(
         self,

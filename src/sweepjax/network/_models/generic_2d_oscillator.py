@@ -37,6 +37,7 @@ class Generic2dOscillator(AbstractDynamics):
     }
     default_initial_state = {"V": 0.0, "W": 0.0}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("V",)
 
     def derivative(
         self,

@@ -40,6 +40,7 @@ class JansenRit(AbstractDynamics):
     }
     default_initial_state = dict.fromkeys(state_names, 0.0)
     coupling_inputs = {"c": 1}
+    coupling_variables = ("y1", "y2")
 
     def derivative(
         self,

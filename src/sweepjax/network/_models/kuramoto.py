@@ -22,6 +22,7 @@ class Kuramoto(AbstractDynamics):
     default_parameters = {"omega": 1.0}
     default_initial_state = {"theta": 0.0}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("theta",)
 
     def derivative(
         self,

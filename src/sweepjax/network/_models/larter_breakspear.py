@@ -94,6 +94,7 @@ class LarterBreakspear(AbstractDynamics):
     }
     default_initial_state = {"V": -0.16, "W": 0.26, "Z": 0.1}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("V",)
 
     def derivative(
         self,

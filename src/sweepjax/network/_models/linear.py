@@ -41,6 +41,7 @@ class Linear(AbstractDynamics):
     default_parameters = {"gamma": -10.0}
     default_initial_state = {"x": 0.1}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("x",)
 
     def derivative(
         self,

@@ -36,6 +36,8 @@ class ReducedWongWang(AbstractDynamics):
     }
     default_initial_state = {"S": 0.1}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("S",)
+    state_bounds = {"S": (0.0, 1.0)}
 
     def derivative(
         self,

@@ -33,8 +33,8 @@ class ReducedWongWangExcInh(AbstractDynamics):
     feeding ``"c"`` is TVB's coupling function, e.g.
     ``LinearCoupling(incoming_states="S_e", G=1.0)`` for TVB's
     ``coupling.Linear(a=1)``; the model's own ``G`` then scales it as in TVB.
-    TVB's local coupling term is omitted. TVB clamps ``S_e`` and ``S_i`` to
-    ``[0, 1]`` (``state_variable_boundaries``); not applied yet. Default
+    TVB's local coupling term is omitted. ``S_e`` and ``S_i`` are clamped to
+    ``[0, 1]`` (``state_bounds``, as TVB). Default
     initial state ``S_e = 0.16``, ``S_i = 0.04``, close to the low-activity
     fixed point of an uncoupled node with default parameters.
 
@@ -74,6 +74,8 @@ class ReducedWongWangExcInh(AbstractDynamics):
     }
     default_initial_state = {"S_e": 0.16, "S_i": 0.04}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("S_e",)
+    state_bounds = {"S_e": (0.0, 1.0), "S_i": (0.0, 1.0)}
 
     def derivative(
         self,

@@ -26,6 +26,7 @@ class SupHopf(AbstractDynamics):
     default_parameters = {"a": -0.5, "omega": 1.0}
     default_initial_state = {"x": 0.1, "y": 0.1}
     coupling_inputs = {"c": 2}
+    coupling_variables = ("x", "y")
 
     def derivative(
         self,

@@ -78,6 +78,7 @@ class WilsonCowan(AbstractDynamics):
     }
     default_initial_state = {"E": 0.1, "I": 0.1}
     coupling_inputs = {"c": 1}
+    coupling_variables = ("E", "I")
 
     def derivative(
         self,
