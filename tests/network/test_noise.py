@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import diffrax
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 from network_helpers import replace_leaf, rww_network
 
 from sweepjax._tree import is_key_array
-from sweepjax.network import AdditiveNoise, Heun, prepare
+from sweepjax.network import (
+    AdditiveNoise,
+    DenseGraph,
+    Diffrax,
+    Euler,
+    Heun,
+    Linear,
+    MultiplicativeNoise,
+    Network,
+    SupHopf,
+    prepare,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +71,64 @@ def test_key_axis_runs_with_one_compilation():
     for key in jax.random.split(jax.random.key(3), 3):
         solve_fn(replace_leaf(config, "noise.key", key))
     assert solve_fn._cache_size() == before
+
+
+def linear_network(noise, y0):
+    return Network(
+        Linear(gamma=-1.0), {}, DenseGraph(np.zeros((2, 2))), noise=noise,
+        initial_state=y0,
+    )  # fmt: skip
+
+
+def test_multiplicative_noise_scales_by_a_linear_function_of_the_state(x64):
+    """Euler-Maruyama: x' = x + dt*f(x) + sigma*(a*x + b)*sqrt(dt)*z."""
+    z = np.random.default_rng(0).normal(size=(20, 1, 2))
+    noise = MultiplicativeNoise(0.3, a=2.0, b=0.1, key=0)
+    solve_fn, config = prepare(linear_network(noise, [[0.5, -0.4]]), Euler(), 0, 2, 0.1)
+    config._internal.noise_samples = jnp.asarray(z)
+    ys = np.asarray(solve_fn(config).ys)
+    x = np.array([0.5, -0.4])
+    for k in range(20):
+        x = x + 0.1 * -x + 0.3 * (2.0 * x + 0.1) * np.sqrt(0.1) * z[k, 0]
+        np.testing.assert_allclose(ys[k, 0], x, rtol=1e-12)
+
+
+def test_multiplicative_with_a_zero_and_b_one_is_additive(x64):
+    runs = []
+    for noise in (MultiplicativeNoise(0.2, a=0.0, b=1.0, key=4), AdditiveNoise(0.2, 4)):
+        solve_fn, config = prepare(linear_network(noise, 0.3), Heun(), 0, 2, 0.1)
+        runs.append(np.asarray(solve_fn(config).ys))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", [Heun(), Diffrax(diffrax.Heun())], ids=repr)
+def test_multiplicative_noise_vanishes_at_the_zero_state(solver):
+    noise = MultiplicativeNoise(0.5, key=1)  # a = 1, b = 0: g(0) = 0
+    solve_fn, config = prepare(linear_network(noise, 0.0), solver, 0, 2, 0.1)
+    assert np.all(np.asarray(solve_fn(config).ys) == 0.0)
+    config.initial_state = jnp.full((1, 2), 0.5)
+    assert np.std(np.asarray(solve_fn(config).ys)) > 0
+
+
+def test_per_state_sigma(x64):
+    """sigma [n_noise_states, 1]: each state its own amplitude (first Euler
+    step from the fixed point 0: only the noise moves the state)."""
+    network = Network(
+        SupHopf(a=-1.0), {}, DenseGraph(np.zeros((2, 2))),
+        noise=AdditiveNoise(np.array([[0.1], [0.4]]), key=2), initial_state=0.0,
+    )  # fmt: skip
+    solve_fn, config = prepare(network, Euler(), 0, 0.1, 0.1)
+    z = np.random.default_rng(1).normal(size=(1, 2, 2))
+    config._internal.noise_samples = jnp.asarray(z)
+    step = np.asarray(solve_fn(config).ys)[0]
+    np.testing.assert_allclose(step, np.array([[0.1], [0.4]]) * np.sqrt(0.1) * z[0])
+
+
+def test_multiplicative_parameters_are_checked():
+    noise = MultiplicativeNoise(0.1, a=2.0, b=0.5)
+    assert set(noise.parameters()) == {"sigma", "key", "a", "b"}
+    assert "MultiplicativeNoise(sigma=0.1, a=2.0, b=0.5" in repr(noise)
+    with pytest.raises(ValueError, match="a must hold finite values"):
+        MultiplicativeNoise(0.1, a=np.inf)
+    with pytest.raises(ValueError, match="sigma must hold finite values >= 0"):
+        MultiplicativeNoise(-0.1)
