@@ -7,7 +7,7 @@ Their arguments are checked at construction and their values after generation
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import jax
@@ -22,6 +22,8 @@ from sweepjax._axis_checks import (
     check_group,
     check_n,
     check_shape,
+    check_wrap,
+    describe_wrap,
     float_dtype,
 )
 from sweepjax._tree import is_key_array
@@ -50,7 +52,11 @@ class AbstractAxis(abc.ABC):
     An axis knows how many values it takes (`size`) and how to produce them
     (`generate_values`, an array whose leading dimension is `size`). Axes that
     share a hashable `group` label are zipped into one effective axis by
-    `Space`. Subclass it with those two members to add a new sampling scheme::
+    `Space`. With ``wrap=f`` the state receives ``f(value)`` instead of the
+    value, e.g. a trainable ``SigmoidBoundedParameter`` started at each
+    point's value; ``f`` must also accept the whole table (a leading axis of
+    values), on which the Space calls it once to validate every value before
+    anything runs. Subclass it with those two members to add a new sampling scheme::
 
         class ChoiceAxis(AbstractAxis):
             def __init__(self, options, group=None):
@@ -63,6 +69,10 @@ class AbstractAxis(abc.ABC):
     """
 
     group: Hashable = None
+    #: None, or a callable applied to each value when it is put into a state
+    #: (``space[i]``, iteration, executors); tables, DataFrames and stores
+    #: keep the raw values.
+    wrap: Callable[[Any], Any] | None = None
     #: False for axes whose values never depend on the key; a Space whose axes
     #: are all deterministic skips drawing keys (JAX's PRNG costs a compile).
     uses_key: bool = True
@@ -111,10 +121,12 @@ class AbstractAxis(abc.ABC):
         return {}
 
     def __repr__(self) -> str:
-        fields = dict(self._repr_fields())
+        fields = {k: repr(v) for k, v in self._repr_fields().items()}
         if self.group is not None:
-            fields["group"] = self.group
-        inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+            fields["group"] = repr(self.group)
+        if self.wrap is not None:
+            fields["wrap"] = describe_wrap(self.wrap)
+        inner = ", ".join(f"{k}={v}" for k, v in fields.items())
         return f"{type(self).__name__}({inner})"
 
 
@@ -136,6 +148,7 @@ class _RangeAxis(AbstractAxis):
         n: int,
         shape: tuple[int, ...] | None = None,
         group: Hashable = None,
+        wrap: Callable[[Any], Any] | None = None,
     ):
         name = type(self).__name__
         self.low, self.high = check_bounds(
@@ -144,6 +157,7 @@ class _RangeAxis(AbstractAxis):
         self.n = check_n(n, name)
         self.shape = check_shape(shape, name)
         self.group = check_group(group)
+        self.wrap = check_wrap(wrap, name)
 
     @property
     def size(self) -> int:
@@ -234,7 +248,12 @@ class DataAxis(AbstractAxis):
     3
     """
 
-    def __init__(self, values: Any, group: Hashable = None):
+    def __init__(
+        self,
+        values: Any,
+        group: Hashable = None,
+        wrap: Callable[[Any], Any] | None = None,
+    ):
         if isinstance(values, AbstractAxis):
             raise TypeError("DataAxis: `values` must be data, got an axis.")
         if is_key_array(values):
@@ -263,6 +282,7 @@ class DataAxis(AbstractAxis):
             )
         self.values = array
         self.group = check_group(group)
+        self.wrap = check_wrap(wrap, "DataAxis")
 
     uses_key = False
 
@@ -306,6 +326,7 @@ class NumPyroAxis(AbstractAxis):
         sample_shape: Sequence[int] | None = None,
         broadcast_mode: bool = False,
         group: Hashable = None,
+        wrap: Callable[[Any], Any] | None = None,
     ):
         from numpyro.distributions import Distribution
 
@@ -320,6 +341,7 @@ class NumPyroAxis(AbstractAxis):
         self.sample_shape = self.sample_shape or ()
         self.broadcast_mode = bool(broadcast_mode)
         self.group = check_group(group)
+        self.wrap = check_wrap(wrap, "NumPyroAxis")
 
     _values_fix = "change the distribution's parameters"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
@@ -33,6 +33,27 @@ def check_group(group: Any) -> Hashable:
             f"of type {type(group).__name__}."
         ) from None
     return group
+
+
+def check_wrap(wrap: Any, cls: str) -> Callable[[Any], Any] | None:
+    """`wrap` is None or a callable (e.g. a Parameter type)."""
+    if wrap is not None and not callable(wrap):
+        raise TypeError(
+            f"{cls}: `wrap` must be None or a callable applied to each value, "
+            f"e.g. functools.partial(SigmoidBoundedParameter, low=0.0, "
+            f"high=1.0); got {wrap!r}."
+        )
+    return wrap
+
+
+def describe_wrap(wrap: Callable[[Any], Any]) -> str:
+    """A stable name for `wrap` (no memory addresses): a store compares it
+    when resuming. ``partial(f, low=0)`` gives ``'f(low=0)'``."""
+    if isinstance(wrap, functools.partial):
+        args = [repr(a) for a in wrap.args]
+        args += [f"{k}={v!r}" for k, v in wrap.keywords.items()]
+        return f"{describe_wrap(wrap.func)}({', '.join(args)})"
+    return getattr(wrap, "__qualname__", type(wrap).__qualname__)
 
 
 def check_n(n: Any, cls: str) -> int:

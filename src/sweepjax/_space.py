@@ -206,6 +206,7 @@ class Space:
             tables.append(values)
             host.append(_host_table(values))
             axis.check_values(host[-1], name)
+            _check_wrap(name, axis, values)
         return tuple(tables), tuple(host)
 
     def _group_axes(self):
@@ -438,9 +439,16 @@ class Space:
         """
         tables = self._tables if tables is None else tables
         out = list(self._leaves if fixed is None else fixed)
-        for slot, table, e in zip(self._slots, tables, self._axis_to_eff, strict=True):
-            out[slot] = table[positions[..., e], ...]
+        for k, (slot, table, e) in enumerate(
+            zip(self._slots, tables, self._axis_to_eff, strict=True)
+        ):
+            out[slot] = self._wrapped(k, table[positions[..., e], ...])
         return self._treedef.unflatten(out)
+
+    def _wrapped(self, k: int, value: Any) -> Any:
+        """What axis `k` puts into the state for `value`: ``wrap(value)``."""
+        wrap = self._axes[k].wrap
+        return value if wrap is None else wrap(value)
 
     def gather(self, indices: Any) -> Any:
         """The states at flat `indices`, batched: every axis leaf gets the
@@ -511,8 +519,10 @@ class Space:
             ]
             out = list(self._leaves)
             for values in zip(*columns, strict=True):
-                for slot, value in zip(self._slots, values, strict=True):
-                    out[slot] = value
+                for k, (slot, value) in enumerate(
+                    zip(self._slots, values, strict=True)
+                ):
+                    out[slot] = self._wrapped(k, value)
                 yield self._treedef.unflatten(out)
 
     # -- sequence protocol ----------------------------------------------------
@@ -529,7 +539,7 @@ class Space:
         pos = self._digits(r.start + as_index(item, self.N) * r.step)
         out = list(self._leaves)
         for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
-            out[slot] = self._column(k, [pos[e]])[0]
+            out[slot] = self._wrapped(k, self._column(k, [pos[e]])[0])
         return self._treedef.unflatten(out)
 
     def __iter__(self) -> Iterator[Any]:
@@ -565,7 +575,10 @@ class Space:
         With ``combine=False`` it returns the two halves separately, as
         ``(axis_tree, static_state)``: the batched axis values with None at the
         fixed leaves, and the fixed leaves with None at the axes, which
-        ``equinox.combine(axis_tree, static_state)`` joins back.
+        ``equinox.combine(axis_tree, static_state)`` joins back. The axis
+        values are raw: a wrapped axis (``wrap=``) is not applied, and
+        ``combine=True`` refuses wrapped axes (a wrap makes one object per
+        point, which a batched pytree cannot hold leaf by leaf).
 
         >>> space = Space({"a": GridAxis(0, 1, 5), "dt": 0.1})
         >>> space.collect(n_vmap=2)["a"].shape
@@ -574,6 +587,14 @@ class Space:
         >>> axes["dt"], static["a"], static["dt"]
         (None, None, 0.1)
         """
+        wrapped = [n for n, a in zip(self._names, self._axes, strict=True) if a.wrap]
+        if combine and wrapped:
+            raise ValueError(
+                f"Space.collect(combine=True) cannot apply the wrap= of the axes "
+                f"at {wrapped}: use collect(combine=False) for the raw values (and "
+                "apply the wrap inside your vmapped function), iterate the space "
+                "(space[i] applies it), or run it with ParallelExecution."
+            )
         lead = [
             check_positive_int(name, v)
             for name, v in (("n_pmap", n_pmap), ("n_vmap", n_vmap))
@@ -586,9 +607,11 @@ class Space:
         idx[self.N :] = 0
         shape = tuple(lead) + ((n_map,) if lead else (padded,))
         pos = self.positions(idx).reshape(shape + (len(self._effective),))
-        axis_leaves = self._treedef.flatten_up_to(
-            self.assemble(pos, fixed=[None] * len(self._leaves))
-        )
+        axis_leaves = [None] * len(self._leaves)
+        for slot, table, e in zip(
+            self._slots, self._tables, self._axis_to_eff, strict=True
+        ):
+            axis_leaves[slot] = table[pos[..., e], ...]
         if padded != self.N:
             pad = (np.arange(padded) >= self.N).reshape(shape)
             for slot in self._slots:
@@ -605,6 +628,19 @@ class Space:
             ]
             return self._treedef.unflatten(merged)
         return self._treedef.unflatten(axis_leaves), self._treedef.unflatten(fixed)
+
+
+def _check_wrap(name: str, axis: AbstractAxis, values: Any) -> None:
+    """Apply ``axis.wrap`` to the whole table once: every value it would
+    reject raises now, naming the axis, before any point runs."""
+    if axis.wrap is None:
+        return
+    try:
+        axis.wrap(values)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"Axis at `{name}` ({axis!r}): its wrap rejects a value: {err}"
+        ) from err
 
 
 def _check_dimension_names(effective, axis_to_eff, names) -> None:
