@@ -134,6 +134,37 @@ def _steps_first(x: jax.Array) -> jax.Array:
     return jnp.moveaxis(x, 0, 1)
 
 
+def scan_checkpointed(
+    step: Callable[[Any, Any], tuple[Any, Any]],
+    carry: Any,
+    xs: Any,
+    length: int,
+    unroll: int,
+    checkpoint: bool,
+) -> tuple[Any, Any]:
+    """``jax.lax.scan(step, carry, xs, length)``; with ``checkpoint``, in
+    sub-blocks of about ``sqrt(length)`` steps under ``jax.checkpoint``.
+
+    A forward run computes the same thing either way. A gradient then keeps
+    one carry per sub-block and recomputes each sub-block's steps when it
+    needs them, instead of keeping every step's residuals: memory grows as
+    ``sqrt(length)``. The callers also checkpoint their blocks of these
+    loops, so a whole run keeps one carry per block.
+    """
+    sub = block_rows(length, math.isqrt(length))
+    if not checkpoint or sub < 4:
+        return jax.lax.scan(step, carry, xs, length=length, unroll=unroll)
+    n_sub = length // sub
+
+    @jax.checkpoint
+    def sub_block(carry: Any, x: Any) -> tuple[Any, Any]:
+        return jax.lax.scan(step, carry, x, length=sub, unroll=unroll)
+
+    split = jax.tree.map(lambda x: x.reshape(n_sub, sub, *x.shape[1:]), xs)
+    carry, ys = jax.lax.scan(sub_block, carry, split, length=n_sub)
+    return carry, jax.tree.map(lambda y: y.reshape(length, *y.shape[2:]), ys)
+
+
 #: ``draw(start) -> z``: the normals of steps ``start .. start + rows - 1``
 #: of every point, ``[rows, size, n_noise_states, n_nodes]`` (None when
 #: deterministic).
@@ -188,13 +219,17 @@ def scan_rows(
     first: int,
     last: int,
     unroll: int,
+    checkpoint: bool,
 ) -> tuple[Any, Any]:
     """``step`` over steps ``first .. last - 1`` in blocks of ``rows``, each
-    block's noise drawn by ``draw``; outputs ``[n_blocks, rows, ...]``."""
+    block's noise drawn by ``draw``; outputs ``[n_blocks, rows, ...]``.
+    ``checkpoint``: see :func:`scan_checkpointed`."""
 
     def block(carry: Any, start: jax.Array) -> tuple[Any, Any]:
-        return jax.lax.scan(step, carry, draw(start), length=rows, unroll=unroll)
+        return scan_checkpointed(step, carry, draw(start), rows, unroll, checkpoint)
 
+    if checkpoint:
+        block = jax.checkpoint(block)
     return jax.lax.scan(block, carry, jnp.arange(first, last, rows))
 
 
@@ -205,11 +240,12 @@ def scan_steps(
     points: Points,
     n_steps: int,
     unroll: int,
+    checkpoint: bool,
 ) -> jax.Array:
     """Every state, ``[size, n_steps, n_states, n_nodes]`` (noise:
     :func:`step_noise`)."""
     draw, rows = step_noise(network, points, n_steps, carry0[0].dtype, n_steps)
-    _, ys = scan_rows(body, carry0, draw, rows, 0, n_steps, unroll)
+    _, ys = scan_rows(body, carry0, draw, rows, 0, n_steps, unroll, checkpoint)
     ys = jnp.reshape(ys, (n_steps, *ys.shape[2:]))  # [n_steps, size, ...]
     return jnp.moveaxis(ys, 1, 0)
 
@@ -222,6 +258,7 @@ def scan_observed(
     n_steps: int,
     observation: Observation,
     unroll: int,
+    checkpoint: bool,
 ) -> dict[str, Any]:
     """The observers' results, each with a leading ``size`` axis; no
     trajectory is recorded.
@@ -258,9 +295,15 @@ def scan_observed(
 
     def run_block(state: tuple[Carry, dict], start: jax.Array, fold: Any) -> tuple:
         carry, accs = state
-        carry, xs = jax.lax.scan(watch, carry, draw(start), length=rows, unroll=unroll)
+        carry, xs = scan_checkpointed(
+            watch, carry, draw(start), rows, unroll, checkpoint
+        )
         # xs: [rows, size, n_watched, n_nodes]
         return (carry, fold(accs, xs, start)), None
+
+    def blocks(fold: Any) -> Callable:
+        run = partial(run_block, fold=fold)
+        return jax.checkpoint(run) if checkpoint else run
 
     def warm(accs: dict, xs: jax.Array, start: jax.Array) -> dict:
         return {
@@ -287,19 +330,19 @@ def scan_observed(
     }
     if any(observer.warms for _, observer, _ in items):
         state, _ = jax.lax.scan(
-            partial(run_block, fold=warm),
-            (carry0, accs),
-            jnp.arange(0, n_transient, rows),
+            blocks(warm), (carry0, accs), jnp.arange(0, n_transient, rows)
         )
     else:
 
         def unobserved(carry: Carry, z_k: Any) -> tuple[Carry, None]:
             return body(carry, z_k)[0], None
 
-        carry, _ = scan_rows(unobserved, carry0, draw, rows, 0, n_transient, unroll)
+        carry, _ = scan_rows(
+            unobserved, carry0, draw, rows, 0, n_transient, unroll, checkpoint
+        )
         state = (carry, accs)
     state, _ = jax.lax.scan(
-        partial(run_block, fold=update), state, jnp.arange(n_transient, n_steps, rows)
+        blocks(update), state, jnp.arange(n_transient, n_steps, rows)
     )
     count = jnp.asarray(n_steps - n_transient, y0.dtype)
     return {
@@ -316,6 +359,7 @@ def scan_blocks(
     monitor: AbstractMonitor,
     n_steps: int,
     unroll: int,
+    checkpoint: bool,
 ) -> jax.Array:
     """One record per block of ``monitor.every`` steps,
     ``[size, n_steps // every, n_states, n_nodes]``.
@@ -353,11 +397,11 @@ def scan_blocks(
             return (state, jax.vmap(monitor.update)(acc, y)), None
 
         init = (carry, jax.vmap(monitor.init)(carry[0]))
-        (carry, acc), _ = jax.lax.scan(inner, init, z, length=every, unroll=unroll)
+        (carry, acc), _ = scan_checkpointed(inner, init, z, every, unroll, checkpoint)
         return carry, jax.vmap(monitor.finalize)(acc)
 
     xs = (jnp.arange(n_records, dtype=jnp.uint32), injected)
-    _, ys = jax.lax.scan(block, carry0, xs)
+    _, ys = jax.lax.scan(jax.checkpoint(block) if checkpoint else block, carry0, xs)
     return jnp.moveaxis(ys, 1, 0)
 
 
@@ -370,6 +414,7 @@ def integrate(
     monitor: AbstractMonitor,
     unroll: int,
     observation: Observation | None = None,
+    checkpoint: bool = True,
 ) -> SolveFn:
     """``solve(config) -> Solution``: ``n_steps`` steps of ``step`` from ``t0``.
 
@@ -377,7 +422,8 @@ def integrate(
     every state for :class:`Raw`, else one monitor record per block. With an
     ``observation`` nothing is recorded (``ys`` has no rows) and
     ``Solution.observed`` holds the observers' results.
-    ``unroll`` is the steps per ``lax.scan`` iteration (speed only). Under
+    ``unroll`` is the steps per ``lax.scan`` iteration (speed only);
+    ``checkpoint`` bounds a gradient's memory (:func:`scan_checkpointed`). Under
     ``jax.vmap`` the points of the batch share one delay history
     (:mod:`._batching`).
 
@@ -392,15 +438,17 @@ def integrate(
         body, carry0 = make_body(network, points, step, t0, dt, n_steps)
         if observation is not None:
             observed = scan_observed(
-                body, carry0, network, points, n_steps, observation, unroll
+                body, carry0, network, points, n_steps, observation, unroll, checkpoint
             )
             y = carry0[0]
             ys = jnp.zeros((points.size, 0, *y.shape[1:]), y.dtype)
             return Solution(jnp.zeros((0,), y.dtype), ys, observed)
         if every_step:
-            ys = scan_steps(body, carry0, network, points, n_steps, unroll)
+            ys = scan_steps(body, carry0, network, points, n_steps, unroll, checkpoint)
         else:
-            ys = scan_blocks(body, carry0, network, points, monitor, n_steps, unroll)
+            ys = scan_blocks(
+                body, carry0, network, points, monitor, n_steps, unroll, checkpoint
+            )
         return Solution(jnp.asarray(ts_host, ys.dtype), ys)
 
     return batch_aware(run, partial(shares_layout, network))

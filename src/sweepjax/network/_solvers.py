@@ -60,6 +60,13 @@ class AbstractFixedStepSolver(AbstractSolver):
     deterministic convergence order. Supports delays, every monitor and
     injected ``noise_samples``; ``unroll`` sets the scan's unrolling.
 
+    ``checkpoint=True`` (the default) runs the steps in blocks under
+    ``jax.checkpoint``: a forward run is unchanged, and a gradient keeps
+    one state per block and recomputes the steps inside (memory about
+    ``sqrt(n_steps)`` steps' worth instead of ``n_steps``), so long, noisy
+    and delayed runs differentiate in bounded memory. ``False`` keeps every
+    step's residuals (faster gradients of short runs).
+
     >>> class Midpoint(AbstractFixedStepSolver):
     ...     order = 2
     ...     def step(self, f, t, y, dt, dW):
@@ -69,6 +76,11 @@ class AbstractFixedStepSolver(AbstractSolver):
     """
 
     order: int
+
+    def __init__(self, checkpoint: bool = True):
+        if not isinstance(checkpoint, bool):
+            raise TypeError(f"checkpoint must be True or False, got {checkpoint!r}.")
+        self.checkpoint = checkpoint
 
     @abc.abstractmethod
     def step(
@@ -87,8 +99,20 @@ class AbstractFixedStepSolver(AbstractSolver):
         observation: Observation | None = None,
     ) -> SolveFn:
         return integrate(
-            network, self.step, t0, dt, n_steps, monitor, unroll, observation
+            network,
+            self.step,
+            t0,
+            dt,
+            n_steps,
+            monitor,
+            unroll,
+            observation,
+            self.checkpoint,
         )
+
+    def __repr__(self) -> str:
+        flag = "" if self.checkpoint else "checkpoint=False"
+        return f"{type(self).__name__}({flag})"
 
 
 def _add(y: jax.Array, dW: jax.Array | None) -> jax.Array:
