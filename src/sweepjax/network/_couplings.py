@@ -206,11 +206,15 @@ class PreSigmoidalCoupling(AbstractCoupling):
     ``c_1 = A_i``, the node's own output (with ``globalT=True`` the mean of
     ``A`` over the nodes).
 
-    Where TVB 2.10 differs, on purpose: its dynamic branch sums over the
-    receiving axis (``c_0[j] = sum_i W[i, j] A_j``, node j's own output times
-    its column sum), which we take to be a bug; ours sums the afferents like
-    every other coupling. Its ``globalT`` threshold is node 0's; ours keeps
-    each node's threshold and averages ``c_1``, as TVB's ``globalT`` does.
+    Where TVB 2.10 differs, on purpose: it multiplies each node's *own*
+    output by a sum of weights instead of summing its inputs (static branch:
+    ``c_i = A_i * sum_j W[i, j]``; dynamic: ``c_0[j] = A_j * sum_i W[i, j]``),
+    and its dynamic ``c_1`` reads states its sparse history never stores
+    (without self-connections it is the constant ``H * Q``); we take these
+    to be bugs and sum the afferents like every other coupling (the tests
+    compare with TVB's class corrected in the sum only). Its ``globalT``
+    threshold is node 0's; ours keeps each node's threshold and averages
+    ``c_1``, as TVB's ``globalT`` does.
 
     >>> coupling = PreSigmoidalCoupling(("x", "theta"))
     """
