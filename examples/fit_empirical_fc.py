@@ -56,7 +56,7 @@ from sweepjax.network import (
     prepare,
 )
 
-BOX = {"G": (0.05, 1.5), "w": (0.4, 1.0)}  # the grid's and the fits' bounds
+BOX = {"G": (0.2, 2.0), "w": (0.1, 0.9)}  # the grid's and the fits' bounds
 
 
 def problem(duration_ms: float, transient_ms: float, dt: float = 0.5):
@@ -159,11 +159,11 @@ def plot(grid: dict, fitted: dict, path: str) -> None:
 
 
 def main(quick: bool = False, figure: str = "fit_empirical_fc.png") -> dict:
-    duration, transient = (8_000.0, 2_000.0) if quick else (60_000.0, 10_000.0)
+    duration, transient = (8_000.0, 2_000.0) if quick else (30_000.0, 5_000.0)
     loss_at, config = problem(duration, transient)
     grid = heatmap(loss_at, config, n=2 if quick else 8)
     fitted = fits(
-        loss_at, config, n_starts=2 if quick else 16, n_steps=2 if quick else 40
+        loss_at, config, n_starts=2 if quick else 16, n_steps=2 if quick else 30
     )
     plot(grid, fitted, figure)
     return {"grid": grid["table"], **fitted}
