@@ -15,39 +15,38 @@ from sweepjax.network._dynamics import AbstractDynamics
 
 class MontbrioPazoRoxin(AbstractDynamics):
     """Montbrio-Pazo-Roxin model: mean firing rate ``r`` and membrane potential
-        ``V`` of an infinite population of quadratic integrate-and-fire neurons
-        (Montbrio, Pazo & Roxin 2015, Phys. Rev. X 5, 021028).
+    ``V`` of an infinite population of quadratic integrate-and-fire neurons
+    (Montbrio, Pazo & Roxin 2015, Phys. Rev. X 5, 021028).
 
-        - ``dr/dt = (Delta/(pi*tau) + 2*V*r) / tau``,
-        - ``dV/dt = (V^2 - pi^2*tau^2*r^2 + eta + J*tau*r + I
-          + cr*c[0] + cv*c[1]) / tau``,
+    - ``dr/dt = (Delta/(pi*tau) + 2*V*r) / tau``,
+    - ``dV/dt = (V^2 - pi^2*tau^2*r^2 + eta + J*tau*r + I
+      + cr*c[0] + cv*c[1]) / tau``,
 
-        where the coupling input ``"c"`` has two components: the input from the
-        other nodes' ``r`` (``c[0]``, weighted by ``cr``) and from their ``V``
-        (``c[1]``, weighted by ``cv``), e.g.
-        ``LinearCoupling(incoming_states=("r", "V"), G=0.5)``. Time is in ms.
+    where the coupling input ``"c"`` has two components: the input from the
+    other nodes' ``r`` (``c[0]``, weighted by ``cr``) and from their ``V``
+    (``c[1]``, weighted by ``cv``), e.g.
+    ``LinearCoupling(incoming_states=("r", "V"), G=0.5)``. Time is in ms.
 
-        The Virtual Brain's ``MontbrioPazoRoxin``: same equations, state order,
-        parameter names and defaults; it couples ``r`` and ``V`` (TVB's
-        ``cvar = [0, 1]``), and ``c`` plays the role of TVB's ``coupling``
-        argument. TVB's local coupling term is omitted, and so is TVB's ``Gamma``
-        parameter, which its ``dfun`` never reads (nor does TVB's
-        ``parameter_names`` list it). ``r`` is clamped to ``[0, inf)``
-        (``state_bounds``, TVB's ``state_variable_boundaries``). Default initial state
-        ``r = 0.1``, ``V = -1.9``, close to the low-activity focus of an uncoupled
-        node with default parameters (``r = 0.081``, ``V = -1.96``).
+    The Virtual Brain's ``MontbrioPazoRoxin``: same equations, state order,
+    parameter names and defaults; it couples ``r`` and ``V`` (TVB's
+    ``cvar = [0, 1]``), and ``c`` plays the role of TVB's ``coupling``
+    argument. TVB's local coupling term is omitted, and so is TVB's ``Gamma``
+    parameter, which its ``dfun`` never reads (nor does TVB's
+    ``parameter_names`` list it). ``r`` is clamped to ``[0, inf)``
+    (``state_bounds``, TVB's ``state_variable_boundaries``). Default initial state
+    ``r = 0.1``, ``V = -1.9``, close to the low-activity focus of an uncoupled
+    node with default parameters (``r = 0.081``, ``V = -1.96``).
 
-        >>> dynamics = MontbrioPazoRoxin(eta=-4.6, cv=0.5)
-        >>> dynamics.state_names, dynamics.coupling_inputs
-        (('r', 'V'), {'c': 2})
-        >>> import jax.numpy as jnp
-    import numpy as np
-        >>> from sweepjax._config import Config
-        >>> params = Config(dynamics.parameters)
-        >>> state = jnp.array([[1.0], [-0.5]])  # dr/dt = 1/pi - 1
-        >>> dx = dynamics.derivative(0.0, state, {"c": jnp.zeros((2, 1))}, params)
-        >>> round(float(dx[0, 0]), 4)
-        -0.6817
+    >>> dynamics = MontbrioPazoRoxin(eta=-4.6, cv=0.5)
+    >>> dynamics.state_names, dynamics.coupling_inputs
+    (('r', 'V'), {'c': 2})
+    >>> import jax.numpy as jnp
+    >>> from sweepjax._config import Config
+    >>> params = Config(dynamics.parameters)
+    >>> state = jnp.array([[1.0], [-0.5]])  # dr/dt = 1/pi - 1
+    >>> dx = dynamics.derivative(0.0, state, {"c": jnp.zeros((2, 1))}, params)
+    >>> round(float(dx[0, 0]), 4)
+    -0.6817
     """
 
     state_names = ("r", "V")
