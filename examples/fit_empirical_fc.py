@@ -159,7 +159,7 @@ def plot(grid: dict, fitted: dict, path: str) -> None:
 
 
 def main(quick: bool = False, figure: str = "fit_empirical_fc.png") -> dict:
-    duration, transient = (8_000.0, 2_000.0) if quick else (30_000.0, 5_000.0)
+    duration, transient = (5_000.0, 1_000.0) if quick else (30_000.0, 5_000.0)
     loss_at, config = problem(duration, transient)
     grid = heatmap(loss_at, config, n=2 if quick else 8)
     fitted = fits(
