@@ -80,23 +80,14 @@ def make_drive(network: Network, config: Config, n_steps: int) -> Drive | None:
     """``drive(t, k)``: the summed stimuli of step ``k`` (starting at ``t``)
     on their states, ``[n_states, n_nodes]``; None without stimuli.
 
-    ``n_steps`` is the length of the solve: a :class:`DataStimulus` must
-    have a row for each step (``ValueError`` naming its leaf otherwise).
+    ``n_steps`` is the length of the solve, which every stimulus checks it
+    covers (``check_steps``: a :class:`DataStimulus` needs a row per step).
     """
     if not network.stimulus:
         return None
     shape = (network.dynamics.n_states, network.n_nodes)
     for name, stimulus in network.stimulus.items():
-        rows = (
-            jnp.shape(config.stimulus[name].data)[0]
-            if "data" in (stimulus.parameter_names)
-            else n_steps
-        )
-        if rows < n_steps:
-            raise ValueError(
-                f"config.stimulus.{name}.data has {rows} rows but the solve takes "
-                f"{n_steps} steps; expected one row per step of dt."
-            )
+        stimulus.check_steps(config.stimulus[name], n_steps, f"config.stimulus.{name}")
 
     def drive(t: jax.Array, k: jax.Array) -> jax.Array:
         total = jnp.zeros(shape, jnp.result_type(float))

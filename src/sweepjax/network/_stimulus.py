@@ -56,6 +56,10 @@ class AbstractStimulus(abc.ABC):
         """``{name: rule}`` for the leaves: finite by default."""
         return dict.fromkeys(self.parameters(), FINITE)
 
+    def check_steps(self, params: Config, n_steps: int, path: str) -> None:
+        """Raise ``ValueError`` if this stimulus cannot cover a solve of
+        ``n_steps`` steps (``path`` names its config leaves)."""
+
     @abc.abstractmethod
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
         """``s(t)`` at the start ``t`` of step ``k``: a scalar or ``[n_nodes]``."""
@@ -141,6 +145,14 @@ class DataStimulus(AbstractStimulus):
     def __init__(self, states: str | tuple[str, ...], data: Any, weights: Any = 1.0):
         self.data = data
         super().__init__(states, weights)
+
+    def check_steps(self, params: Config, n_steps: int, path: str) -> None:
+        rows = jnp.shape(params.data)[0]
+        if rows < n_steps:
+            raise ValueError(
+                f"{path}.data has {rows} rows but the solve takes {n_steps} "
+                "steps; expected one row per step of dt."
+            )
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
         return params.data[k]
