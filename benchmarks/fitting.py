@@ -1,7 +1,7 @@
 """Benchmark: many gradient fits at once, and the memory of a long gradient.
 
 ``multistart``: 16 starts x 200 Adam steps of the same fit, a 16-node
-``SupHopf`` network (10 ms, Heun, dt = 0.1 ms, deterministic) fitted to a
+``SupHopf`` network (20 ms, Heun, dt = 0.1 ms, deterministic) fitted to a
 synthetic trajectory over ``a`` and the coupling ``G``
 (``SigmoidBoundedParameter`` starts from ``DataAxis(..., wrap=...)``).
 
@@ -81,7 +81,7 @@ def multistart_problem(n_nodes: int = 16):
         DenseGraph(weights),
         initial_state=rng.uniform(-1.0, 1.0, (2, n_nodes)),
     )
-    solve_fn, config = prepare(network, Heun(), 0.0, 10.0, 0.1)
+    solve_fn, config = prepare(network, Heun(), 0.0, 20.0, 0.1)
     data = solve_fn(config).ys
 
     def loss(state):
@@ -149,7 +149,7 @@ def run_multistart() -> dict:
         "one after another": (seq_end, seq_steady),
         "jit loop": (jit_end, jit_steady),
         "max |fitted - one after another|": float(np.abs(fitted - seq_fitted).max()),
-        "recovered (1e-2)": int(
+        "within 1e-2 of the truth after 200 steps": int(
             np.sum(np.all(np.abs(fitted / [truth["a"], truth["G"]] - 1) < 1e-2, 1))
         ),
         "peak RSS after the vectorised fits (MB)": rss_vectorised,
@@ -211,9 +211,13 @@ def report(scenario: str, out: dict) -> None:
                 f"  {name:18s} end to end {end:7.2f} s ({end / base[0]:5.2f}x)   "
                 f"steady {steady:7.2f} s ({steady / base[1]:5.2f}x)"
             )
-        ratio = out["one after another"][1] / base[1]
-        print(f"  target >= 4x one after another (steady): {verdict(ratio, 4.0)}")
-        for key in ("max |fitted - one after another|", "recovered (1e-2)"):
+        for i, how in enumerate(("end to end", "steady")):
+            ratio = out["one after another"][i] / base[i]
+            print(f"  target >= 4x one after another ({how}): {verdict(ratio, 4.0)}")
+        for key in (
+            "max |fitted - one after another|",
+            "within 1e-2 of the truth after 200 steps",
+        ):
             print(f"  {key}: {out[key]}")
         print(f"  peak RSS: {out['peak RSS after the vectorised fits (MB)']:.0f} MB")
     else:
