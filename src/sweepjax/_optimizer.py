@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from tqdm.auto import tqdm
 
 from sweepjax._parameters import combine_state, is_parameter, partition_state
 from sweepjax._tree import check_positive_int
+
+if TYPE_CHECKING:
+    import optax
 
 __all__ = ["OptaxOptimizer"]
 
@@ -92,6 +94,8 @@ def _value_and_grad(fit: _Fit, params: Any, static: Any, mode: str):
 
 def _step(fit: _Fit, params, opt_state, static, mode):
     """One update; loss, aux and grads are those at the `params` given."""
+    import optax  # heavy (~0.5 s): imported when a fit runs
+
     (value, aux), grads = _value_and_grad(fit, params, static, mode)
     updates, opt_state = optax.with_extra_args_support(fit.optimizer).update(
         grads,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
-import pandas as pd
 
 from sweepjax._space import Space, leaf_names
 from sweepjax._tree import as_index, is_key_array, object_cells
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Result"]
 

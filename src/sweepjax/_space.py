@@ -7,12 +7,11 @@ import math
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from sweepjax._axes import AbstractAxis
 from sweepjax._axis_checks import check_size
@@ -24,6 +23,9 @@ from sweepjax._tree import (
     object_cells,
     path_name,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Space", "EffectiveAxis", "leaf_names"]
 
@@ -555,6 +557,8 @@ class Space:
         >>> Space({"a": GridAxis(0, 1, 3)}).to_dataframe().columns.tolist()
         ['a']
         """
+        import pandas as pd  # heavy: imported when a table is asked for
+
         return pd.DataFrame(self.axis_columns(np.arange(self.N)))
 
     def collect(

@@ -91,11 +91,28 @@ def assert_close(got, want, rtol=1e-9, atol=1e-12):
     )
 
 
-def test_observers_equal_the_summaries_of_the_stored_trajectory(x64):
-    network = hopf()
-    record, config = prepare(network, Heun(), 0.0, T1, DT)
-    observe, _ = prepare(network, Heun(), 0.0, T1, DT, observe=OBSERVE, transient=5.0)
-    ys = np.asarray(record(config).ys)
+@pytest.fixture(scope="module")
+def recorded():
+    """``(config, ys)``: the stored float64 trajectory of ``hopf()`` over T1."""
+    with jax.enable_x64(True):
+        record, config = prepare(hopf(), Heun(), 0.0, T1, DT)
+        return config, np.asarray(record(config).ys)
+
+
+@pytest.fixture(scope="module")
+def observing():
+    """``(solve, config)`` of ``hopf()`` observed by OBSERVE, in float64."""
+    with jax.enable_x64(True):
+        return prepare(
+            hopf(), Heun(), 0.0, T1, DT, observe=OBSERVE, transient=TRANSIENT
+        )
+
+
+def test_observers_equal_the_summaries_of_the_stored_trajectory(
+    x64, recorded, observing
+):
+    config, ys = recorded
+    observe, _ = observing
     solution = observe(config)
     assert solution.ys.shape == (0, 2, 4) and solution.ts.shape == (0,)
     assert_close(solution.observed, post_hoc(ys))
@@ -145,10 +162,8 @@ def vmapped(fn, space):
     return jax.vmap(fn, in_axes=(axes,))(batch)
 
 
-def test_batched_observers_equal_point_by_point(x64):
-    solve, config = prepare(
-        hopf(), Heun(), 0.0, T1, DT, observe=OBSERVE, transient=TRANSIENT
-    )
+def test_batched_observers_equal_point_by_point(x64, observing):
+    solve, config = observing
     space = sweep_space(config)
     batch = vmapped(lambda c: solve(c).observed, space)
     for i in range(len(space)):
@@ -156,8 +171,10 @@ def test_batched_observers_equal_point_by_point(x64):
         assert_close(jax.tree.map(lambda b, i=i: b[i], batch), one, rtol=1e-12)
 
 
-@pytest.mark.parametrize("executor", ["sequential", "parallel", "parallel_2dev"])
-def test_every_executor_gives_the_same_observations(executor):
+@pytest.fixture(scope="module")
+def observed_sweep():
+    """``(model, space, want)``: an observing solve, its sweep, and the
+    observations of every point by ``vmap`` (shared by every executor)."""
     solve, config = prepare(
         hopf(), Heun(), 0.0, T1, DT, observe=OBSERVE, transient=TRANSIENT
     )
@@ -166,8 +183,13 @@ def test_every_executor_gives_the_same_observations(executor):
     def model(c):
         return solve(c).observed
 
+    return model, space, vmapped(model, space)
+
+
+@pytest.mark.parametrize("executor", ["sequential", "parallel", "parallel_2dev"])
+def test_every_executor_gives_the_same_observations(observed_sweep, executor):
+    model, space, want = observed_sweep
     got = EXECUTORS[executor](model, space, None).run().outputs
-    want = vmapped(model, space)
     assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -309,17 +331,16 @@ def test_fc_of_a_node_that_never_moves_is_zero_as_in_fc(x64):
         assert np.isfinite(got).all()
 
 
-def test_average_series_and_its_fc_equal_block_means_of_the_trajectory(x64):
-    network = hopf(4)
-    record, config = prepare(network, Heun(), 0.0, T1, DT)
+def test_average_series_and_its_fc_equal_block_means_of_the_trajectory(x64, recorded):
+    config, ys = recorded
     observe = {
         "x": Average("x", period_ms=1.0),
         "xy": Average(("x", "y"), period_ms=2.0),
         "fc": FC(Average("x", period_ms=1.0)),
         "fcd": FCD(Average("x", period_ms=1.0), window=8, step=4),
     }
-    solve, _ = prepare(network, Heun(), 0.0, T1, DT, observe=observe, transient=5.0)
-    kept = np.asarray(record(config).ys)[N_TRANSIENT:]  # 250 steps
+    solve, _ = prepare(hopf(), Heun(), 0.0, T1, DT, observe=observe, transient=5.0)
+    kept = ys[N_TRANSIENT:]  # 250 steps
     x_1ms = kept[:, 0].reshape(25, 10, 4).mean(1)
     xy_2ms = kept[:240].reshape(12, 20, 2, 4).mean(1)  # 10 steps left out
     got = solve(config).observed

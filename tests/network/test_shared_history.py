@@ -196,22 +196,31 @@ def test_under_vmap_the_history_is_shared_unless_delays_vary(sweep_delays):
     assert (per_point in shapes) == sweep_delays
 
 
+@pytest.fixture(scope="module")
+def executor_case():
+    """``(solve, space, expected)``: a product sweep of G and noise keys, and
+    its points solved one by one (shared by every executor)."""
+    with jax.enable_x64(True):
+        network = random_network(5, 4, 0.7, False)
+        solve, config = prepare(network, Heun(), 0.0, 1.5, DT)
+        sweep = copy.deepcopy(config)
+        sweep.coupling.d.G = GridAxis(0.0, 0.5, 3)
+        sweep.noise.key = DataAxis(jax.random.split(jax.random.key(1), 2))
+        space = Space(sweep, mode="product")
+        expected = np.stack([solve(point).ys for point in space])
+    return solve, space, expected
+
+
 @pytest.mark.parametrize(
     "executor", ["parallel", "parallel_2dev", "parallel_4dev", "sequential"]
 )
-def test_every_executor_gives_the_same_numbers(x64, executor):
-    network = random_network(5, 4, 0.7, False)
-    solve, config = prepare(network, Heun(), 0.0, 1.5, DT)
-    sweep = copy.deepcopy(config)
-    sweep.coupling.d.G = GridAxis(0.0, 0.5, 3)
-    sweep.noise.key = DataAxis(jax.random.split(jax.random.key(1), 2))
-    space = Space(sweep, mode="product")
+def test_every_executor_gives_the_same_numbers(x64, executor_case, executor):
+    solve, space, expected = executor_case
 
     def model(cfg):
         return {"ys": solve(cfg).ys}
 
     got = EXECUTORS[executor](model, space, None).run().outputs["ys"]
-    expected = np.stack([solve(point).ys for point in space])
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
 
 
@@ -260,12 +269,13 @@ def test_gradients_through_delays_match_finite_differences(x64):
     G = jnp.asarray(0.3)
     eps = 1e-6
     fd = (loss(G + eps) - loss(G - eps)) / (2 * eps)
-    np.testing.assert_allclose(jax.grad(loss)(G), fd, rtol=1e-6)
+    grad = jax.jit(jax.grad(loss))  # one compilation for every G below
+    np.testing.assert_allclose(grad(G), fd, rtol=1e-6)
     Gs = jnp.array([0.1, 0.3])
     np.testing.assert_allclose(
-        jax.vmap(jax.grad(loss))(Gs), [jax.grad(loss)(g) for g in Gs], rtol=1e-12
+        jax.jit(jax.vmap(grad))(Gs), [grad(g) for g in Gs], rtol=1e-12
     )
-    _, tangent = jax.jvp(loss, (G,), (jnp.asarray(1.0),))
+    _, tangent = jax.jit(lambda g, t: jax.jvp(loss, (g,), (t,)))(G, jnp.asarray(1.0))
     np.testing.assert_allclose(tangent, fd, rtol=1e-6)
 
 

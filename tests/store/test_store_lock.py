@@ -15,24 +15,32 @@ from registry import assert_same
 
 from sweepjax import GridAxis, ParallelExecution, Space, open_result, store_info
 from sweepjax._store import StoreBusyError, remove_store
-from sweepjax._store._lock import LOCK, StoreLock
+from sweepjax._store._lock import LOCK, StoreLock, lock_owner
 
 SWEEP = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     import jax, jax.numpy as jnp, numpy as np
     from sweepjax import DataAxis, ParallelExecution, Space
 
     space = Space({"i": DataAxis(np.arange(40))})
 
-    def slow(i):
-        time.sleep(0.02)
+    def wait_for(path):
+        deadline = time.monotonic() + 120
+        while path and not os.path.exists(path):
+            if time.monotonic() > deadline:
+                sys.exit(f"{path} never appeared")
+            time.sleep(0.01)
+
+    def hold(i):  # the first run keeps the lock until the test lets it go
+        wait_for(os.environ.get("SWEEP_HOLD_UNTIL"))
 
     def model(state):
-        jax.debug.callback(slow, state["i"])
+        jax.debug.callback(hold, state["i"])
         return {"y": jnp.sin(state["i"] * 0.1), "v": jnp.full(3, state["i"])}
 
     if __name__ == "__main__":
+        wait_for(os.environ.get("SWEEP_START_AFTER"))  # the second run
         try:
             ParallelExecution(model, space, n_vmap=2, progress=False).run(
                 sys.argv[1], resume=True, chunk_size=4
@@ -45,17 +53,32 @@ SWEEP = textwrap.dedent(
 
 
 def test_two_processes_one_store_the_second_is_refused(tmp_path):
+    """Both processes start together; the second tries the store once the
+    first holds its lock, and the first finishes once the second has exited."""
     script = tmp_path / "lockedsweep.py"
     script.write_text(SWEEP)
     store = tmp_path / "s.zarr"
+    locked, released = tmp_path / "locked", tmp_path / "released"
     run = [sys.executable, str(script), str(store)]
-    first = subprocess.Popen(run, stdout=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    second = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "SWEEP_HOLD_UNTIL": str(released)}
+    first = subprocess.Popen(run, stdout=subprocess.PIPE, text=True, env=env)
+    env = {**os.environ, "SWEEP_START_AFTER": str(locked)}
+    second = subprocess.Popen(run, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not lock_owner(store):
+            assert first.poll() is None, "the first run ended without the lock"
+            assert time.monotonic() < deadline, "the first run never took the lock"
+            time.sleep(0.01)
+        locked.touch()
+        out, _ = second.communicate(timeout=120)
+    finally:
+        locked.touch()
+        released.touch()
     assert first.wait(timeout=120) == 0
-    assert second.returncode == 3, second.stdout + second.stderr
-    assert "REFUSED" in second.stdout and "is being written by pid" in second.stdout
-    assert f"pid {first.pid}" in second.stdout
+    assert second.returncode == 3, out
+    assert "REFUSED" in out and "is being written by pid" in out
+    assert f"pid {first.pid}" in out
     assert not (store / LOCK).exists()  # released when the first finished
     sys.path.insert(0, str(tmp_path))
     try:

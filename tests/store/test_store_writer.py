@@ -31,10 +31,9 @@ from sweepjax._store import remove_store
 @pytest.mark.parametrize("mode", ["product", "zip"])
 def test_store_round_trip_matches_memory(tmp_path, kind, mode, dask_client):
     space = make_space(mode)
-    memory = EXECUTORS[kind](model, space, dask_client).run()
-    stored = EXECUTORS[kind](model, space, dask_client).run(
-        store=tmp_path / "s.zarr", chunk_size=7
-    )
+    executor = EXECUTORS[kind](model, space, dask_client)  # compiles once
+    memory = executor.run()
+    stored = executor.run(store=tmp_path / "s.zarr", chunk_size=7)
     assert_same(stored, memory)
     reopened = open_result(tmp_path / "s.zarr")
     assert jax.tree.structure(reopened.outputs) == jax.tree.structure(memory.outputs)

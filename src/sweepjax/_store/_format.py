@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
-import zarr
+
+if TYPE_CHECKING:
+    import zarr
 
 #: Format 2 adds the provenance record, the lock and chunk checksums; format
 #: 1 stores (sweepjax 0.1) still read and resume.
@@ -41,6 +43,8 @@ def codec() -> zarr.codecs.BloscCodec:
     """Blosc-LZ4 with byte shuffle: on float outputs it compresses about as
     well as Zarr's default zstd while writing several times faster, so the
     store keeps up with cheap models."""
+    import zarr  # heavy (~0.7 s): imported when a store is used
+
     return zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
 
 
@@ -64,6 +68,8 @@ def store_exists(path: Path) -> bool:
 def open_store(path: Path, mode: str) -> tuple[zarr.Group, dict[str, Any]]:
     """The root group of the sweepjax store at `path` and its metadata, or a
     ValueError when `path` holds something else."""
+    import zarr
+
     try:
         group = zarr.open_group(path, mode=mode, use_consolidated=False)
     except (zarr.errors.BaseZarrError, FileNotFoundError, NotADirectoryError):

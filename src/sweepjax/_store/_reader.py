@@ -17,11 +17,10 @@ import warnings
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
-import zarr
 
 from sweepjax._axes import DataAxis
 from sweepjax._config import Config
@@ -35,6 +34,9 @@ from sweepjax._store._format import (
     unflatten,
 )
 from sweepjax._store._integrity import read_done, warn_damaged
+
+if TYPE_CHECKING:
+    import zarr
 
 __all__ = ["StoreInfo", "open_result", "store_info"]
 

@@ -7,11 +7,10 @@ import os
 import shutil
 import warnings
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
-import zarr
 
 from sweepjax._result import Result, output_names
 from sweepjax._sink import (
@@ -49,6 +48,9 @@ from sweepjax._store._lock import LOCK, StoreLock, lock_owner
 from sweepjax._store._provenance import strip_addresses
 from sweepjax._store._reader import stored_outputs
 from sweepjax._tree import is_key_array
+
+if TYPE_CHECKING:
+    import zarr
 
 __all__ = ["ZarrSink", "remove_store"]
 
@@ -142,6 +144,8 @@ class ZarrSink(AbstractSink):
                 "provenance": provenance,
                 "outputs": None,
             }
+            import zarr  # heavy: imported when a store is used
+
             group = zarr.open_group(self.path, mode="a", use_consolidated=False)
             group.attrs[ATTR] = meta
             self._group, self._meta = group, meta
@@ -369,6 +373,8 @@ class ZarrSink(AbstractSink):
             # Zarr warns that consolidated metadata is not in the v3 spec yet;
             # it is what lets xarray.open_zarr read the store without warnings.
             warnings.simplefilter("ignore")
+            import zarr
+
             zarr.consolidate_metadata(self.path)
 
     def _create(self, name, shape, dtype, dims, coords) -> None:
@@ -406,6 +412,8 @@ class ZarrSink(AbstractSink):
 
     def _node(self, name: str) -> zarr.Array:
         """The array `name`, or a ValueError naming its unreadable metadata."""
+        import zarr
+
         try:
             return self._group[name]
         except (KeyError, ValueError, zarr.errors.BaseZarrError) as err:

@@ -45,7 +45,6 @@ import importlib.resources
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from sweepjax.network._connectome import Connectome
 
@@ -171,6 +170,8 @@ def _read(directory: Path, pattern: str, key: str) -> np.ndarray:
         raise FileNotFoundError(
             f"expected one {pattern} in {directory}, found {len(paths)}."
         )
+    import scipy.io  # imported when a dataset is read
+
     return np.asarray(scipy.io.loadmat(paths[0])[key], dtype=np.float64)
 
 

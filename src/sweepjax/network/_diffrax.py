@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import diffrax as dfx
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
 
 from sweepjax._config import Config
@@ -16,6 +16,9 @@ from sweepjax.network._observers import Observation
 from sweepjax.network._rhs import make_drive, make_rhs
 from sweepjax.network._solution import Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
+
+if TYPE_CHECKING:
+    import diffrax as dfx
 
 
 class Diffrax(AbstractSolver):
@@ -55,6 +58,9 @@ class Diffrax(AbstractSolver):
         max_steps: int | None = None,
         brownian_tol: float | None = None,
     ):
+        # Diffrax is heavy (~1.5 s to import); only this solver needs it.
+        import diffrax as dfx
+
         if not isinstance(solver, dfx.AbstractSolver):
             raise TypeError(
                 f"solver must be a Diffrax solver such as diffrax.Tsit5(), got "
@@ -84,6 +90,8 @@ class Diffrax(AbstractSolver):
                 "Diffrax does not run observers (observe=...); use Euler(), "
                 "Heun() or RK4(), or compute the summaries from Diffrax's ys."
             )
+        import diffrax as dfx
+
         _check_supported(network, monitor)
         ts_host = monitor.times(t0, dt, n_steps // monitor.every)
         t_end = t0 + n_steps * dt
@@ -166,6 +174,9 @@ def _diffusion(
             "draws a VirtualBrownianTree from config.noise.key; set it to "
             "None or use a native solver."
         )
+    import diffrax as dfx
+    import lineax as lx
+
     index = np.asarray(network.noise_index)
     brownian = dfx.VirtualBrownianTree(
         t0, t_end, tol=tol, shape=y0.shape, key=config.noise.key
