@@ -113,7 +113,7 @@ def test_checkpointing_bounds_the_gradients_memory():
     """XLA's own accounting of the compiled gradient (not a timing): the
     unchecked gradient keeps every step, so 4x the steps take 4x the memory;
     the checkpointed one keeps a state per block and one block of observed
-    states (at most 2**20 numbers), the same for 4x the steps."""
+    states (at most BLOCK_NUMBERS numbers), the same for 4x the steps."""
     checked = gradient_temp_bytes(Heun(), 2**16)
     unchecked = gradient_temp_bytes(Heun(checkpoint=False), 2**16)
     assert checked * 5 < unchecked, (checked, unchecked)
