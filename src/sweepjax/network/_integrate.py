@@ -36,6 +36,9 @@ from sweepjax.network._solution import Solution, SolveFn
 #: (2**20 ran no faster and held 16 MB more for a 64-point RWW chunk).
 BLOCK_NUMBERS = 2**18
 
+#: Checkpointed loops this long or shorter keep every step's residuals.
+UNSPLIT_STEPS = 64
+
 #: ``f(t, y) -> dy/dt`` as a solver's step sees it (delays already held).
 Derivative = Callable[[jax.Array, jax.Array], jax.Array]
 #: ``step(f, t, y, dt, dW) -> y_next``: one step of a fixed-step scheme.
@@ -154,10 +157,12 @@ def scan_checkpointed(
     one carry per sub-block and recomputes each sub-block's steps when it
     needs them, instead of keeping every step's residuals: memory grows as
     ``sqrt(length)``. The callers also checkpoint their blocks of these
-    loops, so a whole run keeps one carry per block.
+    loops, so a whole run keeps one carry per block. Loops of at most
+    ``UNSPLIT_STEPS`` steps are not split: their residuals are small, and
+    the split costs a forward run about 10% (nested loops).
     """
     sub = block_rows(length, math.isqrt(length))
-    if not checkpoint or sub < 4:
+    if not checkpoint or length <= UNSPLIT_STEPS or sub < 4:
         return jax.lax.scan(step, carry, xs, length=length, unroll=unroll)
     n_sub = length // sub
 
