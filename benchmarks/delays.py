@@ -40,6 +40,13 @@ per core. Usage::
     python benchmarks/delays.py                 # all scenarios
     python benchmarks/delays.py --quick         # small smoke run
     python benchmarks/delays.py --scenario raw --no-neurolib
+    python benchmarks/delays.py --scenario long --couple x   # neurolib's model
+
+``--couple x`` couples x alone into dx (``DelayedLinearCoupling("x",
+G=[[K], [0]])``), as neurolib's Hopf model does, so sweepjax and neurolib
+simulate the same equations (sweepjax still with Heun, neurolib with Euler);
+only sweepjax and neurolib run (the hand-written contenders couple both
+states). The default, ``xy``, couples both states (TVB's SupHopf).
 """
 
 from __future__ import annotations
@@ -143,9 +150,15 @@ def run_sweepjax(s: dict, name: str):
         graph = SparseDelayGraph.from_dense(weights, delays_at(lengths, SPEED))
     else:
         graph = DenseDelayGraph(weights, delays_at(lengths, SPEED))
+    x_only = os.environ.get("SWEEPJAX_COUPLE", "xy") == "x"  # --couple
+    coupling = (
+        DelayedLinearCoupling("x", G=np.array([[0.1], [0.0]], np.float32))
+        if x_only
+        else DelayedLinearCoupling(("x", "y"), G=0.1)
+    )
     network = Network(
         SupHopf(a=A, omega=OMEGA),
-        {"c": DelayedLinearCoupling(("x", "y"), G=0.1)},
+        {"c": coupling},
         graph,
         AdditiveNoise(SIGMA, jax.random.key(0)),
         initial_state=0.1,
@@ -158,6 +171,10 @@ def run_sweepjax(s: dict, name: str):
     Gs, speeds, keys, *_ = points(s)
     sweep = copy.deepcopy(config)
     sweep.coupling.c.G = GridAxis(G_RANGE[0], G_RANGE[1], s["n_g"])
+    if x_only:  # G maps x into (dx, dy): [[K], [0]]
+        G = np.zeros((s["n_g"], 2, 1), np.float32)
+        G[:, 0, 0] = Gs
+        sweep.coupling.c.G = DataAxis(jnp.asarray(G))
     if s["n_speeds"] > 1:
         delays = np.stack([delays_at(lengths, v) for v in speeds])
         sweep.graph.delays = DataAxis(jnp.asarray(delays))
@@ -370,6 +387,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeat", type=int, default=2, help="runs; min is kept")
     parser.add_argument("--no-neurolib", action="store_true", help="skip neurolib")
     parser.add_argument("--unroll", type=int, default=1, help="sweepjax's unroll")
+    parser.add_argument(
+        "--couple", choices=["xy", "x"], default="xy", help="coupled states"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.scenario or ["raw", "long", "sparse", "swept"]
@@ -377,11 +397,13 @@ def main(argv=None) -> dict:
         print(json.dumps(worker(args.worker, names[0], args.quick)))
         return {}
     os.environ["SWEEPJAX_UNROLL"] = str(args.unroll)  # read by the workers
+    os.environ["SWEEPJAX_COUPLE"] = args.couple
     cores = os.cpu_count() or 1
     print(
         f"{cores} cores; each run in a fresh process; seconds: end to end "
         "(set-up and compilation included) | steady (the compiled sweep alone); "
-        f"xN: contender / sweepjax; sweepjax with prepare(unroll={args.unroll})"
+        f"xN: contender / sweepjax; sweepjax with prepare(unroll={args.unroll}); "
+        f"coupled states: {args.couple}"
     )
     figures = {}
     for name in names:
@@ -391,6 +413,8 @@ def main(argv=None) -> dict:
         contenders = ["sweepjax", "best", "naive"]
         if name == "swept":
             contenders = ["sweepjax", "naive"]
+        if args.couple == "x":  # the hand-written contenders couple both states
+            contenders = ["sweepjax"]
         if cores > 1:
             contenders.append("sweepjax-cores")
         if name in ("raw", "long") and not args.no_neurolib:
