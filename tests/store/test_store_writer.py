@@ -27,11 +27,25 @@ from sweepjax import (
 from sweepjax._store import remove_store
 
 
+@pytest.fixture(scope="module")
+def executors(dask_client):
+    """``executor(kind, mode)``: one executor of `model` on `make_space(mode)`
+    for each kind and mode, made once; it compiles once for every test."""
+    made = {}
+
+    def executor(kind, mode="product"):
+        if (kind, mode) not in made:
+            made[kind, mode] = EXECUTORS[kind](model, make_space(mode), dask_client)
+        return made[kind, mode]
+
+    return executor
+
+
 @pytest.mark.parametrize("kind", sorted(EXECUTORS))
 @pytest.mark.parametrize("mode", ["product", "zip"])
-def test_store_round_trip_matches_memory(tmp_path, kind, mode, dask_client):
-    space = make_space(mode)
-    executor = EXECUTORS[kind](model, space, dask_client)  # compiles once
+def test_store_round_trip_matches_memory(tmp_path, kind, mode, executors):
+    executor = executors(kind, mode)  # compiles once
+    space = executor.space
     memory = executor.run()
     stored = executor.run(store=tmp_path / "s.zarr", chunk_size=7)
     assert_same(stored, memory)
@@ -237,15 +251,14 @@ def test_sigkill_mid_run_then_resume(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     import killsweep
 
-    expected = ParallelExecution(
-        killsweep.model, killsweep.space, n_vmap=8, progress=False
-    ).run()
-    monkeypatch.setenv("SWEEP_COUNTER", str(counter))
     # Resumed with another batch size: the store keeps its own chunks; the
-    # killed process's lock is taken over.
+    # killed process's lock is taken over. The same executor (one compilation)
+    # first makes the uninterrupted run, in memory, before calls are counted.
     resumed = ParallelExecution(
         killsweep.model, killsweep.space, n_vmap=5, progress=False
     )
+    expected = resumed.run()
+    monkeypatch.setenv("SWEEP_COUNTER", str(counter))
     with pytest.warns(RuntimeWarning, match=rf"left by pid {proc.pid} .*no longer"):
         resumed.run(store=store, resume=True)
     result = open_result(store)
@@ -256,15 +269,16 @@ def test_sigkill_mid_run_then_resume(tmp_path, monkeypatch):
     assert (calls[in_done] == 1).all(), "a done chunk was recomputed"
 
 
-def test_the_store_chunks_do_not_depend_on_the_executor(tmp_path):
+def test_the_store_chunks_do_not_depend_on_the_executor(tmp_path, executors):
+    # Chunks of 5 points: batches of 64 (one device), of 2 x 2 (two devices,
+    # compiled once for the round trip above), and one point at a time.
     space = make_space()
     one = ParallelExecution(model, space, n_vmap=64, progress=False)
     one.run(store=tmp_path / "a", chunk_size=5)
-    two = ParallelExecution(model, space, n_vmap=3, n_pmap=2, progress=False)
+    two = executors("parallel_2dev")
+    assert (two.n_vmap, two.n_pmap, len(two.space)) == (2, 2, len(space))
     two.run(store=tmp_path / "b", chunk_size=5)
-    SequentialExecution(model, space, progress=False).run(
-        store=tmp_path / "c", chunk_size=5
-    )
+    executors("sequential").run(store=tmp_path / "c", chunk_size=5)
     a, b = open_result(tmp_path / "a"), open_result(tmp_path / "b")
     assert_same(a, b)
     assert_same(a, open_result(tmp_path / "c"), exact=False)  # eager: round-off
