@@ -101,7 +101,8 @@ def prepared():
 @pytest.fixture(scope="module")
 def batched(prepared):
     """``batched(path)``: a jitted ``vmap`` of the solve over the leaf at
-    ``path``, compiled once per leaf for the whole module."""
+    ``path``, compiled once per leaf for the whole module (the tests call it
+    with batches of 3 values)."""
     solve_fn, config = prepared
     compiled = {}
 
@@ -169,56 +170,58 @@ def test_every_bad_kind_is_refused_under_jit_and_vmap(prepared, batched, path, k
         jax.block_until_ready(solve_fn(replace_leaf(config, path, bad)))
     good = jnp.asarray(_leaf(config, path))
     with pytest.raises(Exception, match=message(path, kind)):
-        jax.block_until_ready(batched(path)(jnp.stack([good, bad])))
-    assert np.all(np.isfinite(batched(path)(jnp.stack([good, good]))))
+        jax.block_until_ready(batched(path)(jnp.stack([good, bad, good])))
+    assert np.all(np.isfinite(batched(path)(jnp.stack([good, good, good]))))
 
 
 def test_the_first_bad_leaf_in_config_order_is_named(prepared):
     solve_fn, config = prepared
-    both = replace_leaf(config, "noise.sigma", jnp.asarray(-1.0))
+    # the leaf's own dtype (not a weakly typed -1.0): the compiled solve serves
+    both = replace_leaf(
+        config, "noise.sigma", bad_value(config, "noise.sigma", "negative")
+    )
     both = replace_leaf(both, "graph.delays", bad_value(config, "graph.delays", "nan"))
     with pytest.raises(Exception, match=message("graph.delays", "nan")):
         jax.block_until_ready(solve_fn(both))
 
 
-@pytest.mark.parametrize("solver", SOLVERS, ids=solver_id)
-def test_every_solver_checks_what_it_receives(solver):
-    network = Network(
-        ReducedWongWang(),
-        {"i": LinearCoupling("S", G=0.1)},
-        DenseGraph(all_to_all(2)),
-        AdditiveNoise(1e-3, jax.random.key(0)),
-    )
-    solve_fn, config = prepare(network, solver, 0.0, T1, DT)
-    config.noise.sigma = jnp.asarray(-1e-3)
-    with pytest.raises(Exception, match=message("noise.sigma", "negative")):
-        jax.block_until_ready(solve_fn(config))
-
-
-@pytest.mark.parametrize("solver", SOLVERS, ids=solver_id)
-def test_good_values_give_identical_results(solver):
+@pytest.fixture(scope="module", params=SOLVERS, ids=solver_id)
+def each_solver(request):
+    """``(solver, network, solve_fn, config)`` of a small noisy network without
+    delays (every solver supports it), compiled once per solver."""
     network = Network(
         ReducedWongWang(),
         {"i": LinearCoupling("S", G=0.3)},
         DenseGraph(all_to_all(N)),
         AdditiveNoise(1e-2, jax.random.key(0)),
     )
-    solve_fn, config = prepare(network, solver, 0.0, T1, DT)
+    solve_fn, config = prepare(network, request.param, 0.0, T1, DT)
+    return request.param, network, solve_fn, config
+
+
+def test_every_solver_checks_what_it_receives(each_solver):
+    _, _, solve_fn, config = each_solver
+    sigma = jnp.asarray(-1e-3, config.noise.sigma.dtype)
+    with pytest.raises(Exception, match=message("noise.sigma", "negative")):
+        jax.block_until_ready(solve_fn(replace_leaf(config, "noise.sigma", sigma)))
+
+
+def test_good_values_give_identical_results(each_solver):
+    solver, network, solve_fn, config = each_solver
     unchecked = jax.jit(solver.build(network, 0.0, DT, 5, Raw(), 1))
     np.testing.assert_array_equal(solve_fn(config).ys, unchecked(config).ys)
 
 
-def test_good_swept_values_give_identical_results_with_delays(prepared):
-    solve_fn, config = prepared
-    unchecked = jax.jit(Heun().build(delayed_network(), 0.0, DT, 5, Raw(), 1))
-    delays = jnp.stack([jnp.full((N, N), d) for d in (0.0, 0.2, 0.4)])
-
-    def run(fn):
-        return jax.jit(
-            jax.vmap(lambda d: fn(replace_leaf(config, "graph.delays", d)).ys)
-        )(delays)
-
-    np.testing.assert_array_equal(run(solve_fn), run(unchecked))
+def test_good_swept_values_give_identical_results_with_delays(prepared, batched):
+    _, config = prepared
+    unchecked = Heun().build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    dtype = config.graph.delays.dtype  # not weakly typed: batched serves
+    delays = jnp.stack([jnp.full((N, N), d, dtype) for d in (0.0, 0.2, 0.4)])
+    plain = jax.jit(
+        jax.vmap(lambda d: unchecked(replace_leaf(config, "graph.delays", d)).ys)
+    )
+    # batched: the checked solve, vmapped over the delays
+    np.testing.assert_array_equal(batched("graph.delays")(delays), plain(delays))
 
 
 def _primitives(jaxpr, inside_loop: bool = False):
