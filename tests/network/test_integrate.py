@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +24,20 @@ from sweepjax.network import (
     prepare,
 )
 from sweepjax.network._integrate import integrate, noise_increment, noise_shape
+
+_PREPARED = {}
+
+
+def noisy_heun(t1: float, monitor=None):
+    """``prepare(rww_network(n=3, sigma=1e-2), Heun(), 0.0, t1, 0.1, monitor)``,
+    prepared once per ``t1`` and monitor for the module (so a solve compiled by
+    one test serves the next), with a fresh copy of the config."""
+    key = (t1, repr(monitor))
+    if key not in _PREPARED:
+        network = rww_network(n=3, sigma=1e-2)
+        _PREPARED[key] = prepare(network, Heun(), 0.0, t1, 0.1, monitor)
+    solve_fn, config = _PREPARED[key]
+    return solve_fn, copy.deepcopy(config)
 
 
 def test_noise_increment_only_on_noisy_states():
@@ -51,7 +67,7 @@ def test_noise_is_normal_draw_of_the_key():
     config._internal.noise_samples = None
     np.testing.assert_allclose(solve_fn(config).ys, injected, rtol=1e-6)
     # Euler's first step: y0 + dt*f(y0) + sigma*sqrt(dt)*z[0]
-    config.noise.sigma = jnp.asarray(0.0)
+    config.noise.sigma = jnp.zeros_like(config.noise.sigma)  # no recompile
     deterministic = solve_fn(config).ys
     np.testing.assert_allclose(
         injected[0] - deterministic[0], 0.05 * np.sqrt(0.1) * z[0], rtol=1e-4
@@ -59,11 +75,11 @@ def test_noise_is_normal_draw_of_the_key():
 
 
 def test_injected_zero_noise_equals_sigma_zero():
-    solve_fn, config = prepare(rww_network(n=4, sigma=1e-2), Heun(), 0.0, 2.0, 0.1)
-    config._internal.noise_samples = jnp.zeros((20, 1, 4))
+    solve_fn, config = noisy_heun(2.0)
+    config._internal.noise_samples = jnp.zeros((20, 1, 3))
     zero_noise = solve_fn(config).ys
     config._internal.noise_samples = None
-    config.noise.sigma = jnp.asarray(0.0)
+    config.noise.sigma = jnp.zeros_like(config.noise.sigma)
     np.testing.assert_array_equal(zero_noise, solve_fn(config).ys)
 
 
@@ -118,9 +134,8 @@ def test_blockwise_noise_has_same_statistics():
 
 @pytest.mark.parametrize("monitor", [SubSample(4), TemporalAverage(4)], ids=repr)
 def test_injected_noise_with_monitor_matches_raw(monitor):
-    network = rww_network(n=3, sigma=1e-2)
-    raw_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1)
-    mon_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=monitor)
+    raw_fn, config = noisy_heun(2.0)
+    mon_fn, _ = noisy_heun(2.0, monitor)
     config._internal.noise_samples = jax.random.normal(jax.random.key(7), (20, 1, 3))
     raw = np.asarray(raw_fn(config).ys).reshape(5, 4, 1, 3)
     expected = raw[:, -1] if isinstance(monitor, SubSample) else raw.mean(axis=1)
