@@ -34,8 +34,21 @@ def median_of(fn: Callable[[], object], repeats: int) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux: KiB units)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process so far, in MB.
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` also
+    counts the parent's memory when a process is started by ``subprocess``
+    (the high-water mark of the memory it was forked from survives the
+    exec), so a benchmark's workers would report their runner's size.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB (Linux)
 
 
 def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
