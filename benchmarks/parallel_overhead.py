@@ -17,6 +17,7 @@ import argparse
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -102,7 +103,9 @@ def sequential_overhead(n: int) -> tuple[float, float]:
 
 MEMORY_SCRIPT = textwrap.dedent(
     """
-    import resource, sys, numpy as np, jax.numpy as jnp, psutil
+    import sys, numpy as np, jax.numpy as jnp, psutil
+    sys.path.insert(0, sys.argv[2])
+    from _common import peak_rss_mb
     from sweepjax import GridAxis, ParallelExecution, Space
     n = int(sys.argv[1])
     space = Space({"a": GridAxis(0.0, 1.0, n // 100), "b": GridAxis(0.0, 1.0, 100)},
@@ -111,7 +114,7 @@ MEMORY_SCRIPT = textwrap.dedent(
         return jnp.sin(jnp.arange(64.0) * s["a"] + s["b"])
     before = psutil.Process().memory_info().rss / 2**20
     res = ParallelExecution(model, space, n_vmap=1024, progress=False).run()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()  # this process's own high-water mark
     print(before, peak, res.outputs.nbytes / 2**20)
     """
 )
@@ -119,7 +122,7 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 def memory(n: int) -> tuple[float, float, float]:
     out = subprocess.run(
-        [sys.executable, "-c", MEMORY_SCRIPT, str(n)],
+        [sys.executable, "-c", MEMORY_SCRIPT, str(n), str(Path(__file__).parent)],
         capture_output=True,
         text=True,
         check=True,

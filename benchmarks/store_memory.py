@@ -54,9 +54,10 @@ def fc_model(state, weights):
 
 MEMORY_SCRIPT = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     import numpy as np, psutil
     sys.path.insert(0, sys.argv[3])
+    from _common import peak_rss_mb
     from store_memory import fc_model, make_space, N_NODES, N_VMAP
     from sweepjax import ParallelExecution
     n, store = int(sys.argv[1]), sys.argv[2]
@@ -67,7 +68,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     ParallelExecution(fc_model, space, weights, n_vmap=N_VMAP, progress=False).run(
         store=store
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    peak = peak_rss_mb() * 2**20 / 1e6  # this process's own high-water mark
     print(before, peak)
     """
 )
