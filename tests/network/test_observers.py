@@ -195,7 +195,7 @@ def test_every_executor_gives_the_same_observations(observed_sweep, executor):
 
 def test_an_observing_solve_holds_no_trajectory():
     # deterministic: a noisy solve holds one block of normals (at most about
-    # 2**20 numbers, which can span the whole run of a small network)
+    # BLOCK_NUMBERS, which can span the whole run of a small network)
     n_steps, n_transient = 1000, 200
     solve, config = prepare(
         hopf(noise=False),

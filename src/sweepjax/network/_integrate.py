@@ -338,11 +338,12 @@ def scan_observed(
         name: jax.vmap(observer.init)(y0[:, observation.indices[name]])
         for name, observer, _ in items
     }
-    if any(observer.warms for _, observer, _ in items):
-        state, _ = jax.lax.scan(
-            blocks(warm), (carry0, accs), jnp.arange(0, n_transient, rows)
-        )
-    else:
+    state = (carry0, accs)
+    # no transient: no loop for it (one traced and compiled for zero steps
+    # would cost as much as the observed loop's)
+    if n_transient and any(observer.warms for _, observer, _ in items):
+        state, _ = jax.lax.scan(blocks(warm), state, jnp.arange(0, n_transient, rows))
+    elif n_transient:
 
         def unobserved(carry: Carry, z_k: Any) -> tuple[Carry, None]:
             return body(carry, z_k)[0], None
