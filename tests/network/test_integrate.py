@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -12,9 +13,12 @@ from network_helpers import Linear, rww_network
 
 from sweepjax.network import (
     AdditiveNoise,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
     DenseGraph,
     Euler,
     Heun,
+    Mean,
     Network,
     Raw,
     SubSample,
@@ -148,3 +152,60 @@ def test_initial_state_is_not_a_row():
         make_config(network)
     ).ys
     np.testing.assert_allclose(ys[:, 0, 0], [0.5, 0.25])
+
+
+@pytest.mark.parametrize("loop", ["raw", "subsample", "observed"])
+def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop):
+    # two points with their own keys share one delay history; each step's
+    # normals, drawn inside the loop, are the rows of the specified draws
+    rng = np.random.default_rng(3)
+    weights = rng.uniform(0.0, 1.0, (4, 4)) * (1 - np.eye(4))
+    network = Network(
+        SupHopf(),
+        {"c": DelayedLinearCoupling("x", G=[[0.3], [0.0]])},
+        DenseDelayGraph(weights, rng.uniform(0.0, 1.0, (4, 4))),
+        AdditiveNoise(0.05),
+        initial_state=0.1,
+    )
+    n_steps, every = 12, 4
+    kwargs = {
+        "raw": {},
+        "subsample": {"monitor": SubSample(every)},
+        "observed": {"observe": {"mean": Mean("x")}},
+    }[loop]
+    solve_fn, config = prepare(network, Heun(), 0.0, 1.2, 0.1, **kwargs)
+    raw_fn, _ = prepare(network, Heun(), 0.0, 1.2, 0.1)
+    keys = jax.random.split(jax.random.key(5), 2)
+
+    def solve(fn, key, samples=None):
+        point = copy.deepcopy(config)
+        point.noise.key = key
+        point._internal.noise_samples = samples
+        solution = fn(point)
+        return (
+            solution.observed if fn is solve_fn and loop == "observed" else solution.ys
+        )
+
+    shape = (n_steps, 2, 4)  # both SupHopf states are noisy
+    if loop == "subsample":
+
+        def draw(key):  # block b of `every` steps from fold_in(key, b)
+            blocks = [
+                jax.random.normal(jax.random.fold_in(key, b), (every, 2, 4))
+                for b in range(n_steps // every)
+            ]
+            return jnp.concatenate(blocks)
+
+    else:
+
+        def draw(key):
+            return jax.random.normal(key, shape)
+
+    drawn = jax.jit(jax.vmap(partial(solve, solve_fn)))(keys)
+    if loop == "observed":
+        ys = jax.vmap(partial(solve, raw_fn))(keys, jax.vmap(draw)(keys))
+        np.testing.assert_allclose(drawn["mean"], ys[:, :, 0].mean(1), rtol=1e-5)
+    else:
+        injected = jax.vmap(partial(solve, solve_fn))(keys, jax.vmap(draw)(keys))
+        assert drawn.shape == injected.shape
+        np.testing.assert_allclose(drawn, injected, rtol=1e-6, atol=1e-7)

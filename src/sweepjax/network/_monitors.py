@@ -67,9 +67,10 @@ class Raw(AbstractMonitor):
 class SubSample(Raw):
     """Every ``every``-th step: the state after steps ``every, 2*every, ...``.
 
-    The additive noise of a block is drawn at once from
-    ``jax.random.fold_in(config.noise.key, block_index)``, so the noise is
-    never materialised for the whole run (the realisation therefore differs
+    The additive noise of a block is the draw of
+    ``jax.random.fold_in(config.noise.key, block_index)`` (made a step at a
+    time inside the loop), so the noise is never materialised for the whole
+    run (the realisation therefore differs
     from an unmonitored run; its statistics do not).
 
     >>> monitor = SubSample(every=10)   # dt = 0.1 ms -> one record per ms

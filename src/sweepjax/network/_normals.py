@@ -1,12 +1,12 @@
-"""The standard normals of a run, drawn a block of rows at a time.
+"""The standard normals of a run, drawn a few rows at a time.
 
 A solve's noise is ``jax.random.normal(key, (n_steps, ...))`` (the spec).
 Drawn at once it is one array of every step of every point (hundreds of MB
 for a sweep chunk), and drawing it walks that array several times. JAX's
 default generator (threefry, with ``jax_threefry_partitionable``, the
 default) makes element ``i`` from the key and the counter ``i`` alone, so the
-rows of one block of steps can be drawn on their own, bit for bit the same
-numbers, inside the time loop. :func:`rows_of_normal` does that; where the
+rows of one step (or block of steps) can be drawn on their own, bit for bit
+the same numbers, inside the time loop. :func:`rows_of_normal` does that; where the
 generator is not that one it is not used (:func:`blockwise`), and a test
 checks it against ``jax.random.normal``.
 """

@@ -7,12 +7,11 @@ whatever the length of the run. ``prepare(..., observe={"fc": FC("S")},
 transient=1000.0)`` runs them; ``solution.observed["fc"]`` is the result.
 
 The loop hands the observers a block of consecutive states at a time
-(``update_block``; at most about ``_integrate.BLOCK_NUMBERS`` numbers, like
-the noise). The moments take each block's centred sums of squares and
-products (one matrix product for the co-moments) and merge them into the
-running ones with Chan, Golub and LeVeque's pairwise update, which stays
-accurate in float32 over millions of steps where raw sums of squares would
-cancel; other observers fold the block's states one by one (``update``).
+(``update_block``; at most about ``_integrate.BLOCK_NUMBERS`` numbers). The
+moments take each block's centred sums of squares and products (one matrix
+product for the co-moments) and merge them into the running ones with Chan,
+Golub and LeVeque's pairwise update, which stays accurate in float32 over
+millions of steps where raw sums of squares would cancel; other observers fold the block's states one by one (``update``).
 
 Some observers make a small time series at their own period (:class:`BOLD`
 every TR); the observables of a series (:class:`FC` of it, :class:`FCD`)
