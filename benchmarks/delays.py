@@ -42,6 +42,13 @@ per core. Usage::
     python benchmarks/delays.py --scenario raw --no-neurolib
     python benchmarks/delays.py --scenario long --couple x   # neurolib's model
 
+``--observe`` has sweepjax compute the mean and std of x in the loop
+(``observe={"mean_x": Mean("x"), "std_x": Std("x")}``: every step, nothing
+recorded), as a sweep that wants only summaries would; on ``raw`` that is
+the recorded contenders' observable (equal to float32 round-off), on
+``long`` it summarises every step instead of every 10th record (compare
+the times only).
+
 ``--couple x`` couples x alone into dx (``DelayedLinearCoupling("x",
 G=[[K], [0]])``), as neurolib's Hopf model does, so sweepjax and neurolib
 simulate the same equations (sweepjax still with Heun, neurolib with Euler);
@@ -71,8 +78,10 @@ from sweepjax.network import (
     DelayedLinearCoupling,
     DenseDelayGraph,
     Heun,
+    Mean,
     Network,
     SparseDelayGraph,
+    Std,
     SubSample,
     SupHopf,
     load_connectome,
@@ -163,11 +172,18 @@ def run_sweepjax(s: dict, name: str):
         AdditiveNoise(SIGMA, jax.random.key(0)),
         initial_state=0.1,
     )
-    monitor = SubSample(s["every"]) if s["every"] > 1 else None
     unroll = int(os.environ.get("SWEEPJAX_UNROLL", "1"))  # --unroll
-    solve, config = prepare(
-        network, Heun(), 0.0, s["t1"], DT, monitor=monitor, unroll=unroll
-    )
+    observed = os.environ.get("SWEEPJAX_OBSERVE") == "1"  # --observe
+    if observed:  # summaries of every step, in the loop; nothing recorded
+        summaries = {"mean_x": Mean("x"), "std_x": Std("x")}
+        solve, config = prepare(
+            network, Heun(), 0.0, s["t1"], DT, observe=summaries, unroll=unroll
+        )
+    else:
+        monitor = SubSample(s["every"]) if s["every"] > 1 else None
+        solve, config = prepare(
+            network, Heun(), 0.0, s["t1"], DT, monitor=monitor, unroll=unroll
+        )
     Gs, speeds, keys, *_ = points(s)
     sweep = copy.deepcopy(config)
     sweep.coupling.c.G = GridAxis(G_RANGE[0], G_RANGE[1], s["n_g"])
@@ -184,7 +200,7 @@ def run_sweepjax(s: dict, name: str):
     n_pmap = len(jax.devices())  # 1, or one per core for "sweepjax-cores"
 
     def observe(cfg):
-        return stats(solve(cfg).ys)
+        return dict(solve(cfg).observed) if observed else stats(solve(cfg).ys)
 
     executor = ParallelExecution(
         observe, space, n_vmap=len(space) // n_pmap, n_pmap=n_pmap, progress=False
@@ -390,6 +406,11 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--couple", choices=["xy", "x"], default="xy", help="coupled states"
     )
+    parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="sweepjax computes mean and std of x in the loop (observers)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.scenario or ["raw", "long", "sparse", "swept"]
@@ -398,12 +419,14 @@ def main(argv=None) -> dict:
         return {}
     os.environ["SWEEPJAX_UNROLL"] = str(args.unroll)  # read by the workers
     os.environ["SWEEPJAX_COUPLE"] = args.couple
+    os.environ["SWEEPJAX_OBSERVE"] = "1" if args.observe else "0"
     cores = os.cpu_count() or 1
     print(
         f"{cores} cores; each run in a fresh process; seconds: end to end "
         "(set-up and compilation included) | steady (the compiled sweep alone); "
         f"xN: contender / sweepjax; sweepjax with prepare(unroll={args.unroll}); "
         f"coupled states: {args.couple}"
+        + ("; sweepjax observes mean and std in the loop" if args.observe else "")
     )
     figures = {}
     for name in names:

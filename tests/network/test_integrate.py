@@ -209,3 +209,27 @@ def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop):
         injected = jax.vmap(partial(solve, solve_fn))(keys, jax.vmap(draw)(keys))
         assert drawn.shape == injected.shape
         np.testing.assert_allclose(drawn, injected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("monitor", [Raw(), SubSample(5)], ids=repr)
+def test_keys_of_another_generator_are_drawn_whole(monitor):
+    # an rbg key's draws cannot be made row by row: the loop slices one draw
+    # of the run (of each block for a decimating monitor)
+    solve_fn, config = noisy_heun(2.0, monitor)
+    key = jax.random.key(3, impl="rbg")
+    config.noise.key = key
+    drawn = solve_fn(config).ys
+    if isinstance(monitor, SubSample):
+        z = jnp.concatenate(
+            [
+                jax.random.normal(jax.random.fold_in(key, b), (5, 1, 3))
+                for b in (0, 1, 2, 3)
+            ]
+        )
+    else:
+        z = jax.random.normal(key, (20, 1, 3))
+    raw_fn, _ = noisy_heun(2.0)
+    config._internal.noise_samples = z
+    expected = raw_fn(config).ys
+    expected = expected[4::5] if isinstance(monitor, SubSample) else expected
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6, atol=1e-8)
