@@ -11,7 +11,8 @@ The loop hands the observers a block of consecutive states at a time
 moments take each block's centred sums of squares and products (one matrix
 product for the co-moments) and merge them into the running ones with Chan,
 Golub and LeVeque's pairwise update, which stays accurate in float32 over
-millions of steps where raw sums of squares would cancel; other observers fold the block's states one by one (``update``).
+millions of steps where raw sums of squares would cancel; other observers
+fold the block's states one by one (``update``).
 
 Some observers make a small time series at their own period (:class:`BOLD`
 every TR); the observables of a series (:class:`FC` of it, :class:`FCD`)
