@@ -234,7 +234,7 @@ def scan_checkpointed(
 
 #: ``draw(start) -> z``: the normals of steps ``start .. start + rows - 1``
 #: of every point, ``[rows, size, n_noise_states, n_nodes]`` (None when
-#: deterministic).
+#: deterministic or drawn by the body: :func:`loop_normals`).
 Draw = Callable[[jax.Array], jax.Array | None]
 
 
