@@ -154,10 +154,14 @@ def test_initial_state_is_not_a_row():
     np.testing.assert_allclose(ys[:, 0, 0], [0.5, 0.25])
 
 
-@pytest.mark.parametrize("loop", ["raw", "subsample", "observed"])
-def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop):
+@pytest.mark.parametrize(
+    ("loop", "unroll"),
+    [("raw", 1), ("subsample", 1), ("observed", 1), ("observed", 3)],
+)
+def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop, unroll):
     # two points with their own keys share one delay history; each step's
-    # normals, drawn inside the loop, are the rows of the specified draws
+    # normals, drawn inside the loop (per step, or per block when unrolled),
+    # are the rows of the specified draws
     rng = np.random.default_rng(3)
     weights = rng.uniform(0.0, 1.0, (4, 4)) * (1 - np.eye(4))
     network = Network(
@@ -173,7 +177,7 @@ def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop):
         "subsample": {"monitor": SubSample(every)},
         "observed": {"observe": {"mean": Mean("x")}},
     }[loop]
-    solve_fn, config = prepare(network, Heun(), 0.0, 1.2, 0.1, **kwargs)
+    solve_fn, config = prepare(network, Heun(), 0.0, 1.2, 0.1, unroll=unroll, **kwargs)
     raw_fn, _ = prepare(network, Heun(), 0.0, 1.2, 0.1)
     keys = jax.random.split(jax.random.key(5), 2)
 

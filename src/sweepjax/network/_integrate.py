@@ -165,20 +165,26 @@ def make_body(
     dt: float,
     n_steps: int,
     every: int | None = None,
+    draw_in_body: bool = True,
 ) -> tuple[Body, Carry]:
     """The scan body of one step of a batch and its initial carry.
 
     ``body((y, history, k, z), z_k)`` holds the delayed couplings of step
     ``k`` and advances every point; ``y`` is ``[size, n_states, n_nodes]``.
     The step's normals are the carry's ``z``, drawn one step ahead
-    (:func:`loop_normals`, ``every`` as there), or where that cannot be,
-    the scan's input ``z_k`` ``[size, n_noise_states, n_nodes]`` (None when
-    deterministic). It returns the new carry and the new states.
+    (:func:`loop_normals`, ``every`` as there), or with ``draw_in_body``
+    False or where that cannot be, the scan's input ``z_k`` ``[size,
+    n_noise_states, n_nodes]`` (None when deterministic). It returns the new
+    carry and the new states.
     """
     advance = make_advance(network, step, t0, dt, n_steps)
     y0 = points.map(partial(initial_state_of, network))
     line = delay_line(network, points, dt, y0)
-    at = loop_normals(network, points, n_steps, y0.dtype, every)
+    at = (
+        loop_normals(network, points, n_steps, y0.dtype, every)
+        if draw_in_body
+        else None
+    )
     last = n_steps - 1  # the draw ahead of the last step is never used
 
     def body(carry: Carry, z_k: jax.Array | None) -> tuple[Carry, jax.Array]:
@@ -239,27 +245,47 @@ Draw = Callable[[jax.Array], jax.Array | None]
 
 
 def step_noise(
-    network: Network, points: Points, n_steps: int, carry0: Carry, rows: int
-) -> Draw:
-    """``draw(start)``: the normals of steps ``start .. start + rows - 1`` as
-    the scan's inputs, or None when the body draws them itself (the carry holds
-    them: :func:`loop_normals`) or the network is deterministic.
+    network: Network, points: Points, n_steps: int, carry0: Carry, period: int
+) -> tuple[Draw, int]:
+    """``(draw, rows)``: a run's noise as the scan's inputs, a block of
+    ``rows`` steps at a time, ``rows`` dividing ``period`` (which divides
+    ``n_steps``); ``draw`` gives None when the body draws each step's
+    normals itself (the carry holds them: :func:`loop_normals`) or the
+    network is deterministic.
 
-    Otherwise (injected samples, or a generator that cannot draw rows on
-    their own) each point's ``[n_steps, n_noise_states, n_nodes]`` is
-    drawn whole and the loop slices it.
+    The noise of each point ``[n_steps, n_noise_states, n_nodes]`` is its
+    injected samples or ``jax.random.normal`` of its ``config.noise.key``;
+    the latter is drawn a block at a time inside the loop when the
+    generator allows it (:mod:`._normals`): the same numbers without holding
+    every step's. Otherwise it is drawn whole and sliced.
     """
     if network.noise is None or isinstance(carry0[3], jax.Array):
-        return lambda start: None
-    y0 = carry0[0]
+        return (lambda start: None), period
+    shape = noise_shape(network, n_steps)
+    dtype = carry0[0].dtype
+    config = points.config
+    per_step = points.size * math.prod(shape[1:])
+    rows = block_rows(period, max(1, BLOCK_NUMBERS // per_step))
+    if (
+        config._internal.noise_samples is None
+        and blockwise(config.noise.key, shape, dtype)
+        and (rows >= 8 or rows == period)
+    ):
+
+        def draw_rows(start: jax.Array) -> jax.Array:
+            def draw(config):
+                return rows_of_normal(config.noise.key, shape, start, rows, dtype)
+
+            return _steps_first(points.map(draw))
+
+        return draw_rows, rows
 
     def draw(config):
         z = injected_noise(network, config, n_steps)
-        shape = noise_shape(network, n_steps)
-        return jax.random.normal(config.noise.key, shape, y0.dtype) if z is None else z
+        return jax.random.normal(config.noise.key, shape, dtype) if z is None else z
 
-    z = _steps_first(points.map(draw))  # [n_steps, size, ...]
-    return lambda start: jax.lax.dynamic_slice_in_dim(z, start, rows)
+    z = _steps_first(points.map(draw))
+    return (lambda start: jax.lax.dynamic_slice_in_dim(z, start, period)), period
 
 
 def scan_rows(
@@ -295,8 +321,8 @@ def scan_steps(
 ) -> jax.Array:
     """Every state, ``[size, n_steps, n_states, n_nodes]`` (noise:
     :func:`step_noise`)."""
-    draw = step_noise(network, points, n_steps, carry0, n_steps)
-    _, ys = scan_rows(body, carry0, draw, n_steps, 0, n_steps, unroll, checkpoint)
+    draw, rows = step_noise(network, points, n_steps, carry0, n_steps)
+    _, ys = scan_rows(body, carry0, draw, rows, 0, n_steps, unroll, checkpoint)
     ys = jnp.reshape(ys, (n_steps, *ys.shape[2:]))  # [n_steps, size, ...]
     return jnp.moveaxis(ys, 1, 0)
 
@@ -337,8 +363,8 @@ def scan_observed(
         else:
             items.append((name, observer, tuple(place[i] for i in index)))
     largest = max(1, BLOCK_NUMBERS // (points.size * len(watched) * y0.shape[-1]))
-    rows = block_rows(math.gcd(n_transient, n_steps), largest)
-    draw = step_noise(network, points, n_steps, carry0, rows)
+    period = block_rows(math.gcd(n_transient, n_steps), largest)
+    draw, rows = step_noise(network, points, n_steps, carry0, period)
 
     def watch(carry: Carry, z_k: Any) -> tuple[Carry, jax.Array]:
         carry, y = body(carry, z_k)
@@ -489,7 +515,11 @@ def integrate(
 
     def run(points: Points) -> Solution:
         every = None if every_step or observation is not None else monitor.every
-        body, carry0 = make_body(network, points, step, t0, dt, n_steps, every)
+        # an unrolled loop fuses a carried draw into the next steps' arithmetic
+        # and recomputes it there (4-6x slower): it takes its noise in blocks
+        body, carry0 = make_body(
+            network, points, step, t0, dt, n_steps, every, draw_in_body=unroll == 1
+        )
         if observation is not None:
             observed = scan_observed(
                 body, carry0, network, points, n_steps, observation, unroll, checkpoint
