@@ -4,7 +4,8 @@ One solve integrates a batch of points (:class:`Points`; one point unless
 ``jax.vmap`` hands it a batch): the scan body (:func:`make_body`: hold the
 delayed couplings of the batch, then per point turn the step's noise draw
 into an increment and call the solver's ``step``), the noise draws (each
-step's drawn one step ahead inside the loop, :func:`loop_normals`) and one of
+step's drawn one step ahead inside the loop, :func:`loop_normals`, or in
+blocks of steps when the loop is unrolled: :func:`step_noise`) and one of
 three loops: every step recorded (:func:`scan_steps`), a monitor reducing
 each block of ``every`` steps (:func:`scan_blocks`) or observers folding
 blocks of states (:func:`scan_observed`).
