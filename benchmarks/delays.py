@@ -175,15 +175,10 @@ def run_sweepjax(s: dict, name: str):
     unroll = int(os.environ.get("SWEEPJAX_UNROLL", "1"))  # --unroll
     observed = os.environ.get("SWEEPJAX_OBSERVE") == "1"  # --observe
     if observed:  # summaries of every step, in the loop; nothing recorded
-        summaries = {"mean_x": Mean("x"), "std_x": Std("x")}
-        solve, config = prepare(
-            network, Heun(), 0.0, s["t1"], DT, observe=summaries, unroll=unroll
-        )
+        output = {"observe": {"mean_x": Mean("x"), "std_x": Std("x")}}
     else:
-        monitor = SubSample(s["every"]) if s["every"] > 1 else None
-        solve, config = prepare(
-            network, Heun(), 0.0, s["t1"], DT, monitor=monitor, unroll=unroll
-        )
+        output = {"monitor": SubSample(s["every"]) if s["every"] > 1 else None}
+    solve, config = prepare(network, Heun(), 0.0, s["t1"], DT, unroll=unroll, **output)
     Gs, speeds, keys, *_ = points(s)
     sweep = copy.deepcopy(config)
     sweep.coupling.c.G = GridAxis(G_RANGE[0], G_RANGE[1], s["n_g"])
