@@ -245,6 +245,11 @@ def scan_checkpointed(
 Draw = Callable[[jax.Array], jax.Array | None]
 
 
+def drawn_in_body(carry: Carry) -> bool:
+    """Whether the body draws each step's normals (the carry holds them)."""
+    return isinstance(carry[3], jax.Array)
+
+
 def step_noise(
     network: Network, points: Points, n_steps: int, carry0: Carry, period: int
 ) -> tuple[Draw, int]:
@@ -260,7 +265,7 @@ def step_noise(
     generator allows it (:mod:`._normals`): the same numbers without holding
     every step's. Otherwise it is drawn whole and sliced.
     """
-    if network.noise is None or isinstance(carry0[3], jax.Array):
+    if network.noise is None or drawn_in_body(carry0):
         return (lambda start: None), period
     shape = noise_shape(network, n_steps)
     dtype = carry0[0].dtype
@@ -463,7 +468,7 @@ def scan_blocks(
 
     def block(carry: Carry, xs: tuple[jax.Array, Any]) -> tuple[Carry, jax.Array]:
         index, z = xs
-        if noisy and z is None and not isinstance(carry[3], jax.Array):
+        if noisy and z is None and not drawn_in_body(carry):
 
             def draw(config):
                 key = jax.random.fold_in(config.noise.key, index)
