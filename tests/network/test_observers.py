@@ -11,6 +11,7 @@ import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.signal
 from registry import EXECUTORS
 
 from sweepjax import DataAxis, GridAxis, Space
@@ -29,11 +30,14 @@ from sweepjax.network import (
     KuramotoCoupling,
     Mean,
     Network,
+    PeakFrequency,
+    Power,
     Std,
     SubSample,
     SupHopf,
     Synchrony,
     bold,
+    power_spectrum,
     prepare,
 )
 from sweepjax.network._fit import fc, fcd
@@ -65,7 +69,12 @@ OBSERVE = {
     "cov1": Covariance("x", ddof=1),
     "fc": FC("x"),
     "sync": Synchrony(("x", "y")),
+    # 250 observed steps of 0.1 ms: scipy's periodogram grid is 40 Hz apart
+    "power": Power("x", [0.0, 40.0, 80.0, 120.0, 2000.0, 5000.0]),
+    "power_xy": Power(("x", "y"), [80.0, 120.0]),
+    "peak": PeakFrequency("y", np.arange(0.0, 1000.0, 40.0)),
 }
+FS = 1000.0 / DT  # Hz
 
 
 def post_hoc(ys: np.ndarray) -> dict:
@@ -73,6 +82,11 @@ def post_hoc(ys: np.ndarray) -> dict:
     kept = ys[N_TRANSIENT:]
     x, y = kept[:, 0], kept[:, 1]
     order = np.abs(np.exp(1j * np.arctan2(y, x)).mean(1))
+    freqs, power = scipy.signal.periodogram(kept, fs=FS, axis=0)
+
+    def at(hz):
+        return power[np.searchsorted(freqs, hz)]
+
     return {
         "mean": x.mean(0),
         "mean_xy": kept.mean(0),
@@ -82,6 +96,9 @@ def post_hoc(ys: np.ndarray) -> dict:
         "cov1": np.cov(x.T, ddof=1),
         "fc": np.corrcoef(x.T),
         "sync": {"order": order.mean(), "metastability": order.std()},
+        "power": at([0.0, 40.0, 80.0, 120.0, 2000.0, 5000.0])[:, 0],
+        "power_xy": at([80.0, 120.0]),
+        "peak": freqs[np.argmax(at(np.arange(0.0, 1000.0, 40.0))[:, 1], axis=0)],
     }
 
 
@@ -116,6 +133,50 @@ def test_observers_equal_the_summaries_of_the_stored_trajectory(
     solution = observe(config)
     assert solution.ys.shape == (0, 2, 4) and solution.ts.shape == (0,)
     assert_close(solution.observed, post_hoc(ys))
+
+
+def test_power_between_the_periodogram_frequencies_is_the_fourier_sum(x64):
+    rng = np.random.default_rng(2)
+    n, period = 301, 2.0  # odd length; samples 2 ms apart
+    x = 5.0 + rng.standard_normal((n, 3))
+    freqs = np.array([3.3, 17.77, 101.0, 249.9])
+    t = np.arange(n) * period / 1000.0
+    sums = np.einsum(
+        "tn,tf->fn", x - x.mean(0), np.exp(-2j * np.pi * t[:, None] * freqs)
+    )
+    want = 2.0 * np.abs(sums) ** 2 * (period / 1000.0) / n
+    np.testing.assert_allclose(power_spectrum(x, freqs, period), want, rtol=1e-10)
+    grid, density = scipy.signal.periodogram(x, fs=1000.0 / period, axis=0)
+    np.testing.assert_allclose(
+        power_spectrum(x, grid[1:], period), density[1:], rtol=1e-10
+    )
+
+
+def test_power_in_float32_keeps_the_phase_of_late_steps():
+    # 10^6 samples: a phase counted in float32 would be off by whole radians
+    n, period, hz = 1_000_000, 0.1, 40.0
+    t = np.arange(n) * period / 1000.0
+    x = np.sin(2 * np.pi * hz * t).astype(np.float32)[:, None]
+    got = np.asarray(power_spectrum(x, [hz], period))
+    want = 0.5 * (n * period / 1000.0)  # a unit sine's power at its frequency
+    np.testing.assert_allclose(got[0, 0], want, rtol=1e-3)
+
+
+def test_power_errors_name_the_argument():
+    args = (hopf(), Heun(), 0.0, T1, DT)
+    with pytest.raises(ValueError, match=r"<= 5000 Hz.*got \[6000.0\]"):
+        prepare(*args, observe={"p": Power("x", [10.0, 6000.0])})
+    with pytest.raises(ValueError, match=r"<= 50 Hz.*samples 10 ms apart"):
+        prepare(*args, observe={"p": Power(Average("x", 10.0), [60.0])})
+    with pytest.raises(ValueError, match=r">= 0.*got \[-1.0\]"):
+        Power("x", [-1.0, 2.0])
+    with pytest.raises(TypeError, match="non-empty list of Hz"):
+        Power("x", [])
+    with pytest.raises(TypeError, match=r"makes a series.*Mean\('x'\)"):
+        Power(Mean("x"), [1.0])
+    with pytest.raises(ValueError, match="period_ms must be > 0"):
+        power_spectrum(np.ones((4, 2)), [1.0], 0.0)
+    assert repr(Power("x", [1, 2])) == "Power('x', frequencies=[1.0, 2.0])"
 
 
 def test_phase_synchrony_of_kuramoto_oscillators(x64):
@@ -280,6 +341,7 @@ def test_bold_and_its_fc_and_fcd_equal_the_post_hoc_functions(x64):
         "bold": source,
         "fc": FC(source),
         "fcd": FCD(source, window=10, step=3),
+        "power": Power(source, [0.0, 2.5, 10.0, 50.0]),
     }
     record, config = prepare(network, Heun(), 0.0, t1, DT)
     solve, _ = prepare(
@@ -292,6 +354,8 @@ def test_bold_and_its_fc_and_fcd_equal_the_post_hoc_functions(x64):
     assert got["bold"].shape == (40, 5)
     assert_close(got["bold"], series)
     assert_close(got["fc"], fc(series))
+    grid, density = scipy.signal.periodogram(series, fs=1000.0 / tr, axis=0)
+    assert_close(got["power"], density[[0, 1, 4, 20]])
     # over 10 samples 10 ms apart the BOLD curves are nearly straight lines,
     # whose correlations amplify round-off: a looser tolerance for the FCD
     assert_close(got["fcd"], fcd(series, 10, 3), rtol=1e-5, atol=1e-8)

@@ -80,6 +80,8 @@ from sweepjax.network._observers import (
     Average,
     Covariance,
     Mean,
+    PeakFrequency,
+    Power,
     Std,
     Synchrony,
 )
@@ -92,6 +94,7 @@ from sweepjax.network._solvers import (
     Euler,
     Heun,
 )
+from sweepjax.network._spectra import power_spectrum
 from sweepjax.network._stimulus import (
     AbstractStimulus,
     DataStimulus,
@@ -141,6 +144,8 @@ __all__ = [
     "MontbrioPazoRoxin",
     "MultiplicativeNoise",
     "Network",
+    "PeakFrequency",
+    "Power",
     "PreSigmoidalCoupling",
     "PulseTrain",
     "RK4",
@@ -171,6 +176,7 @@ __all__ = [
     "load_connectome",
     "load_dataset",
     "make_config",
+    "power_spectrum",
     "prepare",
     "sliding_fc",
     "to_samples",

@@ -29,10 +29,12 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sweepjax.network._bold import BalloonWindkessel
 from sweepjax.network._fit import fc, fcd
 from sweepjax.network._network import Network
+from sweepjax.network._spectra import Spectrum, check_frequencies, power_spectrum
 
 
 class AbstractObserver(abc.ABC):
@@ -52,6 +54,10 @@ class AbstractObserver(abc.ABC):
 
     states: str | tuple[str, ...]
     warms: bool = False
+    #: The sampling period (ms) of the series this observer makes (None: it
+    #: makes none); what :class:`FC`, :class:`FCD` and :class:`Power` of it
+    #: need.
+    period_ms: float | None = None
 
     def bind(self, dt: float, n_steps: int) -> AbstractObserver:
         """This observer for ``n_steps`` observed steps of ``dt`` ms (itself,
@@ -229,6 +235,12 @@ class Covariance(_CoMoments):
 
 
 def _series_of(observer: str, source: AbstractObserver) -> AbstractObserver:
+    if source.period_ms is None:
+        raise TypeError(
+            f"{observer} of an observer needs one that makes a series (BOLD, "
+            f"Average), got {source!r}; observe a state by name for its "
+            "summary over every step."
+        )
     if not isinstance(source.states, str):
         raise TypeError(
             f"{observer} correlates the nodes of one state's series; "
@@ -326,6 +338,94 @@ class FCD(_OfSeries):
         return f"FCD({self.source!r}, window={self.window}, step={self.step})"
 
 
+class _StateSpectrum(AbstractObserver):
+    """The running Fourier sums of states at every observed step
+    (:class:`Spectrum`)."""
+
+    def __init__(self, states: str | tuple[str, ...], frequencies: np.ndarray):
+        self.states = states
+        self.frequencies = frequencies
+        self._spectrum: Spectrum | None = None
+
+    def bind(self, dt, n_steps):
+        bound = copy.copy(self)
+        check_frequencies(self.frequencies, "Power", dt)
+        bound._spectrum = Spectrum(self.frequencies, dt)
+        return bound
+
+    def init(self, x):
+        if self._spectrum is None:
+            raise RuntimeError("Power.init before bind(dt, n_steps); use prepare.")
+        return self._spectrum.init(x)
+
+    def update(self, acc, x, count):
+        return self._spectrum.update(acc, x[None])
+
+    def update_block(self, acc, xs, count):
+        return self._spectrum.update(acc, xs)
+
+    def finalize(self, acc, count):
+        return self._spectrum.finalize(acc)
+
+
+class Power(_OfSeries):
+    """Power spectral density at chosen ``frequencies`` (Hz):
+    ``[n_freqs, n_nodes]`` (``[n_freqs, len(states), n_nodes]`` for several
+    states), in units of the signal squared per Hz.
+
+    The one-sided periodogram of the observed time (constant detrend,
+    boxcar window: ``scipy.signal.periodogram``'s numbers on its frequency
+    grid, and the same formula between its points; :func:`power_spectrum`).
+    ``Power("x", ...)`` folds the Fourier sums of every observed step in the
+    loop; ``Power(BOLD(...), ...)`` takes the spectrum of another observer's
+    series at its period, up to its Nyquist frequency.
+
+    >>> observe = {"alpha": Power("x", frequencies=[8.0, 10.0, 12.0])}
+    """
+
+    def __init__(self, of: str | tuple[str, ...] | AbstractObserver, frequencies: Any):
+        name = type(self).__name__
+        self.frequencies = check_frequencies(frequencies, name)
+        self.of_series = isinstance(of, AbstractObserver)
+        if self.of_series:
+            self.source = _series_of(name, of)
+        else:
+            self.source = _StateSpectrum(of, self.frequencies)
+
+    def bind(self, dt, n_steps):
+        bound = super().bind(dt, n_steps)
+        if self.of_series:
+            period = bound.source.period_ms
+            check_frequencies(self.frequencies, type(self).__name__, period)
+        return bound
+
+    def power(self, acc: Any, count: jax.Array) -> jax.Array:
+        if self.of_series:
+            series = self.source.finalize(acc, count)
+            return power_spectrum(series, self.frequencies, self.source.period_ms)
+        return self.source.finalize(acc, count)
+
+    def finalize(self, acc, count):
+        return self.power(acc, count)
+
+    def __repr__(self) -> str:
+        of = self.source if self.of_series else repr(self.states)
+        return f"{type(self).__name__}({of}, frequencies={self.frequencies.tolist()})"
+
+
+class PeakFrequency(Power):
+    """The frequency (Hz) of largest power among ``frequencies``, per node
+    (:class:`Power`, the same arguments): where a node's spectrum peaks on
+    the grid you choose, e.g. ``numpy.arange(0.5, 60.0, 0.5)``.
+
+    >>> observe = {"peak": PeakFrequency("x", frequencies=np.arange(1.0, 40.0))}
+    """
+
+    def finalize(self, acc, count):
+        power = self.power(acc, count)
+        return jnp.asarray(self.frequencies, power.dtype)[jnp.argmax(power, axis=0)]
+
+
 def _steps_per(what: str, period_ms: float, dt: float) -> int:
     every = period_ms / dt
     if abs(every - round(every)) > 1e-6 * every:
@@ -416,6 +516,10 @@ class BOLD(AbstractObserver):
         self._dt: float | None = None
         self._every = 0
         self._n_samples = 0
+
+    @property
+    def period_ms(self) -> float:
+        return self.tr_ms
 
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
