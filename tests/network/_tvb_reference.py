@@ -17,6 +17,8 @@ simulators, ``N_STEPS`` steps of ``DT`` on ``N_NODES`` nodes:
 - ``stimulus-<Equation>``: TVB region stimuli (on TVB's ``stvar``) against ours.
 - ``bounds-<Model>``: runs that sit on TVB's ``state_variable_boundaries``.
 - ``noise-<kind>``: ``HeunStochastic`` fed the same standard normals as ours.
+- ``bold-hrf-<kernel>``: TVB's ``Bold`` monitor fed our recorded state,
+  against our ``HRFBold`` observer in the same run.
 
 Our instantaneous couplings are re-evaluated at the Heun predictor while TVB
 holds the coupling over the step, so every coupled run goes through our
@@ -41,6 +43,7 @@ import copy
 import os
 import sys
 import time
+import types
 import warnings
 import zlib
 
@@ -578,6 +581,59 @@ def check_noise(rng):
             report(label, got, ref)
 
 
+def check_hrf_bold(rng):
+    """TVB's ``Bold`` monitor (its default first-order Volterra kernel, and
+    its ``Gamma`` kernel passed to ours as a function) fed the recorded x
+    of a noisy 3-node Hopf network, against our ``HRFBold`` observing the
+    same run: 24 s at dt = 0.5 ms (the 20 s ring wraps), TR 500 ms, the
+    first 1000 ms a transient (TVB samples it; ours does not)."""
+    dt, t1, tr, transient, n = 0.5, 24_000.0, 500.0, 1000.0, 3
+    network = sn.Network(
+        sn.SupHopf(a=-0.1, omega=0.05),
+        {"c": sn.LinearCoupling(("x", "y"), G=0.0)},
+        sn.DenseGraph(np.zeros((n, n))),
+        sn.AdditiveNoise(0.05, jax.random.key(int(rng.integers(2**31)))),
+        initial_state=rng.uniform(-0.5, 0.5, (2, n)),
+    )
+    gamma = equations.Gamma()
+    observe = {
+        "bold-hrf-volterra": (sn.HRFBold("x", tr), monitors.Bold()),
+        "bold-hrf-kernel": (
+            sn.HRFBold("x", tr, kernel=lambda t: equations.Gamma().evaluate(t)),
+            monitors.Bold(hrf_kernel=gamma),
+        ),
+    }
+    record, config = sn.prepare(network, sn.Heun(), 0.0, t1, dt)
+    solve, _ = sn.prepare(
+        network,
+        sn.Heun(),
+        0.0,
+        t1,
+        dt,
+        observe={name: ours for name, (ours, _) in observe.items()},
+        transient=transient,
+    )
+    x = np.asarray(record(config).ys)[:, 0]
+    got = solve(config).observed
+    sim = types.SimpleNamespace(
+        integrator=types.SimpleNamespace(dt=dt),
+        model=types.SimpleNamespace(variables_of_interest=["x"], number_of_modes=1),
+        number_of_nodes=n,
+    )
+    for name, (_, monitor) in observe.items():
+        monitor.period = tr
+        monitor.variables_of_interest = np.array([0])
+        monitor.config_for_sim(sim)
+        samples = [
+            monitor.sample(step, x[step - 1][None, :, None])
+            for step in range(1, len(x) + 1)
+        ]
+        ref = np.array([s[1][0, :, 0] for s in samples if s is not None])
+        skip = round(transient / tr)
+        require(len(ref) == skip + len(got[name]), f"{name}: {len(ref)} samples")
+        report(name, got[name][:, None], ref[skip:, None])  # one state
+
+
 def main():
     assert jnp.zeros(()).dtype == jnp.float64, "run with JAX_ENABLE_X64=1"
     start = time.perf_counter()
@@ -586,6 +642,7 @@ def main():
         check_model(name, extras.get(name, {}), seeded(name))
     tvb_presigmoidal(seeded("PreSigmoidal"))
     check_noise(seeded("noise"))
+    check_hrf_bold(seeded("bold"))
     print(f"NOTE checks took {time.perf_counter() - start:.1f} s")
     return 0
 

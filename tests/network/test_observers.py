@@ -26,6 +26,7 @@ from sweepjax.network import (
     DenseDelayGraph,
     Diffrax,
     Heun,
+    HRFBold,
     Kuramoto,
     KuramotoCoupling,
     Mean,
@@ -37,6 +38,7 @@ from sweepjax.network import (
     SupHopf,
     Synchrony,
     bold,
+    first_order_volterra,
     power_spectrum,
     prepare,
 )
@@ -73,8 +75,28 @@ OBSERVE = {
     "power": Power("x", [0.0, 40.0, 80.0, 120.0, 2000.0, 5000.0]),
     "power_xy": Power(("x", "y"), [80.0, 120.0]),
     "peak": PeakFrequency("y", np.arange(0.0, 1000.0, 40.0)),
+    # TVB's BOLD monitor on a short ring: 3 means of 4 ms (40 steps), TR 50 steps
+    "hrf": HRFBold("x", tr_ms=5.0, hrf_length_ms=12.0),
 }
 FS = 1000.0 / DT  # Hz
+
+
+def hrf_bold(x: np.ndarray, transient: int, every: int, interim: int, n_stock: int):
+    """TVB's Bold monitor by its definition: at each TR (``every`` steps of
+    observed time) the mean of period ``M - 1 - j`` (``interim`` steps each,
+    counted from the run's start) weighs by the kernel at ``(j - 1)`` periods,
+    the newest by its last value; ``(sum - 1) k1 V0`` (Volterra)."""
+    t = np.arange(n_stock) * 4e-3  # s
+    kernel = first_order_volterra(t)
+    weight = np.r_[kernel[-1], kernel[:-1]]  # by age j = 0, 1, ...
+    samples = []
+    for count in range(every, len(x) - transient + 1, every):
+        done = (transient + count) // interim  # periods complete
+        means = [x[k * interim : (k + 1) * interim].mean(0) for k in range(done)]
+        ages = range(min(done, n_stock))
+        total = sum(weight[j] * means[done - 1 - j] for j in ages)
+        samples.append((total - 1.0) * 5.6 * 0.02)
+    return np.array(samples)
 
 
 def post_hoc(ys: np.ndarray) -> dict:
@@ -99,6 +121,7 @@ def post_hoc(ys: np.ndarray) -> dict:
         "power": at([0.0, 40.0, 80.0, 120.0, 2000.0, 5000.0])[:, 0],
         "power_xy": at([80.0, 120.0]),
         "peak": freqs[np.argmax(at(np.arange(0.0, 1000.0, 40.0))[:, 1], axis=0)],
+        "hrf": hrf_bold(ys[:, 0], N_TRANSIENT, every=50, interim=40, n_stock=3),
     }
 
 
@@ -160,6 +183,22 @@ def test_power_in_float32_keeps_the_phase_of_late_steps():
     got = np.asarray(power_spectrum(x, [hz], period))
     want = 0.5 * (n * period / 1000.0)  # a unit sine's power at its frequency
     np.testing.assert_allclose(got[0, 0], want, rtol=1e-3)
+
+
+def test_hrf_bold_errors_name_the_argument():
+    args = (hopf(), Heun(), 0.0, T1, DT)
+    with pytest.raises(ValueError, match="at least one TR"):
+        prepare(*args, observe={"b": HRFBold("x", tr_ms=100.0)})
+    with pytest.raises(ValueError, match="4 ms stock period must be a whole"):
+        prepare(hopf(), Heun(), 0.0, T1, 0.3, observe={"b": HRFBold("x", 3.0)})
+    with pytest.raises(ValueError, match="one finite number per time.*got shape"):
+        bad = HRFBold("x", 5.0, kernel=lambda t: t[:2])
+        prepare(*args, observe={"b": bad})
+    with pytest.raises(TypeError, match="kernel must be 'volterra' or a function"):
+        HRFBold("x", 5.0, kernel="gamma")
+    with pytest.raises(ValueError, match="hrf_length_ms must be > 0"):
+        HRFBold("x", 5.0, hrf_length_ms=0.0)
+    assert repr(FC(HRFBold("x", 5.0))) == "FC(HRFBold('x', tr_ms=5.0))"
 
 
 def test_power_errors_name_the_argument():

@@ -3,8 +3,8 @@
 The comparison runs ``_tvb_reference.py`` in a subprocess with
 ``JAX_ENABLE_X64=1`` (TVB needs float64 and is slow to import): every model
 uncoupled and coupled through delays, every coupling through delays and zero
-delays, stimuli, state bounds and noise (see the script's docstring). Each
-check must agree to 1e-6 relative.
+delays, stimuli, state bounds, noise and the HRF BOLD monitor (see the
+script's docstring). Each check must agree to 1e-6 relative.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ CHECKS = [
     "bounds-MontbrioPazoRoxin",
     *(f"noise-{kind}" for kind in ("additive", "multiplicative")),
     *(f"noise-{kind}-per-state" for kind in ("additive", "multiplicative")),
+    "bold-hrf-volterra",
+    "bold-hrf-kernel",
 ]
 #: TVB's float32 history limits the coupled checks to ~1e-8 (see the script).
 TOLERANCE = 1e-6

@@ -15,7 +15,7 @@ initial state) can carry sweep axes::
     ys = solve_fn(config).ys        # [n_steps, n_states, n_nodes]
 """
 
-from sweepjax.network._bold import BalloonWindkessel, bold
+from sweepjax.network._bold import BalloonWindkessel, bold, first_order_volterra
 from sweepjax.network._connectome import (
     Connectome,
     available_connectomes,
@@ -79,6 +79,7 @@ from sweepjax.network._observers import (
     AbstractObserver,
     Average,
     Covariance,
+    HRFBold,
     Mean,
     PeakFrequency,
     Power,
@@ -133,6 +134,7 @@ __all__ = [
     "FCD",
     "Generic2dOscillator",
     "Heun",
+    "HRFBold",
     "HyperbolicTangentCoupling",
     "JansenRit",
     "Kuramoto",
@@ -172,6 +174,7 @@ __all__ = [
     "fc_correlation",
     "fcd",
     "fcd_distance",
+    "first_order_volterra",
     "ks_distance",
     "load_connectome",
     "load_dataset",

