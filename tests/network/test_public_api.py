@@ -17,6 +17,7 @@ EmpiricalData available_datasets load_dataset
 MontbrioPazoRoxin ReducedWongWangExcInh CoombesByrne Linear WilsonCowan
 Epileptor LarterBreakspear
 BOLD BalloonWindkessel FCD bold Average
+HRFBold first_order_volterra Power PeakFrequency power_spectrum
 fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_triangle
 ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCoupling
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise

@@ -343,20 +343,23 @@ class _StateSpectrum(AbstractObserver):
     """The running Fourier sums of states at every observed step
     (:class:`Spectrum`)."""
 
-    def __init__(self, states: str | tuple[str, ...], frequencies: np.ndarray):
+    def __init__(self, states: Any, frequencies: np.ndarray, name: str):
         self.states = states
         self.frequencies = frequencies
+        self.name = name
         self._spectrum: Spectrum | None = None
 
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
-        check_frequencies(self.frequencies, "Power", dt)
+        check_frequencies(self.frequencies, self.name, dt)
         bound._spectrum = Spectrum(self.frequencies, dt)
         return bound
 
     def init(self, x):
         if self._spectrum is None:
-            raise RuntimeError("Power.init before bind(dt, n_steps); use prepare.")
+            raise RuntimeError(
+                f"{self.name}.init before bind(dt, n_steps); use prepare."
+            )
         return self._spectrum.init(x)
 
     def update(self, acc, x, count):
@@ -391,7 +394,7 @@ class Power(_OfSeries):
         if self.of_series:
             self.source = _series_of(name, of)
         else:
-            self.source = _StateSpectrum(of, self.frequencies)
+            self.source = _StateSpectrum(of, self.frequencies, name)
 
     def bind(self, dt, n_steps):
         bound = super().bind(dt, n_steps)
@@ -400,14 +403,14 @@ class Power(_OfSeries):
             check_frequencies(self.frequencies, type(self).__name__, period)
         return bound
 
-    def power(self, acc: Any, count: jax.Array) -> jax.Array:
+    def _power(self, acc: Any, count: jax.Array) -> jax.Array:
         if self.of_series:
             series = self.source.finalize(acc, count)
             return power_spectrum(series, self.frequencies, self.source.period_ms)
         return self.source.finalize(acc, count)
 
     def finalize(self, acc, count):
-        return self.power(acc, count)
+        return self._power(acc, count)
 
     def __repr__(self) -> str:
         of = self.source if self.of_series else repr(self.states)
@@ -423,7 +426,7 @@ class PeakFrequency(Power):
     """
 
     def finalize(self, acc, count):
-        power = self.power(acc, count)
+        power = self._power(acc, count)
         return jnp.asarray(self.frequencies, power.dtype)[jnp.argmax(power, axis=0)]
 
 
@@ -614,7 +617,9 @@ class HRFBold(AbstractObserver):
                 f"{kernel!r}."
             )
         self.kernel = kernel
-        self._every = 0
+        self._interim = self._every = self._n_samples = 0
+        self._weights = np.zeros(0)
+        self._output = (0.0, 1.0)
 
     @property
     def period_ms(self) -> float:
@@ -681,7 +686,7 @@ class HRFBold(AbstractObserver):
 
         # count is the same for every point of a batch: a real branch
         series = jax.lax.cond(index % self._every == 0, sample, lambda s: s, acc.series)
-        return acc._replace(series=series)
+        return _Stock(acc.interim, acc.stock, acc.seen, series)
 
     def finalize(self, acc, count):
         return acc.series
