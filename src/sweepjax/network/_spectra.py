@@ -165,4 +165,9 @@ def power_spectrum(series: jax.Array, frequencies: Any, period_ms: float) -> jax
         series = series.astype(jnp.result_type(float))
     freqs = check_frequencies(frequencies, "power_spectrum", float(period_ms))
     spectrum = Spectrum(freqs, float(period_ms))
-    return spectrum.finalize(spectrum.update(spectrum.init(series[0]), series))
+
+    @jax.jit  # one compilation, not one per operation when called eagerly
+    def fold(series: jax.Array) -> jax.Array:
+        return spectrum.finalize(spectrum.update(spectrum.init(series[0]), series))
+
+    return fold(series)
