@@ -286,10 +286,15 @@ def observed_sweep():
     return model, space, vmapped(model, space)
 
 
-@pytest.mark.parametrize("executor", ["sequential", "parallel", "parallel_2dev"])
-def test_every_executor_gives_the_same_observations(observed_sweep, executor):
+@pytest.mark.parametrize(
+    "executor", ["sequential", "parallel", "parallel_2dev", "distributed"]
+)
+def test_every_executor_gives_the_same_observations(observed_sweep, executor, request):
     model, space, want = observed_sweep
-    got = EXECUTORS[executor](model, space, None).run().outputs
+    client = (
+        request.getfixturevalue("dask_client") if executor == "distributed" else None
+    )
+    got = EXECUTORS[executor](model, space, client).run().outputs
     assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
