@@ -439,6 +439,21 @@ def _steps_per(what: str, period_ms: float, dt: float) -> int:
     return round(every)
 
 
+def _sampling(
+    observer: str, period: str, period_ms: float, dt: float, n_steps: int
+) -> tuple[int, int]:
+    """``(steps per sample, samples)`` of a series sampled every ``period_ms``
+    over ``n_steps`` observed steps of ``dt`` (clear error for no sample)."""
+    every = _steps_per(f"{observer}'s {period}", period_ms, dt)
+    if not n_steps // every:
+        raise ValueError(
+            f"{observer}({period}={period_ms}) needs at least one "
+            f"{'TR' if period == 'tr_ms' else 'period'} of observed time; the "
+            f"run observes {n_steps * dt} ms."
+        )
+    return every, n_steps // every
+
+
 def _check_period(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of ms, got {value!r}.")
@@ -465,13 +480,9 @@ class Average(AbstractObserver):
 
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
-        bound._every = _steps_per("Average's period_ms", self.period_ms, dt)
-        bound._n_samples = n_steps // bound._every
-        if not bound._n_samples:
-            raise ValueError(
-                f"Average(period_ms={self.period_ms}) needs at least one period of "
-                f"observed time; the run observes {n_steps * dt} ms."
-            )
+        bound._every, bound._n_samples = _sampling(
+            "Average", "period_ms", self.period_ms, dt, n_steps
+        )
         return bound
 
     def init(self, x):
@@ -528,13 +539,9 @@ class BOLD(AbstractObserver):
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
         bound._dt = dt
-        bound._every = _steps_per("BOLD's tr_ms", self.tr_ms, dt)
-        bound._n_samples = n_steps // bound._every
-        if not bound._n_samples:
-            raise ValueError(
-                f"BOLD(tr_ms={self.tr_ms}) needs at least one TR of observed "
-                f"time; the run observes {n_steps * dt} ms."
-            )
+        bound._every, bound._n_samples = _sampling(
+            "BOLD", "tr_ms", self.tr_ms, dt, n_steps
+        )
         return bound
 
     def init(self, x):
@@ -628,13 +635,9 @@ class HRFBold(AbstractObserver):
     def bind(self, dt, n_steps):
         bound = copy.copy(self)
         bound._interim = _steps_per("HRFBold's 4 ms stock period", self.stock_ms, dt)
-        bound._every = _steps_per("HRFBold's tr_ms", self.tr_ms, dt)
-        bound._n_samples = n_steps // bound._every
-        if not bound._n_samples:
-            raise ValueError(
-                f"HRFBold(tr_ms={self.tr_ms}) needs at least one TR of observed "
-                f"time; the run observes {n_steps * dt} ms."
-            )
+        bound._every, bound._n_samples = _sampling(
+            "HRFBold", "tr_ms", self.tr_ms, dt, n_steps
+        )
         n_stock = math.ceil(self.hrf_length_ms / self.stock_ms)
         t = np.arange(n_stock) * (self.hrf_length_ms / 1000.0 / n_stock)  # s
         volterra = self.kernel == "volterra"
