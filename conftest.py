@@ -6,12 +6,24 @@ docstring example runs in a fresh temporary directory with the public API
 (and ``jax``, ``jnp``, ``np``) already imported, as a user would have it.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 _FLAG = "--xla_force_host_platform_device_count=4"
 if _FLAG not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# One XLA compilation cache for the whole run, shared by the pytest workers
+# and the subprocesses they start (they inherit the variable): many tests
+# prepare the same network, and XLA then compiles each program once.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="sweepjax-test-xla-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
