@@ -35,6 +35,10 @@ CHUNK_BYTES = 8 * 2**20
 #: ... and at most this many points.
 MAX_CHUNK = 4096
 
+#: NumPy dtype kinds a store holds (bool, ints, floats, complex); extension
+#: types such as bfloat16 have kind "V".
+_STORABLE_KINDS = "biufc"
+
 Ranges = list[tuple[int, int]]
 
 
@@ -84,15 +88,28 @@ def default_chunk_size(point_struct: Any) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_BYTES // max(per_point, 1)))
 
 
-def check_storable(point_struct: Any) -> None:
-    """Refuse outputs that cannot be stored as numbers (PRNG keys)."""
-    for name, s in zip(
-        output_names(point_struct), jax.tree.leaves(point_struct), strict=True
-    ):
+def check_storable(point_struct: Any, store: bool = False) -> None:
+    """Refuse outputs that cannot be stored as numbers (PRNG keys); for a
+    store (`store`), also no outputs at all, and dtypes Zarr cannot store
+    (bfloat16, float8, int4, ...), before anything is computed."""
+    leaves = jax.tree.leaves(point_struct)
+    if store and not leaves:
+        raise ValueError(
+            f"`model` returned no arrays (its output is {point_struct!r}), so "
+            "there is nothing to store; it must return at least one array, e.g. "
+            "{'y': value}."
+        )
+    for name, s in zip(output_names(point_struct), leaves, strict=True):
         if jax.dtypes.issubdtype(s.dtype, jax.dtypes.prng_key):
             raise TypeError(
                 f"Output leaf {name!r} is a PRNG key array ({s.dtype}); results "
                 "hold numbers: return jax.random.key_data(key) instead."
+            )
+        if store and np.dtype(s.dtype).kind not in _STORABLE_KINDS:
+            raise TypeError(
+                f"Output leaf {name!r} has dtype {s.dtype}, which a Zarr store "
+                f"cannot hold; return it as a standard type, e.g. "
+                f"{name.rsplit('.', 1)[-1]}.astype(jnp.float32)."
             )
 
 

@@ -3,8 +3,11 @@
 import json
 import shutil
 import warnings
+import zlib
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +21,13 @@ from sweepjax import (
     open_result,
     store_info,
 )
-from sweepjax._store._integrity import SUMS, read_done
+from sweepjax._store._integrity import (
+    SUMS,
+    checksum,
+    chunk_files,
+    read_done,
+    sums_match,
+)
 
 
 def model(state):
@@ -123,3 +132,51 @@ def test_any_damaged_file_gives_the_right_values_or_names_it(
             assert_same(result, open_result(complete), exact=False)
     except (ValueError, OSError) as err:
         assert str(victim) in str(err), f"{victim} damaged: {err}"
+
+
+def diverging(state):
+    """NaN (with the sign bit set, as x86 arithmetic makes it, not the fill
+    value's NaN) for x < 0.3: chunk 0 of size 2 is all NaN."""
+    x = state["x"]
+    nan = jax.lax.bitcast_convert_type(jnp.uint32(0xFFC00000), jnp.float32)
+    return {"y": jnp.where(x < 0.3, nan, x), "n": jnp.int32(0) * state["i"]}
+
+
+DIVERGING = Space({"x": GridAxis(0.0, 1.0, 6), "i": GridAxis(1, 6, 6)}, "zip")
+
+
+def test_an_all_nan_chunk_verifies_and_is_never_recomputed(tmp_path):
+    """Zarr writes no file for a chunk equal to the NaN fill value (nor the
+    all-zero int chunk): resuming finds it done, twice, with no warning."""
+    run = SequentialExecution(diverging, DIVERGING, progress=False).run
+    with pytest.warns(RuntimeWarning, match="2 of 6 points produced NaN"):
+        run(tmp_path / "s", chunk_size=2)
+    assert chunk_files(tmp_path / "s", "y", 0) == []  # not written by Zarr
+    record = (tmp_path / "s" / SUMS / "0.json").stat().st_ino
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run(tmp_path / "s", resume=True)
+        assert not [w for w in caught if "Damaged" in str(w.message)]
+        assert (tmp_path / "s" / SUMS / "0.json").stat().st_ino == record
+
+
+def test_the_nonfinite_warning_after_a_resume_counts_the_whole_store(tmp_path):
+    run = SequentialExecution(diverging, DIVERGING, progress=False).run
+    with pytest.warns(RuntimeWarning, match="NaN"):
+        run(tmp_path / "s", chunk_size=3)  # points 0 and 1 of chunk 0 are NaN
+    (tmp_path / "s" / "_sweepjax" / "done" / "c" / "1").unlink()
+    with pytest.warns(RuntimeWarning, match=r"2 of 6 points .*indices: \[0, 1\]"):
+        run(tmp_path / "s", resume=True)  # computes chunk 1 only: finite
+
+
+def test_checksums_read_every_nan_as_one():
+    minus = np.full(3, np.copysign(np.nan, -1.0), np.float32)
+    payload = np.frombuffer(np.uint32([0, 0x7FC00001, 0]).tobytes(), np.float32)
+    fill = np.full(3, np.nan, np.float32)
+    assert checksum(minus) == checksum(fill)
+    assert checksum(payload) == checksum(np.array([0, np.nan, 0], np.float32))
+    assert checksum(np.float32([-0.0])) != checksum(np.float32([0.0]))
+    # A record of an older store took the model's own (sign-bit) NaN.
+    assert sums_match(zlib.crc32(minus.tobytes()), fill)
+    assert not sums_match(zlib.crc32(minus.tobytes()), np.zeros(3, np.float32))

@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
+from sweepjax._space import Space
+from sweepjax._tree import is_key_array
+
 if TYPE_CHECKING:
     import zarr
 
@@ -93,6 +96,43 @@ def open_store(path: Path, mode: str) -> tuple[zarr.Group, dict[str, Any]]:
             f"{meta.get('format')!r}; this version reads formats {READABLE}."
         )
     return group, meta
+
+
+#: Files of a store's root folder besides the lock: Zarr's own, and those of
+#: Zarr format 2 (which xarray may add).
+RESERVED_FILES = ("zarr.json", ".zmetadata", ".zgroup", ".zattrs", ".zarray")
+
+
+def check_file_names(names: list[str], lock: str) -> None:
+    """Refuse output leaves named like a file the store keeps beside its
+    arrays (`lock`: the lock file's name), since each array is a folder of
+    its name in the store."""
+    for name in names:
+        low = name.lower()  # case-insensitive filesystems
+        if low in RESERVED_FILES or low.startswith(lock):
+            raise ValueError(
+                f"Output leaf {name!r} has the name of a file the store keeps "
+                f"({', '.join(RESERVED_FILES)}, {lock}); rename it, e.g. return "
+                f"{{'{name.replace('.', '_')}_value': ...}}."
+            )
+
+
+def axes_meta(space: Space) -> list[dict[str, Any]]:
+    """Per axis: name, group, PRNG key implementation, whether it is a column."""
+    axes = []
+    for name, table in space.values.items():
+        group = space.axes[name].group
+        axes.append(
+            {
+                "name": name,
+                "group": None if group is None else str(group),
+                "key_impl": (
+                    str(jax.random.key_impl(table)) if is_key_array(table) else None
+                ),
+                "column": table.ndim == 1 and not is_key_array(table),
+            }
+        )
+    return axes
 
 
 def fill_value(dtype: np.dtype) -> Any:

@@ -28,6 +28,8 @@ from sweepjax._store._format import (
     META,
     POINT,
     array_name,
+    axes_meta,
+    check_file_names,
     check_path,
     codec,
     fill_value,
@@ -40,7 +42,7 @@ from sweepjax._store._integrity import (
     chunk_files,
     fsync,
     read_done,
-    read_sums,
+    verify_chunks,
     warn_damaged,
     write_sums,
 )
@@ -140,7 +142,7 @@ class ZarrSink(AbstractSink):
                 "model": provenance["model"]["name"],
                 "chunk_size": None,  # set when the outputs are laid out
                 "space": described,
-                "axes": _axes_meta(space),
+                "axes": axes_meta(space),
                 "provenance": provenance,
                 "outputs": None,
             }
@@ -164,7 +166,11 @@ class ZarrSink(AbstractSink):
         now = {k: provenance[k] for k in _PROVENANCE}
         if "source_sha1" not in stored.get("model", {}):
             now["model"] = {"name": provenance["model"]["name"]}
-        pairs = [(_PROVENANCE[k], stored.get(k), now[k]) for k in _PROVENANCE]
+        # A record the store lacks (a format-1 store has none; older format-2
+        # stores lack newer ones) was not kept, so it cannot differ.
+        pairs = [
+            (_PROVENANCE[k], stored[k], now[k]) for k in _PROVENANCE if k in stored
+        ]
         if self.resume == "force":
             differences = resume_differences(pairs)
             if differences:
@@ -190,7 +196,8 @@ class ZarrSink(AbstractSink):
                     self.path, [("output structure", outputs["leaves"], described)]
                 )
         else:
-            check_storable(point_struct)
+            check_storable(point_struct, store=True)
+            check_file_names(output_names(point_struct), LOCK)
             if self.chunk_size is None:
                 self.chunk_size = default_chunk_size(point_struct)
             self._lay_out(point_struct)
@@ -223,28 +230,19 @@ class ZarrSink(AbstractSink):
         return int(todo[0]) * self.chunk_size if len(todo) else len(self.space)
 
     def _verified_done(self) -> np.ndarray:
-        """The done chunks whose files all read back with their checksums."""
-        done = self.done_chunks()
-        size, n = self.chunk_size, len(self.space)
-        damaged: list = []
-        for k in np.flatnonzero(done).tolist():
-            rows = slice(k * size, min((k + 1) * size, n))
-            sums = read_sums(self.path, k)
-            for name, array in self._named_arrays():
-                try:
-                    data = array[rows]
-                    if sums is None:  # stores before format 2 have no record
-                        ok = self._meta["format"] < 2
-                    else:
-                        ok = sums.get(name) == checksum(data)
-                except Exception:
-                    ok = False
-                if not ok:
-                    done[k] = False
-                    files = chunk_files(self.path, name, k)
-                    damaged.extend(files or [self.path / name / "c" / str(k)])
-                    break
+        """The done chunks whose files all read back with their checksums.
+        Their non-finite points are counted as they are read, so the warning
+        at the end of a resumed run counts every point of the store."""
+        done, damaged, count, first = verify_chunks(
+            self.path,
+            self.done_chunks(),
+            self.chunk_size,
+            self._named_arrays(),
+            {name for name, _ in self._out_arrays},
+            recorded=self._meta["format"] >= 2,
+        )
         warn_damaged(damaged, "their chunks are computed again.")
+        self.add_nonfinite(count, first)
         return done
 
     def _put(self, start, stop, leaves) -> None:
@@ -261,13 +259,24 @@ class ZarrSink(AbstractSink):
     def _chunk_complete(self, k: int) -> None:
         start = k * self.chunk_size
         buffers = self._buffers.pop(k)
-        sums = self._write_rows(start, start + len(buffers[0]), buffers)
-        files = [f for name in sums for f in chunk_files(self.path, name, k)]
-        fsync([*files, write_sums(self.path, k, sums)])
-        # The marker last: a chunk is done only once everything it holds is
-        # on disk.
-        self._done[k] = 1
-        fsync(chunk_files(self.path, DONE, k))
+        stop = start + len(buffers[0])
+        try:
+            sums = self._write_rows(start, stop, buffers)
+            files = [f for name in sums for f in chunk_files(self.path, name, k)]
+            fsync([*files, write_sums(self.path, k, sums)])
+            # The marker last: a chunk is done only once everything it holds
+            # is on disk.
+            self._done[k] = 1
+            fsync(chunk_files(self.path, DONE, k))
+        except OSError as err:  # a full disk, a filesystem gone read-only, ...
+            where = f" ({err.filename})" if err.filename else ""
+            raise OSError(
+                err.errno,
+                f"Writing chunk {k} (points {start} to {stop - 1}) to the store at "
+                f"{str(self.path)!r} failed: {err.strerror or err}{where}. The "
+                "chunks finished before it are kept; free space (or fix the "
+                "filesystem) and run again with resume=True to go on.",
+            ) from err
 
     def flush(self) -> None:
         """Write the points of partly filled chunks (not marked done), so a
@@ -448,24 +457,6 @@ class ZarrSink(AbstractSink):
             array[rows] = data
             sums[name] = checksum(data.astype(array.dtype))
         return sums
-
-
-def _axes_meta(space: Space) -> list[dict[str, Any]]:
-    """Per axis: name, group, PRNG key implementation, whether it is a column."""
-    axes = []
-    for name, table in space.values.items():
-        group = space.axes[name].group
-        axes.append(
-            {
-                "name": name,
-                "group": None if group is None else str(group),
-                "key_impl": (
-                    str(jax.random.key_impl(table)) if is_key_array(table) else None
-                ),
-                "column": table.ndim == 1 and not is_key_array(table),
-            }
-        )
-    return axes
 
 
 def remove_store(path: str | PathLike) -> None:
