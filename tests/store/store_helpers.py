@@ -1,6 +1,8 @@
 """The model and space the store tests share: every kind of axis and leaf, a
 group, nested and integer outputs."""
 
+import json
+import shutil
 import warnings
 
 import jax
@@ -33,3 +35,19 @@ def make_space(mode="product"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zip mode drops combinations: expected
         return Space(state, mode=mode)
+
+
+def downgrade(path, format=2, drop=()):
+    """Make the store at `path` look like one an older sweepjax wrote: format
+    1 (no provenance, lock or checksum records), or format 2 without the
+    provenance records `drop` (records added later)."""
+    meta_file = path / "zarr.json"
+    doc = json.loads(meta_file.read_text())
+    meta = doc["attributes"]["sweepjax"]
+    meta["format"] = format
+    if format == 1:
+        del meta["provenance"]
+        shutil.rmtree(path / "_sweepjax" / "sums")
+    for key in drop:
+        del meta["provenance"][key]
+    meta_file.write_text(json.dumps(doc))

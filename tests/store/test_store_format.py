@@ -4,8 +4,11 @@ import json
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+from store_helpers import downgrade
 
+from sweepjax import GridAxis, SequentialExecution, Space, store_info
 from sweepjax._store._format import (
     ATTR,
     FORMAT,
@@ -18,6 +21,7 @@ from sweepjax._store._format import (
 )
 
 LEAF = jax.ShapeDtypeStruct((), jnp.float32)
+SPACE = Space({"x": GridAxis(0.0, 1.0, 5)})
 
 
 def test_array_names_avoid_separators_reserved_names_and_clashes():
@@ -77,3 +81,22 @@ def test_store_paths_are_made_absolute(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert check_path("s.zarr") == tmp_path / "s.zarr"
     assert check_path("~/s.zarr") == tmp_path / "home" / "s.zarr"
+
+
+def _double(state):
+    return {"y": state["x"] * 2}
+
+
+@pytest.mark.parametrize(
+    "format, drop", [(1, ()), (2, ("x64", "versions", "kwargs"))], ids=["1", "2"]
+)
+def test_older_stores_resume(tmp_path, format, drop):
+    """A format-1 store (no provenance) and a format-2 store without records
+    added later resume with resume=True: a record not kept cannot differ."""
+    executor = SequentialExecution(_double, SPACE, progress=False)
+    executor.run(tmp_path / "s", chunk_size=2)
+    downgrade(tmp_path / "s", format, drop)
+    (tmp_path / "s" / "_sweepjax" / "done" / "c" / "1").unlink()
+    result = executor.run(tmp_path / "s", resume=True)
+    assert store_info(tmp_path / "s").complete
+    np.testing.assert_array_equal(result.outputs["y"], np.linspace(0, 2, 5))

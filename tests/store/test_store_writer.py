@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+import zarr.storage._local as local
 from registry import EXECUTORS, assert_same
 from store_helpers import make_space, model
 
@@ -327,3 +328,60 @@ def traceable(state):
 
 
 traceable.__qualname__ = "untraceable"  # the fixed model, same name
+
+
+def test_a_full_disk_names_the_store_and_the_chunk_and_keeps_the_rest(
+    tmp_path, monkeypatch
+):
+    space = Space({"x": GridAxis(0.0, 1.0, 6)})
+    put = local._put
+
+    def full(path, value, *args, **kwargs):
+        if path.parts[-3:] == ("y", "c", "2"):
+            raise OSError(28, "No space left on device", str(path))
+        return put(path, value, *args, **kwargs)
+
+    monkeypatch.setattr(local, "_put", full)
+    run = SequentialExecution(model_x, space, progress=False).run
+    with pytest.raises(OSError, match=r"chunk 2 \(points 4 to 5\).*s'.*No space") as e:
+        run(store=tmp_path / "s", chunk_size=2)
+    assert e.value.errno == 28 and "finished before it are kept" in str(e.value)
+    assert list(store_info(tmp_path / "s").done) == [True, True, False]
+    monkeypatch.setattr(local, "_put", put)
+    result = run(store=tmp_path / "s", resume=True)
+    np.testing.assert_allclose(result.outputs["y"], np.linspace(0, 2, 6))
+
+
+@pytest.mark.parametrize(
+    "outputs, error, match",
+    [
+        (
+            {},
+            ValueError,
+            r"`model` returned no arrays \(its output is \{\}\).*at least",
+        ),
+        (None, ValueError, r"`model` returned no arrays \(its output is None\)"),
+        (
+            {"a": {"y": jnp.bfloat16(1)}},
+            TypeError,
+            r"leaf 'a.y' has dtype bfloat16.*y.astype\(jnp.float32\)",
+        ),
+        ({"zarr.json": 1.0}, ValueError, r"leaf 'zarr.json' has the name of a file"),
+        ({"sweepjax.lock": 1.0}, ValueError, r"'sweepjax.lock' .*rename it"),
+    ],
+    ids=["empty", "none", "bfloat16", "zarr.json", "lock"],
+)
+def test_outputs_a_store_cannot_hold_are_refused_before_computing(
+    tmp_path, outputs, error, match
+):
+    calls = []
+
+    def constant(state):
+        calls.append(1)
+        return outputs
+
+    space = Space({"x": GridAxis(0.0, 1.0, 2)})
+    executor = SequentialExecution(constant, space, progress=False)
+    with pytest.raises(error, match=match):
+        executor.run(store=tmp_path / "s")
+    assert len(calls) == 1  # traced once, nothing computed
