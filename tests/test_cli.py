@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from registry import assert_same
 
+import sweepjax
 from sweepjax import ParallelExecution, open_result, store_info
 from sweepjax.cli import load_sweep, main
 
@@ -101,7 +102,7 @@ def test_errors_exit_with_a_message(sweep, tmp_path, capsys):
     assert main(["run", str(sweep), "--store", str(store), "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["run", str(sweep), "--store", str(store), "--no-progress"]) == 1
-    assert "already exists. Pass resume=True" in capsys.readouterr().err
+    assert "already exists: add --resume" in capsys.readouterr().err
     argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
     assert main([*argv, "--resume", "--chunk-size", "2"]) == 1
     assert "chunk size differs (stored 4, now 2)" in capsys.readouterr().err
@@ -228,3 +229,137 @@ def test_workers_see_the_x64_the_sweep_file_enables(tmp_path, capsys, restore_x6
     assert y.dtype == np.float64
     assert (y != np.linspace(1.0, 2.0, 12)).sum() == 11
     assert_same(open_result(store), expected(sweep))
+
+
+SMALL = textwrap.dedent(
+    """
+    import os
+    import sys
+
+    import jax
+    import jax.numpy as jnp
+
+    from sweepjax import GridAxis, Space
+
+    ARGV = list(sys.argv)
+    space = Space({"x": GridAxis(0.0, 1.0, 6)})
+    n_vmap = 2
+    chunk_size = 4
+
+
+    def _fail(x):
+        if os.environ.get("SWEEP_FAIL") and x > 0.5:
+            raise RuntimeError("diverged")
+
+
+    def model(state):
+        jax.debug.callback(_fail, state["x"])
+        return {"y": state["x"] * SCALE}
+    """
+)
+
+
+def small(tmp_path, scale="2.0", extra=""):
+    path = tmp_path / "small.py"
+    path.write_text(SMALL.replace("SCALE", scale) + f"\n{extra}\n")
+    return path
+
+
+def test_shell_messages_name_options_not_python_arguments(
+    tmp_path, capsys, monkeypatch
+):
+    store = tmp_path / "s"
+    argv = ["run", str(small(tmp_path)), "--store", str(store), "--no-progress"]
+    assert main([*argv, "--chunk-size", "2"]) == 0
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "already exists: add --resume to continue its sweep, --overwrite" in err
+    small(tmp_path, scale="3.0")  # the model changed
+    assert main([*argv, "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "differs" in err and "resume with --force-resume" in err
+    monkeypatch.setenv("SWEEP_FAIL", "1")
+    (store / "_sweepjax" / "done" / "c" / "2").unlink()
+    forced = r"with --force-resume although the model differs"
+    with pytest.warns(UserWarning, match=forced):
+        assert main([*argv, "--force-resume"]) == 1  # fails at x = 0.8
+    err = capsys.readouterr().err
+    assert "failed at index 4" in err and "run again with --resume to go on" in err
+    for python in ("resume=", ".partial", "'force'"):
+        assert python not in err
+    monkeypatch.delenv("SWEEP_FAIL")
+    with pytest.warns(UserWarning, match=forced):
+        assert main([*argv, "--force-resume"]) == 0
+    assert store_info(store).complete
+
+
+def test_a_failed_first_run_leaves_no_store_behind(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "s"
+    argv = ["run", None, "--store", str(store), "--no-progress"]
+    argv[1] = str(small(tmp_path, scale="undefined_name"))  # fails to trace
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "NameError" in err and f"the store {str(store)!r} this run" in err
+    assert not store.exists()
+    monkeypatch.setenv("SWEEP_FAIL", "1")  # fails in the first chunk
+    argv[1] = str(small(tmp_path))
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "No chunk was finished" in err and "--resume" not in err
+    assert not store.exists()
+    monkeypatch.delenv("SWEEP_FAIL")
+    assert main(argv) == 0  # the same command, once fixed
+
+
+def test_resume_keeps_the_stored_chunk_size_and_says_when_nothing_is_left(
+    tmp_path, capsys
+):
+    store = tmp_path / "s"
+    argv = ["run", str(small(tmp_path)), "--store", str(store), "--no-progress"]
+    assert main([*argv, "--chunk-size", "2"]) == 0  # the file says 4
+    (store / "_sweepjax" / "done" / "c" / "1").unlink()
+    assert main([*argv, "--resume"]) == 0
+    assert store_info(store).chunk_size == 2 and store_info(store).complete
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0
+    assert f"nothing to do: all 6 points of {store} are done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("kwargs = [1]", r"`kwargs` in '.*small.py' must be a dict.*got list: \[1\]"),
+        ("args = 1", r"`args` in '.*small.py' must be a tuple \(or list\), got int: 1"),
+        ("model = 3", r"`model` in '.*small.py' must be a callable.*got int: 3"),
+        ("space = [1]", r"`space` in '.*small.py' must be a sweepjax.Space.*list"),
+        ("del space", r"small.py' must define `space` as a sweepjax.Space"),
+    ],
+)
+def test_sweep_file_values_are_checked_by_name(tmp_path, line, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        load_sweep(small(tmp_path, extra=line))
+
+
+def test_a_sweep_file_sees_its_own_argv_and_errors_keep_their_line(tmp_path, capsys):
+    path = small(tmp_path)
+    argv = list(sys.argv)
+    assert load_sweep(path)["ARGV"] == [str(path)]
+    assert sys.argv == argv
+    path.write_text("import math\n\nx = math.sqrt(-1)\n")
+    assert main(["run", str(path), "--store", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert f"ValueError at {path}, line 3 (x = math.sqrt(-1)): math domain" in err
+
+
+def test_help_and_version(capsys):
+    for command in ("info", "demo"):
+        with pytest.raises(SystemExit, match="0"):
+            main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "Show what the store at STORE holds" in out
+    assert "Sweep a 76-region whole-brain network" in out
+    with pytest.raises(SystemExit, match="0"):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == sweepjax.__version__
+    assert sweepjax.__version__.count(".") >= 1

@@ -5,6 +5,8 @@ it with an executor, and read the `Result` as a table, a labelled array or a
 store on disk.
 """
 
+from importlib import metadata as _metadata
+
 from sweepjax._axes import (
     AbstractAxis,
     DataAxis,
@@ -52,6 +54,11 @@ from sweepjax.execution import (
     SweepInterrupted,
     UnusedAxisWarning,
 )
+
+try:
+    __version__ = _metadata.version("sweepjax")
+except _metadata.PackageNotFoundError:  # run from a source tree, not installed
+    __version__ = "0.2.0"
 
 __all__ = [
     "AbstractAxis",

@@ -14,10 +14,13 @@ defaults. It runs as a module (not as ``__main__``), so it may keep a
 from __future__ import annotations
 
 import argparse
+import re
 import runpy
 import sys
 import time
-from collections.abc import Sequence
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,11 @@ from sweepjax import (
     ExecutionError,
     ParallelExecution,
     Space,
+    __version__,
     store_info,
 )
 from sweepjax._store import remove_store
+from sweepjax._store._format import store_exists
 from sweepjax.execution._distributed import connect_scheduler
 from sweepjax.network._demo import run_demo
 
@@ -42,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sweepjax", description="Systematic, resumable sweeps of JAX models."
     )
+    parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
@@ -59,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--overwrite", action="store_true", help="delete an existing store first"
+    )
+    what.add_argument(
+        "--force-resume",
+        action="store_true",
+        help="continue although the model or its parameters changed on purpose",
     )
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="Dask scheduler address, tcp://host:port")
@@ -84,10 +95,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-progress", action="store_true", help="hide progress bar")
 
-    info = sub.add_parser("info", help="show a store's space, progress and outputs")
+    info = sub.add_parser(
+        "info",
+        help="show a store's space, progress and outputs",
+        description="Show what the store at STORE holds: its model, space, "
+        "fixed parameters, how many chunks are done and its outputs. Reads "
+        "only metadata, so it is cheap on any store, even one being written.",
+    )
     info.add_argument("store", type=Path)
 
-    demo = sub.add_parser("demo", help="run the whole-brain network demo")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole-brain network demo",
+        description="Sweep a 76-region whole-brain network (The Virtual Brain's "
+        "connectome) over coupling x noise, store it in OUT and plot a summary "
+        "figure there.",
+    )
     demo.add_argument("--out", type=Path, default=Path("sweepjax-demo"))
     demo.add_argument("--n-g", type=int, default=16, help="coupling values")
     demo.add_argument("--n-sigma", type=int, default=4, help="noise values")
@@ -98,26 +121,69 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class SweepFileError(Exception):
+    """The sweep file raised while it ran; the message names its file and line."""
+
+
 def load_sweep(path: Path) -> dict[str, Any]:
-    """Run a sweep file and return its namespace (checked for space, model)."""
+    """Run a sweep file and return its namespace (checked for space, model,
+    args and kwargs). It sees ``sys.argv == [path]``, as under ``python
+    SWEEP.py``, and modules next to it are importable."""
     if not path.is_file():
         raise FileNotFoundError(f"sweep file {str(path)!r} does not exist.")
-    # Like `python SWEEP.py`: modules next to the file are importable.
     sys.path.insert(0, str(path.resolve().parent))
     name = path.stem if path.stem not in sys.modules else f"_{path.stem}"
-    namespace = runpy.run_path(str(path), run_name=name)
-    space, model = namespace.get("space"), namespace.get("model")
-    if not isinstance(space, Space):
-        raise ValueError(
-            f"{str(path)!r} must define `space` as a sweepjax.Space, got "
-            f"{type(space).__name__}."
-        )
-    if not callable(model):
-        raise ValueError(
-            f"{str(path)!r} must define a callable `model(state, ...)`, got "
-            f"{type(model).__name__}."
-        )
+    argv, sys.argv = sys.argv, [str(path)]
+    try:
+        namespace = runpy.run_path(str(path), run_name=name)
+    except Exception as err:
+        raise SweepFileError(_where(path, err)) from err
+    finally:
+        sys.argv = argv
+    for what, ok, expected in [
+        ("space", lambda x: isinstance(x, Space), "a sweepjax.Space"),
+        ("model", callable, "a callable `model(state, ...)`"),
+        ("args", lambda x: isinstance(x, tuple | list), "a tuple (or list)"),
+        ("kwargs", _is_kwargs, "a dict of keyword arguments (str keys)"),
+    ]:
+        value = namespace.get(what, () if what == "args" else {})
+        if what in ("space", "model") and what not in namespace:
+            raise ValueError(
+                f"{str(path)!r} must define `{what}` as {expected}; it defines "
+                "no such name."
+            )
+        if not ok(value):
+            raise TypeError(
+                f"`{what}` in {str(path)!r} must be {expected}, got "
+                f"{type(value).__name__}: {_short(value)}."
+            )
     return namespace
+
+
+def _is_kwargs(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _where(path: Path, err: Exception) -> str:
+    """`err` with the sweep file's line that raised it (its last frame
+    there), for a shell user who sees no traceback."""
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if Path(f.filename).resolve() == path.resolve()
+    ]
+    where = f"{path}"
+    if frames:
+        line = f" ({frames[-1].line})" if frames[-1].line else ""
+        where += f", line {frames[-1].lineno}{line}"
+    elif isinstance(err, SyntaxError) and err.lineno:
+        where += f", line {err.lineno}"
+    return f"the sweep file raised {type(err).__name__} at {where}: {err}"
 
 
 def _option(opts: argparse.Namespace, ns: dict[str, Any], name: str, default: Any):
@@ -169,9 +235,23 @@ def _executor(ns: dict[str, Any], opts: argparse.Namespace, client: Any) -> Any:
     )
 
 
+def _stored(path: Path) -> Any:
+    """The store's `StoreInfo`, None where there is no readable store."""
+    try:
+        return store_info(path) if store_exists(path) else None
+    except (ValueError, OSError):
+        return None
+
+
 def _run(opts: argparse.Namespace) -> int:
     _check_options(opts)
     ns = load_sweep(opts.sweep)
+    resume = "force" if opts.force_resume else opts.resume
+    created = not opts.store.exists()
+    stored = _stored(opts.store) if resume else None
+    chunk_size = _option(opts, ns, "chunk_size", None)
+    if stored is not None and stored.chunk_size is not None:
+        chunk_size = opts.chunk_size  # the stored one unless given here
     # Reach the scheduler before touching the store: an unreachable address
     # fails here, leaving no empty (or overwritten) store behind.
     client = None
@@ -182,20 +262,69 @@ def _run(opts: argparse.Namespace) -> int:
         if opts.overwrite:
             remove_store(opts.store)
         t0 = time.perf_counter()
-        executor.run(
-            store=opts.store,
-            resume=opts.resume,
-            chunk_size=_option(opts, ns, "chunk_size", None),
-        )
-    except FileExistsError as err:
+        executor.run(store=opts.store, resume=resume, chunk_size=chunk_size)
+    except FileExistsError:
         raise FileExistsError(
-            f"{err} Here: add --resume to continue it, or --overwrite to start over."
+            f"The store {str(opts.store)!r} already exists: add --resume to "
+            "continue its sweep, --overwrite to start over, or choose another "
+            "--store."
         ) from None
+    except BaseException:
+        if created:
+            opts.removed = _remove_if_empty(opts.store)
+        raise
     finally:
         if client is not None:
             client.close()
-    print(f"done in {time.perf_counter() - t0:.1f} s\n{store_info(opts.store)}")
+    if stored is not None and stored.complete:
+        print(f"nothing to do: all {stored.n_points} points of {opts.store} are done")
+    else:
+        print(f"done in {time.perf_counter() - t0:.1f} s")
+    print(store_info(opts.store))
     return 0
+
+
+def _remove_if_empty(path: Path) -> bool:
+    """Remove the store a failed first run created when no chunk of it is
+    done, so that running the same command again starts afresh."""
+    stored = _stored(path)
+    try:
+        if stored is not None and stored.done_chunks == 0:
+            remove_store(path)
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        else:
+            return False
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+#: Library phrasing -> the command line's (shell users have no `.partial`
+#: result and no `resume=` argument).
+_SHELL = [
+    (re.compile(r"resume\s*=\s*['\"]force['\"]"), "--force-resume"),
+    (re.compile(r"resume\s*=\s*True"), "--resume"),
+    (
+        re.compile(r"(?:they )?are in this (?:error|exception)'s `\.partial` result"),
+        "were written",
+    ),
+]
+
+
+#: The hint to resume, wrong once a failed first run's store is removed.
+_KEPT = re.compile(
+    r"; finished chunks are in the store at .*?: run again with --resume"
+)
+
+
+def _for_shell(message: str) -> str:
+    """A library message in the command line's words."""
+    for pattern, words in _SHELL:
+        message = pattern.sub(words, message)
+    # Any other sentence about the Python-only `.partial` result goes.
+    sentences = re.split(r"(?<=[.;])\s+", message)
+    return " ".join(s for s in sentences if ".partial" not in s)
 
 
 def _demo(opts: argparse.Namespace) -> int:
@@ -213,6 +342,26 @@ def _demo(opts: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sweepjax` console script; returns the exit code."""
     opts = _parser().parse_args(argv)
+    opts.removed = False
+    with warnings.catch_warnings():  # restores showwarning
+        warnings.showwarning = _shell_warnings(warnings.showwarning)
+        return _main(opts)
+
+
+def _shell_warnings(show: Callable) -> Callable:
+    """`show` (how warnings are shown) with messages in the command line's words."""
+
+    def shown(message, category, *args, **kwargs):
+        try:
+            message = category(_for_shell(str(message)))
+        except Exception:  # a warning class made otherwise
+            pass
+        show(message, category, *args, **kwargs)
+
+    return shown
+
+
+def _main(opts: argparse.Namespace) -> int:
     try:
         if opts.command == "run":
             return _run(opts)
@@ -220,16 +369,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(store_info(opts.store))
             return 0
         return _demo(opts)
-    except (ValueError, TypeError, OSError, ExecutionError) as err:
-        print(f"sweepjax: error: {err}", file=sys.stderr)
+    except (
+        ValueError,
+        TypeError,
+        OSError,
+        ExecutionError,
+        SweepFileError,
+    ) as err:
+        message = _for_shell(str(err))
+        if opts.removed:
+            message = _KEPT.sub("", message)
+        print(f"sweepjax: error: {message}{_removed(opts)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         hint = "; finished chunks are in the store: continue with --resume"
-        print(
-            f"sweepjax: interrupted{hint if opts.command == 'run' else ''}.",
-            file=sys.stderr,
-        )
+        if opts.command != "run" or opts.removed:
+            hint = ""
+        print(f"sweepjax: interrupted{hint}.{_removed(opts)}", file=sys.stderr)
         return 130
+
+
+def _removed(opts: argparse.Namespace) -> str:
+    if not opts.removed:
+        return ""
+    return (
+        f" No chunk was finished, so the store {str(opts.store)!r} this run "
+        "created was removed: run the same command again (once fixed) to start."
+    )
 
 
 if __name__ == "__main__":
