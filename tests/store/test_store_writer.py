@@ -352,6 +352,24 @@ def test_a_full_disk_names_the_store_and_the_chunk_and_keeps_the_rest(
     np.testing.assert_allclose(result.outputs["y"], np.linspace(0, 2, 6))
 
 
+def test_a_full_disk_after_a_failed_point_keeps_the_failure(tmp_path, monkeypatch):
+    """Keeping the unfinished points fails too: a warning says so, and the
+    error is still the point's."""
+    put = local._put
+
+    def full(path, value, *args, **kwargs):
+        if path.parts[-3:] == ("y", "c", "0"):
+            raise OSError(28, "No space left on device", str(path))
+        return put(path, value, *args, **kwargs)
+
+    monkeypatch.setattr(local, "_put", full)
+    space = Space({"x": GridAxis(0.0, 1.0, 8)})
+    run = SequentialExecution(stopping_x, space, progress=False).run
+    with pytest.warns(RuntimeWarning, match=r"unfinished points of chunk 0 .*s'"):
+        with pytest.raises(ExecutionError, match="stop at 5"):
+            run(store=tmp_path / "s", chunk_size=8)
+
+
 @pytest.mark.parametrize(
     "outputs, error, match",
     [

@@ -37,6 +37,7 @@ __all__ = [
     "sums_match",
     "verify_chunks",
     "warn_damaged",
+    "write_error",
     "write_sums",
 ]
 
@@ -132,6 +133,27 @@ def read_done(path: Path, n_chunks: int) -> tuple[np.ndarray, list[Path]]:
             elif data != b"\x00":
                 damaged.append(file)
     return done, damaged
+
+
+def write_error(
+    err: OSError, path: Path, k: int, start: int = 0, stop: int = 0
+) -> OSError:
+    """`err` (a full disk, a filesystem gone read-only) while writing chunk
+    `k`, points ``[start, stop)`` (none: the unfinished points a failed run
+    keeps), as an error naming the store, the chunk and what was kept."""
+    file = f" ({err.filename})" if err.filename else ""
+    if stop > start:
+        what = f"chunk {k} (points {start} to {stop - 1})"
+        kept = "The chunks finished before it are kept"
+    else:
+        what = f"the unfinished points of chunk {k}"
+        kept = "They are computed again when the sweep resumes"
+    return OSError(
+        err.errno,
+        f"Writing {what} to the store at {str(path)!r} failed: "
+        f"{err.strerror or err}{file}. {kept}: free space (or fix the "
+        "filesystem) and run again with resume=True to go on.",
+    )
 
 
 def warn_damaged(files: list[Path], what: str) -> None:

@@ -44,6 +44,7 @@ from sweepjax._store._integrity import (
     read_done,
     verify_chunks,
     warn_damaged,
+    write_error,
     write_sums,
 )
 from sweepjax._store._lock import LOCK, StoreLock, lock_owner
@@ -269,21 +270,17 @@ class ZarrSink(AbstractSink):
             self._done[k] = 1
             fsync(chunk_files(self.path, DONE, k))
         except OSError as err:  # a full disk, a filesystem gone read-only, ...
-            where = f" ({err.filename})" if err.filename else ""
-            raise OSError(
-                err.errno,
-                f"Writing chunk {k} (points {start} to {stop - 1}) to the store at "
-                f"{str(self.path)!r} failed: {err.strerror or err}{where}. The "
-                "chunks finished before it are kept; free space (or fix the "
-                "filesystem) and run again with resume=True to go on.",
-            ) from err
+            raise write_error(err, self.path, k, start, stop) from err
 
     def flush(self) -> None:
         """Write the points of partly filled chunks (not marked done), so a
         failed run's ``.partial`` result reads them."""
         for k, buffers in sorted(self._buffers.items()):
             start = k * self.chunk_size
-            self._write_rows(start, start + int(self._filled[k]), buffers)
+            try:
+                self._write_rows(start, start + int(self._filled[k]), buffers)
+            except OSError as err:  # a full disk: keep the run's own error
+                warnings.warn(str(write_error(err, self.path, k)), RuntimeWarning)
         self._buffers.clear()
 
     def result(self, stop: int | None = None) -> Result:
