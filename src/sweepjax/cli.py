@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sweepjax
 from sweepjax import (
     DistributedExecution,
     ExecutionError,
     ParallelExecution,
     Space,
-    __version__,
     store_info,
 )
 from sweepjax._store import remove_store
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sweepjax", description="Systematic, resumable sweeps of JAX models."
     )
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--version", action="version", version=sweepjax.__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
