@@ -286,6 +286,7 @@ def test_shell_messages_name_options_not_python_arguments(
         assert main([*argv, "--force-resume"]) == 1  # fails at x = 0.8
     err = capsys.readouterr().err
     assert "failed at index 4" in err and "run again with --resume to go on" in err
+    assert "The 4 points computed before it were written;" in err
     for python in ("resume=", ".partial", "'force'"):
         assert python not in err
     monkeypatch.delenv("SWEEP_FAIL")
@@ -306,7 +307,8 @@ def test_a_failed_first_run_leaves_no_store_behind(tmp_path, capsys, monkeypatch
     argv[1] = str(small(tmp_path))
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "No chunk was finished" in err and "--resume" not in err
+    assert "No chunk was finished" in err
+    assert "--resume" not in err and "to go on" not in err
     assert not store.exists()
     monkeypatch.delenv("SWEEP_FAIL")
     assert main(argv) == 0  # the same command, once fixed

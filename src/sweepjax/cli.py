@@ -306,7 +306,7 @@ _SHELL = [
     (re.compile(r"resume\s*=\s*['\"]force['\"]"), "--force-resume"),
     (re.compile(r"resume\s*=\s*True"), "--resume"),
     (
-        re.compile(r"(?:they )?are in this (?:error|exception)'s `\.partial` result"),
+        re.compile(r"are in this (?:error|exception)'s `\.partial` result"),
         "were written",
     ),
 ]
@@ -315,6 +315,7 @@ _SHELL = [
 #: The hint to resume, wrong once a failed first run's store is removed.
 _KEPT = re.compile(
     r"; finished chunks are in the store at .*?: run again with --resume"
+    r"(?: to go on)?"
 )
 
 
@@ -390,11 +391,12 @@ def _main(opts: argparse.Namespace) -> int:
 
 
 def _removed(opts: argparse.Namespace) -> str:
+    """What a failed first run did with the store it created."""
     if not opts.removed:
         return ""
     return (
         f" No chunk was finished, so the store {str(opts.store)!r} this run "
-        "created was removed: run the same command again (once fixed) to start."
+        "created was removed: the same command starts it afresh."
     )
 
 
