@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted run"
     )
     what.add_argument(
-        "--overwrite", action="store_true", help="delete an existing store first"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing store (deleted once the new sweep has traced)",
     )
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="Dask scheduler address, tcp://host:port")
@@ -180,6 +182,7 @@ def _run(opts: argparse.Namespace) -> int:
     try:
         executor = _executor(ns, opts, client)
         if opts.overwrite:
+            _trace(executor, opts)
             remove_store(opts.store)
         t0 = time.perf_counter()
         executor.run(
@@ -196,6 +199,19 @@ def _run(opts: argparse.Namespace) -> int:
             client.close()
     print(f"done in {time.perf_counter() - t0:.1f} s\n{store_info(opts.store)}")
     return 0
+
+
+def _trace(executor: Any, opts: argparse.Namespace) -> None:
+    """Trace the sweep's model before --overwrite deletes the old store, so
+    a broken sweep file leaves the old results alone (the run reuses it)."""
+    try:
+        executor._output_struct(0)
+    except Exception as err:
+        raise ValueError(
+            f"the model of {str(opts.sweep)!r} fails on the first point "
+            f"({type(err).__name__}: {err}); the store at {str(opts.store)!r} was "
+            "left as it was. Fix the sweep file and run again."
+        ) from err
 
 
 def _demo(opts: argparse.Namespace) -> int:
