@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import socket
 import warnings
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -335,12 +334,6 @@ class ZarrSink(AbstractSink):
         does not read the done markers: it writes the chunks it is given, and
         drops them (setting `fenced`) once the lock no longer holds `run`."""
         sink = cls(path, resume=True)
-        if not (sink.path / "zarr.json").is_file():
-            raise FileNotFoundError(
-                f"The store at {str(sink.path)!r} is not visible on worker "
-                f"{socket.gethostname()!r}: a store written by DistributedExecution "
-                "must be on a filesystem shared by the client and every worker."
-            )
         sink._fence = run
         sink._group, sink._meta = open_store(sink.path, "r+")
         meta = sink._meta

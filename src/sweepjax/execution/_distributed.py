@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import cloudpickle
@@ -166,7 +166,8 @@ class DistributedExecution(AbstractExecution):
         finally:
             # However the run ends: tasks not started never start (running
             # ones finish, and their writes are fenced off by the lock).
-            client.cancel([blob, *(f for _, f in pending.values())])
+            with suppress(Exception):  # a lost scheduler: nothing to cancel
+                client.cancel([blob, *(f for _, f in pending.values())])
 
     def _collect(self, client, tasks, run, blob, target, sink, bar, pending) -> None:
         from distributed import as_completed

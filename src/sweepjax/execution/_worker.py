@@ -8,6 +8,8 @@ and one store writer per run.
 from __future__ import annotations
 
 import enum
+import os
+import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -124,6 +126,13 @@ def _worker_state(token: str, run: str, payload: tuple[dict, bytes], store: str 
         _CACHE.move_to_end(token)
         sweep, writers = _CACHE[token]
         if store is not None and run not in writers:
+            if not os.path.isfile(os.path.join(store, "zarr.json")):
+                raise FileNotFoundError(
+                    f"The store at {store!r} is not visible on worker "
+                    f"{socket.gethostname()!r}: a store written by "
+                    "DistributedExecution must be on a filesystem shared by the "
+                    "client and every worker."
+                )
             writers.clear()  # one run at a time per executor
             writers[run] = ZarrSink.attach(store, sweep.space, sweep.point_struct, run)
         return sweep, writers.get(run)
