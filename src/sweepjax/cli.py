@@ -205,7 +205,7 @@ def _trace(executor: Any, opts: argparse.Namespace) -> None:
     """Trace the sweep's model before --overwrite deletes the old store, so
     a broken sweep file leaves the old results alone (the run reuses it)."""
     try:
-        executor._output_struct(0)
+        executor.output_struct()
     except Exception as err:
         raise ValueError(
             f"the model of {str(opts.sweep)!r} fails on the first point "
