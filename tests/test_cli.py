@@ -365,3 +365,19 @@ def test_help_and_version(capsys):
         main(["--version"])
     assert capsys.readouterr().out.strip() == sweepjax.__version__
     assert sweepjax.__version__.count(".") >= 1
+
+
+def test_overwrite_keeps_the_old_store_when_the_new_sweep_does_not_trace(
+    sweep, tmp_path, capsys
+):
+    store = tmp_path / "s.zarr"
+    argv = ["run", str(sweep), "--store", str(store), "--no-progress"]
+    assert main(argv) == 0
+    before = open_result(store)
+    sweep.write_text(SWEEP.replace('"y": state["G"]', '"y": jnp.sinn(state["G"])'))
+    assert main([*argv, "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "fails on the first point (AttributeError" in err
+    assert "sinn" in err and "was left as it was" in err
+    assert store_info(store).complete
+    assert_same(open_result(store), before)

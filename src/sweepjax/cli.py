@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted run"
     )
     what.add_argument(
-        "--overwrite", action="store_true", help="delete an existing store first"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing store (deleted once the new sweep has traced)",
     )
     what.add_argument(
         "--force-resume",
@@ -260,6 +262,7 @@ def _run(opts: argparse.Namespace) -> int:
     try:
         executor = _executor(ns, opts, client)
         if opts.overwrite:
+            _trace(executor, opts)
             remove_store(opts.store)
         t0 = time.perf_counter()
         executor.run(store=opts.store, resume=resume, chunk_size=chunk_size)
@@ -326,6 +329,19 @@ def _for_shell(message: str) -> str:
     # Any other sentence about the Python-only `.partial` result goes.
     sentences = re.split(r"(?<=[.;])\s+", message)
     return " ".join(s for s in sentences if ".partial" not in s)
+
+
+def _trace(executor: Any, opts: argparse.Namespace) -> None:
+    """Trace the sweep's model before --overwrite deletes the old store, so
+    a broken sweep file leaves the old results alone (the run reuses it)."""
+    try:
+        executor.output_struct()
+    except Exception as err:
+        raise ValueError(
+            f"the model of {str(opts.sweep)!r} fails on the first point "
+            f"({type(err).__name__}: {err}); the store at {str(opts.store)!r} was "
+            "left as it was. Fix the sweep file and run again."
+        ) from err
 
 
 def _demo(opts: argparse.Namespace) -> int:

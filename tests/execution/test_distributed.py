@@ -2,6 +2,8 @@
 
 import os
 import signal
+import threading
+import time
 from functools import partial
 
 import cloudpickle
@@ -19,13 +21,16 @@ from sweepjax import (
     GridAxis,
     ParallelExecution,
     Space,
+    SweepInterrupted,
     UniformAxis,
     open_result,
     store_info,
 )
+from sweepjax._sink import describe_outputs
+from sweepjax._store import remove_store
 from sweepjax.cli import main
-from sweepjax.execution._dependencies import UnusedAxisWarning
-from sweepjax.execution._worker import run_chunk
+from sweepjax.execution._dependencies import UnusedAxisWarning, trace_point
+from sweepjax.execution._worker import numeric_config, run_chunk
 
 
 @pytest.fixture
@@ -330,3 +335,118 @@ def test_a_worker_output_mismatch_names_the_flag_that_differs():
         r"worker",
     ):
         run_chunk((config, blob), "mismatch-token", "run", 0, 4, 2, None)
+
+
+def _wait_for(path):
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _hold_chunk_1(started, release, fail, i):
+    """Point 4 (chunk 1) says it runs, then waits for the test to release it;
+    with `fail`, point 0 fails once chunk 1 runs."""
+    if int(i) == 4:
+        open(started, "w").close()
+        _wait_for(release)
+    if int(i) == 0 and fail:
+        _wait_for(started)
+        raise ValueError("boom at 0")
+
+
+def old_model(state, started, release, fail):
+    jax.debug.callback(partial(_hold_chunk_1, started, release, fail), state["i"])
+    return {"y": state["x"] + 100.0 + 0.0 * state["i"]}
+
+
+def fixed_model(state):
+    return {"y": state["x"] + 0.0 * state["i"]}
+
+
+def _executing(dask_worker):
+    return dask_worker.state.executing_count
+
+
+@pytest.mark.parametrize("end", ["failure", "interrupt"])
+def test_no_write_lands_after_the_run_ended(client, tmp_path, end):
+    """Chunk 1 still runs when the run ends (its point 0 fails, or Ctrl-C);
+    the store is removed and written again by a fixed model; then chunk 1 of
+    the old run finishes: it must not write into the new store."""
+    space, store = indexed_space(16), tmp_path / "s.zarr"
+    started, release = tmp_path / "started", tmp_path / "release"
+    old = DistributedExecution(
+        old_model,
+        space,
+        client=client,
+        n_vmap=4,
+        retries=0,
+        progress=False,
+        started=str(started),
+        release=str(release),
+        fail=end == "failure",
+    )
+    if end == "failure":
+        with pytest.raises(ExecutionError, match="boom at 0"):
+            old.run(store=store, chunk_size=4)
+    else:
+
+        def interrupt():
+            _wait_for(started)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(SweepInterrupted, match="Interrupted after"):
+            old.run(store=store, chunk_size=4)
+    assert started.exists()
+    try:
+        remove_store(store)
+        rerun = ParallelExecution(fixed_model, space, n_vmap=4, progress=False)
+        expected = rerun.run(store=store, chunk_size=4)
+    finally:
+        release.touch()
+    deadline = time.monotonic() + 120
+    while any(client.run(_executing).values()):  # the old chunk 1 finishes
+        assert time.monotonic() < deadline, "the old task never finished"
+        time.sleep(0.05)
+    assert store_info(store).complete
+    np.testing.assert_array_equal(
+        open_result(store).outputs["y"], expected.outputs["y"]
+    )
+    np.testing.assert_allclose(expected.outputs["y"], np.linspace(0, 1, 16))
+
+
+def test_workers_that_cannot_see_the_store_say_so(client, tmp_path):
+    space = indexed_space(4)
+    struct, _ = trace_point(fixed_model, space, (), {})
+    blob = cloudpickle.dumps((fixed_model, space, (), {}, 2, describe_outputs(struct)))
+    missing = str(tmp_path / "elsewhere.zarr")
+    future = client.submit(
+        run_chunk, (numeric_config(), blob), "unseen", "run", 0, 4, 2, missing
+    )
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"is not visible on worker .*: a store written by DistributedExecution "
+        r"must be on a filesystem shared by the client and every worker",
+    ):
+        future.result()
+
+
+def test_a_scheduler_without_workers_is_named_after_a_timeout():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        executor = DistributedExecution(
+            fixed_model,
+            indexed_space(4),
+            client=cluster.scheduler_address,
+            worker_timeout=0.5,
+            progress=False,
+        )
+        with pytest.raises(
+            TimeoutError,
+            match=rf"scheduler at '{cluster.scheduler_address}' has no workers "
+            r"\(waited 0.5 s\)",
+        ):
+            executor.run()
+    with pytest.raises(ValueError, match=r"`worker_timeout` must be a positive"):
+        DistributedExecution(fixed_model, indexed_space(4), worker_timeout=0)

@@ -47,7 +47,7 @@ from sweepjax._store._integrity import (
     write_error,
     write_sums,
 )
-from sweepjax._store._lock import LOCK, StoreLock, lock_owner
+from sweepjax._store._lock import LOCK, StoreLock, holds, lock_owner, read_only
 from sweepjax._store._provenance import strip_addresses
 from sweepjax._store._reader import stored_outputs
 from sweepjax._tree import is_key_array
@@ -109,6 +109,8 @@ class ZarrSink(AbstractSink):
         self._buffers: dict[int, list[np.ndarray]] = {}
         self._lock = StoreLock(self.path)
         self._verified: np.ndarray | None = None
+        self._fence: str | None = None  # the run a worker's writes belong to
+        self.fenced = False  # a write was dropped: the run no longer owns the lock
 
     # -- the sink protocol ------------------------------------------------------
 
@@ -127,12 +129,36 @@ class ZarrSink(AbstractSink):
                 "the old store) to start over."
             )
         path.mkdir(parents=True, exist_ok=True)
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except OSError as err:
+            if not (laid and self.resume and read_only(err)):
+                raise
+            self._begin_read_only(space, provenance, err)
+            return
         try:
             self._begin_locked(space, provenance, laid)
         except BaseException:
             self._lock.release()
             raise
+
+    def _begin_read_only(self, space: Space, provenance: dict, err: OSError) -> None:
+        """A store that cannot be written: resuming it, with nothing left to
+        compute, just returns its result (no lock is needed to read)."""
+        self._begin_locked(space, provenance, True)
+        if self.first_pending() < len(space):
+            raise OSError(
+                err.errno,
+                f"The store at {str(self.path)!r} cannot be written ({err}) and has "
+                "points left to compute. Copy it to a writable place and resume "
+                "there, or read its finished points with open_result.",
+            ) from err
+
+    @property
+    def token(self) -> str:
+        """The token of this run, recorded in the store's lock; Dask workers
+        write for the run only while the lock holds it."""
+        return self._lock.token
 
     def _begin_locked(self, space: Space, provenance: dict, laid: bool) -> None:
         described = space.describe()
@@ -261,12 +287,16 @@ class ZarrSink(AbstractSink):
         start = k * self.chunk_size
         buffers = self._buffers.pop(k)
         stop = start + len(buffers[0])
+        if not self.owned():
+            return
         try:
             sums = self._write_rows(start, stop, buffers)
             files = [f for name in sums for f in chunk_files(self.path, name, k)]
             fsync([*files, write_sums(self.path, k, sums)])
-            # The marker last: a chunk is done only once everything it holds
-            # is on disk.
+            # The marker last, and only while this run still owns the store:
+            # a chunk is done only once everything it holds is on disk.
+            if not self.owned():
+                return
             self._done[k] = 1
             fsync(chunk_files(self.path, DONE, k))
         except OSError as err:  # a full disk, a filesystem gone read-only, ...
@@ -291,13 +321,26 @@ class ZarrSink(AbstractSink):
             return Result(self.space, outputs)
         return Result(self.space[:stop], jax.tree.map(lambda x: x[:stop], outputs))
 
+    def owned(self) -> bool:
+        """Whether this writer may write: always in the run's own process; on
+        a worker, only while the lock holds the run's token (a run that
+        ended, however, gets no more writes)."""
+        if self._fence is None or holds(self.path, self._fence):
+            return True
+        self.fenced = True
+        return False
+
     @classmethod
-    def attach(cls, path: str | PathLike, space: Space, point_struct: Any) -> ZarrSink:
+    def attach(
+        cls, path: str | PathLike, space: Space, point_struct: Any, run: str
+    ) -> ZarrSink:
         """Open a store that another process laid out (and holds the lock
-        of), to write whole chunks into it from a Dask worker, without
-        checking or rewriting its metadata. It does not read the done markers:
-        it writes the chunks it is given."""
+        of, for the run whose `token` is `run`), to write whole chunks into it
+        from a Dask worker, without checking or rewriting its metadata. It
+        does not read the done markers: it writes the chunks it is given, and
+        drops them (setting `fenced`) once the lock no longer holds `run`."""
         sink = cls(path, resume=True)
+        sink._fence = run
         sink._group, sink._meta = open_store(sink.path, "r+")
         meta = sink._meta
         provenance = meta.get("provenance", {"model": {"name": meta["model"]}})
@@ -314,7 +357,8 @@ class ZarrSink(AbstractSink):
         some: they are recreated, as no chunk was written yet), then record
         the chunk size and outputs, which is what makes the layout final."""
         group, meta, n, size = self._group, self._meta, len(self.space), self.chunk_size
-        if DONE in group and read_done(self.path, meta.get("n_chunks") or 0)[0].any():
+        markers = self.path / DONE / "c"  # any marker: a writer has been here
+        if markers.is_dir() and any(markers.iterdir()):
             raise RuntimeError(
                 f"The store at {str(self.path)!r} holds done chunks but no output "
                 "layout: it is damaged; write the sweep to a new store."

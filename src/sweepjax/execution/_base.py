@@ -163,6 +163,11 @@ class AbstractExecution(abc.ABC):
         """Compute the points of `ranges` and `sink.write` them; advance `bar`.
         Raise `PointFailed` when a point fails."""
 
+    def output_struct(self) -> Any:
+        """The per-point output structure, traced now as `run` traces it (a
+        model that fails to trace fails here, before any store is touched)."""
+        return self._output_struct(0)
+
     def _failure(self, sink: AbstractSink, failed: PointFailed) -> ExecutionError:
         """An ExecutionError for `failed` carrying every point written so far."""
         done = self._keep(sink)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import cloudpickle
@@ -53,6 +53,15 @@ class DistributedExecution(AbstractExecution):
         n_workers: worker processes of the LocalCluster (``client=None`` only).
         retries: how many times a failing task is retried.
         progress: show a tqdm bar that advances as chunks complete.
+        worker_timeout: seconds to wait for a first worker when the
+            scheduler has none, before a `TimeoutError` names it (None: wait
+            for ever, e.g. for a batch-queue cluster whose jobs may queue
+            long; a cluster object with workers requested always waits).
+
+    However a run with a store ends (done, failed, Ctrl-C), its tasks are
+    cancelled and tasks already running write nothing more: each chunk is
+    written, and marked done, only while the store's lock holds the run's
+    token.
 
     On SLURM, start workers with dask-jobqueue and pass the cluster::
 
@@ -73,6 +82,7 @@ class DistributedExecution(AbstractExecution):
         n_workers: int = 2,
         retries: int = 2,
         progress: bool = True,
+        worker_timeout: float | None = 30.0,
         **kwargs: Any,
     ):
         options = {
@@ -81,6 +91,7 @@ class DistributedExecution(AbstractExecution):
             "n_workers": n_workers,
             "retries": retries,
             "progress": progress,
+            "worker_timeout": worker_timeout,
         }
         super().__init__(model, space, args, kwargs, options)
         self.n_vmap = check_positive_int("n_vmap", n_vmap)
@@ -88,6 +99,16 @@ class DistributedExecution(AbstractExecution):
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"`retries` must be an int >= 0, got {retries!r}.")
         self.retries = retries
+        if worker_timeout is not None and (
+            isinstance(worker_timeout, bool)
+            or not isinstance(worker_timeout, int | float)
+            or not worker_timeout > 0
+        ):
+            raise ValueError(
+                "`worker_timeout` must be a positive number of seconds or None, "
+                f"got {worker_timeout!r}."
+            )
+        self.worker_timeout = worker_timeout
         self.client = _check_client(client)
         # Names this executor's compiled sweep in the workers' caches, so a
         # second run on the same cluster compiles nothing.
@@ -112,6 +133,7 @@ class DistributedExecution(AbstractExecution):
         tasks = batches(ranges, sink.chunk_size)
         target = str(sink.path) if isinstance(sink, ZarrSink) else None
         with _connect(self.client, self.n_workers) as client:
+            _wait_for_workers(client, self.client, self.worker_timeout)
             self._submit_and_collect(client, tasks, target, sink, bar)
 
     def _payload(self, expected: dict) -> tuple[dict[str, Any], bytes]:
@@ -132,13 +154,24 @@ class DistributedExecution(AbstractExecution):
         return config, blob
 
     def _submit_and_collect(self, client, tasks, target, sink, bar) -> None:
-        from distributed import as_completed
-
-        run = uuid.uuid4().hex
+        # With a store, the run's lock token: workers write only while the
+        # store's lock holds it.
+        run = sink.token if isinstance(sink, ZarrSink) else uuid.uuid4().hex
         # A task (not scatter) carries the payload, so the scheduler can
         # recompute it if the worker holding it dies.
         blob = client.submit(identity, self._blob, key=f"sweepjax-payload-{run}")
-        pending = {}
+        pending: dict[str, tuple[int, Any]] = {}
+        try:
+            self._collect(client, tasks, run, blob, target, sink, bar, pending)
+        finally:
+            # However the run ends: tasks not started never start (running
+            # ones finish, and their writes are fenced off by the lock).
+            with suppress(Exception):  # a lost scheduler: nothing to cancel
+                client.cancel([blob, *(f for _, f in pending.values())])
+
+    def _collect(self, client, tasks, run, blob, target, sink, bar, pending) -> None:
+        from distributed import as_completed
+
         for start, stop in tasks:
             future = client.submit(
                 run_chunk,
@@ -176,9 +209,28 @@ class DistributedExecution(AbstractExecution):
                 sink.add_nonfinite(*nonfinite)
             bar.update(stop - start)
             del future  # releases the chunk's outputs held by the worker
-        client.cancel([blob])
         if failed is not None:
             raise failed
+
+
+def _wait_for_workers(client: Any, given: Any, timeout: float | None) -> None:
+    """Wait up to `timeout` seconds for a first worker, else a TimeoutError
+    naming the scheduler (tasks sent to a scheduler without workers wait for
+    ever, at 0%)."""
+    if client.scheduler_info().get("workers") or timeout is None:
+        return
+    if getattr(given, "requested", None):
+        return  # a cluster object starting the workers it was asked for
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        address = client.scheduler.address
+        raise TimeoutError(
+            f"The Dask scheduler at {address!r} has no workers (waited "
+            f"{timeout:g} s): start some (`dask worker {address}`, or scale "
+            "your cluster), or pass worker_timeout=None to wait for workers that "
+            "start later."
+        ) from None
 
 
 def _check_client(client: Any) -> Any:

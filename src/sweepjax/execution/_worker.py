@@ -8,6 +8,8 @@ and one store writer per run.
 from __future__ import annotations
 
 import enum
+import os
+import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -124,8 +126,15 @@ def _worker_state(token: str, run: str, payload: tuple[dict, bytes], store: str 
         _CACHE.move_to_end(token)
         sweep, writers = _CACHE[token]
         if store is not None and run not in writers:
+            if not os.path.isfile(os.path.join(store, "zarr.json")):
+                raise FileNotFoundError(
+                    f"The store at {store!r} is not visible on worker "
+                    f"{socket.gethostname()!r}: a store written by "
+                    "DistributedExecution must be on a filesystem shared by the "
+                    "client and every worker."
+                )
             writers.clear()  # one run at a time per executor
-            writers[run] = ZarrSink.attach(store, sweep.space, sweep.point_struct)
+            writers[run] = ZarrSink.attach(store, sweep.space, sweep.point_struct, run)
         return sweep, writers.get(run)
 
 
@@ -141,9 +150,13 @@ def run_chunk(payload, token, run, start, stop, n_vmap, store):
     sweep is unpickled, compiled or run.
 
     Returns ``(start, stop, leaves or None, (n_nonfinite, first indices))``.
+    With a store, `run` is the token of the run holding the store's lock:
+    once the lock no longer holds it (the run ended), nothing is written.
     """
     with numeric_flags(payload[0]):
         sweep, writer = _worker_state(token, run, payload, store)
+        if writer is not None and not writer.owned():
+            raise _fenced(start, stop, store)
         sink = MemorySink()
         sink.begin(sweep.space[start:stop], {"model": {"name": token}}, stop - start)
         sink.open(sweep.point_struct)
@@ -160,4 +173,15 @@ def run_chunk(payload, token, run, start, stop, n_vmap, store):
     if writer is None:
         return start, stop, leaves, nonfinite
     writer.write(start, stop, leaves)
+    if writer.fenced:
+        raise _fenced(start, stop, store)
     return start, stop, None, nonfinite
+
+
+def _fenced(start: int, stop: int, store: str) -> ChunkFailed:
+    return ChunkFailed(
+        start,
+        f"points {start}-{stop - 1} were not written: the lock of the store at "
+        f"{store!r} no longer belongs to this run (it ended, or another process "
+        "took the store over).",
+    )
