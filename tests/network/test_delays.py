@@ -113,9 +113,11 @@ def test_delays_beyond_the_buffer_are_refused_when_set():
         pickle.loads(pickle.dumps(sweep)).graph.delays = GridAxis(0.0, 0.8, 3)
     with pytest.raises(ValueError, match="reach 0.7 ms"):
         jax.tree.map(lambda x: x, sweep).graph["delays"] = jnp.full((2, 2), 0.7)
-    # within the buffer (0.54 ms rounds to 5 steps), and keyed axes, pass
+    with pytest.raises(ValueError, match="reach 9 ms"):  # draws up to 9 ms
+        sweep.graph.delays = UniformAxis(0.0, 9.0, 2)
+    # within the buffer (0.54 ms rounds to 5 steps)
     sweep.graph.delays = GridAxis(0.0, 0.54, 3)
-    sweep.graph.delays = UniformAxis(0.0, 9.0, 2)
+    sweep.graph.delays = UniformAxis(0.0, 0.5, 2)
     assert config.graph.delays.shape == (2, 2)  # the prepared config unchanged
 
 

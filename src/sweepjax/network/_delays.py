@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax import AbstractAxis
+from sweepjax import AbstractAxis, UniformAxis
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
 from sweepjax.network._network import Network
@@ -112,7 +112,9 @@ class BufferCheck:
     dt: float
 
     def __call__(self, value: Any) -> None:
-        if isinstance(value, AbstractAxis):
+        if isinstance(value, UniformAxis):  # drawn later, below `high`
+            value = np.asarray(value.high)
+        elif isinstance(value, AbstractAxis):
             if value.uses_key:  # values drawn when the Space is made
                 return
             value = value.generate_values()
