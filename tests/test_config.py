@@ -163,3 +163,33 @@ def test_old_pickles_load_as_open_configs():
     cfg.__setstate__({"a": 1})  # the state an open Config used to pickle
     cfg.b = 2
     assert dict(cfg.items()) == {"a": 1, "b": 2}
+
+
+def _at_most_one(value):
+    if not isinstance(value, GridAxis) and np.max(value) > 1.0:
+        raise ValueError(f"G must be <= 1, got {value}.")
+
+
+def test_a_field_check_runs_on_every_set_and_travels_with_copies():
+    cfg = closed_tree()
+    cfg.coupling.instant.add_field_check("G", _at_most_one)
+    cfg.coupling.instant.G = 0.9
+    for again in (
+        cfg,
+        copy.deepcopy(cfg),
+        pickle.loads(pickle.dumps(cfg)),
+        jax.tree.map(lambda x: x, cfg),
+        copy.copy(cfg),
+    ):
+        with pytest.raises(ValueError, match="G must be <= 1, got 2.0"):
+            again.coupling.instant.G = 2.0
+        with pytest.raises(ValueError, match="G must be <= 1"):
+            again.coupling.instant["G"] = jnp.array([0.5, 3.0])
+        again.coupling.instant.b = 2.0  # other fields are not checked
+        assert float(again.coupling.instant.G) == 0.9  # a refused value is not set
+    with pytest.raises(AttributeError, match="has no field 'g'"):
+        cfg.coupling.instant.add_field_check("g", _at_most_one)
+    # a three-field state (pickled before checks) loads without checks
+    old = Config.__new__(Config)
+    old.__setstate__(({"G": 1.0}, True, ()))
+    old.G = 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -19,13 +19,16 @@ class _ClosedFields(tuple):
     a trace. The path is a label for messages and takes no part in equality.
     """
 
-    def __new__(cls, names: tuple[str, ...], path: tuple[str, ...] = ()):
+    def __new__(
+        cls, names: tuple[str, ...], path: tuple[str, ...] = (), checks: Any = None
+    ):
         new = super().__new__(cls, names)
         new.path = path
+        new.checks = checks or {}  # a Config's field checks, like its path
         return new
 
     def __reduce__(self):
-        return _ClosedFields, (tuple(self), self.path)
+        return _ClosedFields, (tuple(self), self.path, self.checks)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _ClosedFields) and tuple.__eq__(self, other)
@@ -65,7 +68,7 @@ class Config:
     ``items``, ``values``, ``closed``) are reached by item access only.
     """
 
-    __slots__ = ("_fields", "_closed", "_path")
+    __slots__ = ("_fields", "_closed", "_path", "_checks")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, /, **kwargs: Any):
         merged = dict(fields or {})
@@ -78,6 +81,7 @@ class Config:
         object.__setattr__(self, "_fields", merged)
         object.__setattr__(self, "_closed", False)
         object.__setattr__(self, "_path", ())
+        object.__setattr__(self, "_checks", {})
 
     @classmethod
     def closed(
@@ -103,6 +107,26 @@ class Config:
         object.__setattr__(new, "_closed", True)
         new._name_children()
         return new
+
+    def add_field_check(self, name: str, check: Callable[[Any], None]) -> None:
+        """Call ``check(value)`` each time field ``name`` is set from now on
+        (an axis included), so a value that cannot work is refused when it is
+        written rather than when it is used; ``check`` raises to refuse it.
+        Copies, pickles and pytree maps of this Config keep the check (it
+        must pickle).
+
+        >>> cfg = Config.closed(n=1)
+        >>> def positive(value):
+        ...     if value <= 0:
+        ...         raise ValueError(f"n must be > 0, got {value}.")
+        >>> cfg.add_field_check("n", positive)
+        >>> cfg.n = 0
+        Traceback (most recent call last):
+        ValueError: n must be > 0, got 0.
+        """
+        if name not in self._fields:
+            raise self._unknown(name)
+        self._checks[name] = check
 
     def _name_children(self) -> None:
         # Closed children are labelled by their place below this Config.
@@ -147,6 +171,8 @@ class Config:
             if isinstance(value, Config) and value._closed:
                 object.__setattr__(value, "_path", (*self._path, name))
                 value._name_children()
+        if name in self._checks:
+            self._checks[name](value)
         self._fields[name] = value
 
     def __delattr__(self, name: str) -> None:
@@ -201,19 +227,21 @@ class Config:
         object.__setattr__(new, "_fields", fields)
         object.__setattr__(new, "_closed", self._closed)
         object.__setattr__(new, "_path", self._path)
+        object.__setattr__(new, "_checks", dict(self._checks))
         return new
 
     def __getstate__(self):
         # Never a false value: pickle skips __setstate__ for one.
-        return (self._fields, self._closed, self._path)
+        return (self._fields, self._closed, self._path, self._checks)
 
     def __setstate__(self, state):
         if isinstance(state, dict):  # pickled before configs could be closed
             state = (state, False, ())
-        fields, closed, path = state
+        fields, closed, path, *checks = state  # no checks: pickled before them
         object.__setattr__(self, "_fields", dict(fields))
         object.__setattr__(self, "_closed", bool(closed))
         object.__setattr__(self, "_path", tuple(path))
+        object.__setattr__(self, "_checks", dict(checks[0]) if checks else {})
 
     def tree_flatten_with_keys(self):
         """Children with `GetAttrKey` paths; the field names are the aux data
@@ -221,7 +249,7 @@ class Config:
         keys = tuple(self._fields)
         children = [(jax.tree_util.GetAttrKey(k), self._fields[k]) for k in keys]
         if self._closed:
-            return children, _ClosedFields(keys, self._path)
+            return children, _ClosedFields(keys, self._path, self._checks)
         return children, keys
 
     @classmethod
@@ -233,4 +261,5 @@ class Config:
         closed = isinstance(keys, _ClosedFields)
         object.__setattr__(obj, "_closed", closed)
         object.__setattr__(obj, "_path", keys.path if closed else ())
+        object.__setattr__(obj, "_checks", dict(keys.checks) if closed else {})
         return obj

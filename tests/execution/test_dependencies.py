@@ -2,6 +2,7 @@
 keyword arguments are refused."""
 
 import functools
+import re
 import warnings
 
 import jax
@@ -9,10 +10,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sweepjax import DataAxis, GridAxis, ParallelExecution, Space, UniformAxis
+from sweepjax import (
+    DataAxis,
+    ExecutionError,
+    GridAxis,
+    ParallelExecution,
+    SequentialExecution,
+    Space,
+    UniformAxis,
+)
 from sweepjax.execution._dependencies import (
     UnusedAxisWarning,
     check_shadowed_options,
+    trace_point,
     unused_axes,
 )
 
@@ -166,3 +176,42 @@ def test_models_that_cannot_be_shadowed_pass():
     check_shadowed_options(lambda n_vmap: n_vmap, options)  # the state itself
     check_shadowed_options(lambda state, **client: state, options)
     check_shadowed_options(max, options)  # no signature to inspect
+
+
+def sets_a_shape(state):
+    return jnp.zeros(state["n_steps"]) + state["x"]  # n_steps sets a shape
+
+
+def converts_to_python(state):
+    return float(state["x"]) * jnp.ones(2)  # a Python number of a swept leaf
+
+
+@pytest.mark.parametrize(
+    ("model", "jax_says"),
+    [
+        (sets_a_shape, r"TypeError: Shapes must be 1D sequences of concrete"),
+        (converts_to_python, r"ConcretizationTypeError: Abstract tracer value"),
+    ],
+)
+def test_a_leaf_that_needs_a_value_gets_a_sentence_before_jax_text(model, jax_says):
+    space = Space({"n_steps": DataAxis(np.array([2, 2])), "x": GridAxis(0.0, 1.0, 2)})
+    sentence = (
+        r"^A swept leaf has no value while a compiled executor traces the model: "
+        r"the swept leaves \(`n_steps`, `x`\) and the fixed array leaves are "
+        r"abstract arrays, so a leaf that sets a shape .* cannot be swept this "
+        r"way\. Make it a fixed leaf \(one sweep per value\), compute with "
+        r"jax\.numpy, or run with SequentialExecution .* JAX says: "
+    )
+    executor = ParallelExecution(model, space, n_vmap=2, progress=False)
+    with pytest.raises(ExecutionError, match="tracing the model failed") as info:
+        executor.run()
+    cause = info.value.__cause__
+    assert isinstance(cause, TypeError)
+    assert re.match(sentence + jax_says, str(cause), re.DOTALL)
+    assert isinstance(cause.__cause__, TypeError)  # JAX's error, chained
+    # the client's trace of DistributedExecution says the same
+    with pytest.raises(TypeError, match=sentence + jax_says):
+        trace_point(model, space, (), {})
+    # one call per point: nothing is traced, so SequentialExecution runs both
+    result = SequentialExecution(model, space, progress=False).run()
+    assert np.asarray(result.outputs).shape == (2, 2)

@@ -146,20 +146,18 @@ def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind)
     assert "A swept value must obey the rule" in str(info.value.__cause__)
 
 
-def test_a_delay_beyond_the_buffer_fails_the_sweep(prepared):
+def test_a_delay_beyond_the_buffer_fails_the_sweep_before_compiling(prepared):
     solve_fn, config = prepared
     sweep = copy.deepcopy(config)
     delays = np.full((N, N), 0.2)
-    sweep.graph.delays = DataAxis(jnp.asarray(np.stack([delays, delays * 3])))
-    executor = ParallelExecution(
-        lambda cfg: solve_fn(cfg).ys.mean(), Space(sweep), n_vmap=2, progress=False
-    )
+    # refused when the axis is set: no Space, no executor, nothing compiled
     with pytest.raises(
-        ExecutionError,
-        match=r"config\.graph\.delays received a delay that exceeds the history "
-        r"buffer of 4 steps; allowed: delays up to max_delay=0\.4 ms",
+        ValueError,
+        match=r"config\.graph\.delays: the delays set reach 0\.6 ms, beyond the "
+        r"history buffer of this prepared solve: 4 steps of dt=0\.1 ms, delays "
+        r"up to max_delay=0\.4 ms",
     ):
-        executor.run()
+        sweep.graph.delays = DataAxis(jnp.asarray(np.stack([delays, delays * 3])))
 
 
 @pytest.mark.parametrize(("path", "kind"), CASES)

@@ -63,3 +63,16 @@ def test_graph_scaling_is_stated_and_self_connections_are_dropped():
     )
     with pytest.raises(ValueError, match='normalize must be "max".*got True'):
         connectome.graph(normalize=True)
+
+
+def test_graph_takes_a_max_delay_for_longer_swept_delays():
+    c = load_connectome("76")
+    largest = float((c.tract_lengths / 4.0).max())
+    assert c.graph(speed=4.0).max_delay == largest
+    for sparse in (False, True):
+        graph = c.graph(speed=4.0, max_delay=2 * largest, sparse=sparse)
+        assert graph.max_delay == 2 * largest
+    with pytest.raises(ValueError, match="max_delay must be finite and >= the"):
+        c.graph(speed=4.0, max_delay=largest / 2)
+    with pytest.raises(ValueError, match="a graph without speed has no delays"):
+        c.graph(max_delay=100.0)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from network_helpers import replace_leaf
 
+from sweepjax import DataAxis, GridAxis, UniformAxis
 from sweepjax.network import (
     AbstractDynamics,
     DelayedLinearCoupling,
@@ -83,10 +88,62 @@ def test_delays_are_config_leaves_swept_under_vmap():
 
 
 def test_delay_beyond_buffer_errors_at_run_time():
+    # what reaches the solve without being set on the config (a pytree map)
     solve_fn, config = prepare(two_nodes(0.5), Euler(), 0.0, 2.0, 0.1)
-    config.graph.delays = jnp.array([[0.0, 0.9], [0.0, 0.0]])
-    with pytest.raises(Exception, match="exceeds the history buffer"):
+    config = replace_leaf(config, "graph.delays", jnp.array([[0.0, 0.9], [0, 0]]))
+    with pytest.raises(Exception, match=r"exceeds the history buffer.*max_delay"):
         jax.block_until_ready(solve_fn(config).ys)
+
+
+def test_delays_beyond_the_buffer_are_refused_when_set():
+    solve_fn, config = prepare(two_nodes(0.5), Euler(), 0.0, 2.0, 0.1)
+    sweep = copy.deepcopy(config)  # copies keep the check
+    too_long = np.stack([np.zeros((2, 2)), np.full((2, 2), 9.25)])
+    with pytest.raises(
+        ValueError,
+        match=r"(?s)config\.graph\.delays: the delays set reach 9\.25 ms, beyond "
+        r"the history buffer of this prepared solve: 5 steps of dt=0\.1 ms, "
+        r"delays up to max_delay=0\.5 ms\.\nBuild the graph with max_delay >= "
+        r"9\.25 ms \(DenseDelayGraph\(\.\.\., max_delay=\.\.\.\) or "
+        r"Connectome\.graph",
+    ) as info:
+        sweep.graph.delays = DataAxis(too_long)
+    assert len(str(info.value).splitlines()) == 2  # no matrix printed
+    with pytest.raises(ValueError, match="reach 0.8 ms"):
+        pickle.loads(pickle.dumps(sweep)).graph.delays = GridAxis(0.0, 0.8, 3)
+    with pytest.raises(ValueError, match="reach 0.7 ms"):
+        jax.tree.map(lambda x: x, sweep).graph["delays"] = jnp.full((2, 2), 0.7)
+    with pytest.raises(ValueError, match="reach 9 ms"):  # draws up to 9 ms
+        sweep.graph.delays = UniformAxis(0.0, 9.0, 2)
+    # within the buffer (0.54 ms rounds to 5 steps)
+    sweep.graph.delays = GridAxis(0.0, 0.54, 3)
+    sweep.graph.delays = UniformAxis(0.0, 0.5, 2)
+    assert config.graph.delays.shape == (2, 2)  # the prepared config unchanged
+
+
+def test_a_larger_max_delay_takes_the_swept_delays():
+    _, config = prepare(two_nodes(0.5, max_delay=10.0), Euler(), 0.0, 2.0, 0.1)
+    config.graph.delays = DataAxis(np.full((2, 2, 2), 9.25))
+
+
+def test_many_delays_rounding_to_zero_steps_warn():
+    lengths = np.array([[0.0, 0.2, 0.3], [0.2, 0.0, 3.0], [0.3, 3.0, 0.0]])
+    network = Network(
+        Ramp(),
+        {"d": DelayedLinearCoupling("x", G=0.1)},
+        DenseDelayGraph(np.ones((3, 3)) - np.eye(3), lengths),
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"dt=1 ms rounds 4 of the 6 positive delays of the connections "
+        r"\(67%\) to 0 steps, so those connections act without delay \(the "
+        r"smallest delay is 0\.2 ms\)\. dt < 0\.4 ms leaves at most 10% of "
+        r"them at 0 steps; dt < 0\.4 ms resolves every one",
+    ):
+        prepare(network, Euler(), 0.0, 2.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(network, Euler(), 0.0, 2.0, 0.1)  # every delay >= 2 steps
 
 
 def test_delayed_and_instant_couplings_sum_into_one_input():

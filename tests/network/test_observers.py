@@ -4,6 +4,7 @@ under vmap and every executor, and a solve that observes holds no trajectory."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import diffrax
 import jax
@@ -458,3 +459,36 @@ def test_average_series_and_its_fc_equal_block_means_of_the_trajectory(x64, reco
     assert_close(got["fcd"], fcd(x_1ms, 8, 4), rtol=1e-7, atol=1e-9)
     with pytest.raises(TypeError, match="one state's series"):
         FC(Average(("x", "y"), 1.0))
+
+
+def test_degenerate_statistics_warn_at_prepare_naming_the_observer():
+    bold = BOLD("x", tr_ms=1.0)
+    observe = {
+        "bold_fc": FC(bold),
+        "fcd": FCD(bold, window=2, step=1),
+        "long_fcd": FCD(bold, window=3, step=1),
+        "fc": FC("x"),
+    }
+    with pytest.warns(UserWarning) as record:  # 2 observed ms: 2 BOLD samples
+        prepare(hopf(2), Heun(), 0.0, 3.0, 0.1, observe=observe, transient=1.0)
+    messages = [str(w.message) for w in record]
+    assert messages == [
+        "observe['bold_fc'] = FC(BOLD('x', tr_ms=1.0)) correlates 2 samples (2 ms) "
+        "of observed time; a correlation needs at least 3 samples (3 ms after the "
+        "transient), and a stable FC minutes of them. Lengthen the run (t1) or "
+        "shorten the transient.",
+        "observe['fcd'] = FCD(BOLD('x', tr_ms=1.0), window=2, step=1) correlates "
+        "windows of 2 samples; each window's FC needs at least 3 (window >= 3; "
+        "to_samples(60_000.0, dt=tr_ms) gives 60 s windows). Lengthen the run "
+        "(t1) or shorten the transient.",
+        "observe['long_fcd'] = FCD(BOLD('x', tr_ms=1.0), window=3, step=1) has 0 "
+        "window(s) of 3 samples in 2 samples (2 ms) of observed time; it needs at "
+        "least 2, i.e. 4 samples (4 ms) after the transient. Lengthen the run (t1) "
+        "or shorten the transient.",
+    ]
+    with pytest.warns(UserWarning, match=r"observe\['fc'\] = FC\('x'\) correlates 2"):
+        prepare(hopf(2), Heun(), 0.0, 0.3, 0.1, observe={"fc": FC("x")}, transient=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        observe = {"fc": FC(bold), "fcd": FCD(bold, window=3, step=1)}
+        prepare(hopf(2), Heun(), 0.0, 5.0, 0.1, observe=observe, transient=1.0)

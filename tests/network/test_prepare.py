@@ -10,6 +10,7 @@ there and must raise here.
 from __future__ import annotations
 
 import copy
+import warnings
 
 import diffrax
 import jax
@@ -209,6 +210,15 @@ def test_abstract_solver_needs_build():
         (0.0, float("inf"), 0.1, ValueError, "t1 must be finite"),
         (0.0, "5", 0.1, TypeError, "t1 must be a Python number"),
         (True, 1.0, 0.1, TypeError, "t0 must be a Python number"),
+        (
+            0.0,
+            100.0,
+            200.0,
+            ValueError,
+            r"dt must be at most the run's length t1 - t0 = 100 ms \(t0=0\.0, "
+            r"t1=100\.0\), got dt=200\.0: one step would overshoot the run",
+        ),
+        (0.0, 1.0, float("nan"), ValueError, "dt must be finite"),
     ],
 )
 def test_bad_time_grid(t0, t1, dt, error, match):
@@ -216,12 +226,26 @@ def test_bad_time_grid(t0, t1, dt, error, match):
         prepare(rww_network(), Heun(), t0, t1, dt)
 
 
-def test_number_of_steps_is_len_of_arange():
-    for t1, dt in ((5.0, 0.1), (1.0, 0.3), (2.0, 0.25)):
-        solve_fn, config = prepare(rww_network(n=2, sigma=None), Heun(), 0.0, t1, dt)
+def test_number_of_steps_is_the_run_over_dt_to_round_off():
+    # 1.1 / 0.1 is 11.000000000000002: 11 steps, where arange makes 12
+    for t1, dt, n_steps in ((5.0, 0.1, 50), (1.1, 0.1, 11), (2.0, 0.25, 8)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            solve_fn, config = prepare(rww_network(n=2, sigma=None), Heun(), 0, t1, dt)
         # the shape of the solve's output, traced without compiling
-        ys = jax.eval_shape(solve_fn, config).ys
-        assert ys.shape[0] == len(jnp.arange(0.0, t1, dt))
+        assert jax.eval_shape(solve_fn, config).ys.shape[0] == n_steps
+
+
+def test_a_dt_that_does_not_divide_the_run_warns_naming_the_end():
+    with pytest.warns(
+        UserWarning,
+        match=r"dt=0\.3 does not divide the run t1 - t0 = 1 ms \(3\.33333 steps\): "
+        r"it takes 4 steps \(len\(jnp\.arange\(t0, t1, dt\)\)\) and ends at "
+        r"1\.2 ms, not t1=1\.0",
+    ):
+        solve_fn, config = prepare(rww_network(n=2, sigma=None), Heun(), 0.0, 1.0, 0.3)
+    ys = jax.eval_shape(solve_fn, config).ys
+    assert ys.shape[0] == len(jnp.arange(0.0, 1.0, 0.3)) == 4
 
 
 @pytest.mark.parametrize(

@@ -71,9 +71,44 @@ def point_program(
     def point(dynamic, tables, pos):
         fixed, args, kwargs = eqx.combine(dynamic, static)
         state = space.assemble(pos, tables=tables, fixed=fixed)
-        return model(state, *args, **kwargs)
+        try:
+            return model(state, *args, **kwargs)
+        except TypeError as err:
+            if not _needs_concrete_value(err):
+                raise
+            raise TypeError(_traced_leaf_message(space, err)) from err
 
     return point, dynamic
+
+
+def _needs_concrete_value(err: TypeError) -> bool:
+    """Whether JAX raised `err` for a traced value used where Python needs a
+    number: a shape, `float()`, an `if`, NumPy."""
+    if isinstance(
+        err,
+        jax.errors.ConcretizationTypeError
+        | jax.errors.TracerArrayConversionError
+        | jax.errors.TracerBoolConversionError
+        | jax.errors.TracerIntegerConversionError,
+    ):
+        return True
+    return "concrete values" in str(err)  # a traced shape, e.g. jnp.zeros(n)
+
+
+def _traced_leaf_message(space: Space, err: Exception) -> str:
+    """One sentence on what compiled executors cannot sweep, then JAX's own
+    text."""
+    names = ", ".join(f"`{name}`" for name in space.axes)
+    return (
+        "A swept leaf has no value while a compiled executor traces the model: "
+        f"the swept leaves ({names}) and the fixed array leaves are abstract "
+        "arrays, so a leaf that sets a shape (a number of steps, nodes or "
+        "samples) or is turned into a Python number or NumPy array (float(), "
+        "int(), `if`, np.asarray) cannot be swept this way. Make it a fixed "
+        "leaf (one sweep per value), compute with jax.numpy, or run with "
+        "SequentialExecution (one call per point, nothing traced). "
+        f"JAX says: {type(err).__name__}: {err}"
+    )
 
 
 def trace_point(

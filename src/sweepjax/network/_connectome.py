@@ -72,6 +72,7 @@ class Connectome:
         normalize: str | None = "max",
         self_connections: bool = False,
         sparse: bool | None = None,
+        max_delay: float | None = None,
     ) -> AbstractGraph:
         """A graph of this connectome.
 
@@ -96,12 +97,18 @@ class Connectome:
                 (:class:`DenseGraph`, :class:`DenseDelayGraph`); None picks
                 sparse for 1,000 or more regions or when at most 5% of the
                 connections exist (``SPARSE_NODES``, ``SPARSE_DENSITY``).
+            max_delay: the longest delay (ms) the history buffer holds
+                (default: the largest delay of this connectome at
+                ``speed``); give a larger one to sweep longer delays, e.g.
+                slower speeds. Only with ``speed``.
 
         >>> graph = load_connectome("76").graph(speed=3.0)
         >>> graph
         DenseDelayGraph(n_nodes=76, max_delay=...)
         >>> float(graph.weights.max()), float(graph.weights.diagonal().max())
         (1.0, 0.0)
+        >>> load_connectome("76").graph(speed=3.0, max_delay=200.0).max_delay
+        200.0
         """
         if normalize not in ("max", None):
             raise ValueError(
@@ -117,13 +124,19 @@ class Connectome:
             density = np.count_nonzero(weights) / weights.size
             sparse = self.n_regions >= SPARSE_NODES or density <= SPARSE_DENSITY
         if speed is None:
+            if max_delay is not None:
+                raise ValueError(
+                    f"max_delay={max_delay} sizes a delay buffer, and a graph "
+                    "without speed has no delays; pass speed=... too, or drop "
+                    "max_delay."
+                )
             return SparseGraph.from_dense(weights) if sparse else DenseGraph(weights)
         if not speed > 0:
             raise ValueError(f"speed must be > 0 mm/ms, got {speed}.")
         delays = self.tract_lengths / speed
         if sparse:
-            return SparseDelayGraph.from_dense(weights, delays)
-        return DenseDelayGraph(weights, delays)
+            return SparseDelayGraph.from_dense(weights, delays, max_delay)
+        return DenseDelayGraph(weights, delays, max_delay=max_delay)
 
 
 def _read_member(archive: zipfile.ZipFile, stem: str) -> str | None:

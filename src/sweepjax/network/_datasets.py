@@ -132,7 +132,7 @@ class EmpiricalData:
 
         Each subject's SC divided by its own maximum, then averaged over
         subjects; the tract lengths are unchanged. Use its weights as they
-        are (``graph(normalize=False)``) to couple like neurolib does.
+        are (``graph(normalize=None)``) to couple like neurolib does.
 
         >>> sc = load_dataset("gw").connectome_scaled_by_max().weights
         >>> round(float(sc.max()), 3)

@@ -13,6 +13,8 @@ adds the edges into their targets. Swept delays solve each point on its own
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -20,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sweepjax import AbstractAxis, UniformAxis
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
 from sweepjax.network._network import Network
@@ -57,8 +60,25 @@ def shares_layout(network: Network, points: Points) -> bool:
     return not points.varies(lambda config: config.graph.delays)
 
 
+def buffer_slots(max_delay: float, dt: float) -> int:
+    """``H``: the history buffer's slots, ``ceil(max_delay / dt) + 1``."""
+    return int(np.ceil(max_delay / dt)) + 1
+
+
+def _larger_buffer(graph: str, largest: str) -> str:
+    """How to build the graph (a type name) with a buffer for delays up to
+    ``largest``."""
+    return (
+        f"Build the graph with max_delay >= {largest} ms ({graph}"
+        f"(..., max_delay=...) or Connectome.graph(speed=..., max_delay=...)) "
+        "and prepare again."
+    )
+
+
 def _delay_steps(network: Network, leaves: Config, dt: float, H: int) -> jax.Array:
-    """``[n_edges]`` delay of each edge in steps, checked against the buffer."""
+    """``[n_edges]`` delay of each edge in steps, checked against the buffer
+    (values set on the config are checked on the host before, by
+    :class:`BufferCheck`; this catches what reaches the solve another way)."""
     graph = network.graph
     dtype = jnp.result_type(float)
     steps = jnp.rint(jnp.asarray(graph.edge_delays(leaves), dtype) / dt)
@@ -68,8 +88,86 @@ def _delay_steps(network: Network, leaves: Config, dt: float, H: int) -> jax.Arr
         jnp.any(steps > H - 1),
         f"config.graph.delays received a delay that exceeds the history buffer "
         f"of {H - 1} steps; allowed: delays up to max_delay="
-        f"{graph.max_delay} ms (at dt={dt}). Pass a larger max_delay to "
-        f"{type(graph).__name__}.",
+        f"{graph.max_delay} ms (at dt={dt}). "
+        + _larger_buffer(type(graph).__name__, "the largest delay"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class BufferCheck:
+    """Refuses delays, a value or every value of an axis, that the history
+    buffer of a prepared solve cannot hold: ``prepare`` sets it on
+    ``config.graph.delays`` (:meth:`sweepjax.Config.add_field_check`), so a
+    sweep's delays are checked when the axis is set, before anything is
+    compiled, rather than when the solve runs.
+
+    >>> check = BufferCheck("DenseDelayGraph", max_delay=2.0, dt=0.1)
+    >>> check(DataAxis(np.array([[1.0], [3.5]])))
+    Traceback (most recent call last):
+    ValueError: config.graph.delays: the delays set reach 3.5 ms, ...
+    """
+
+    graph: str
+    max_delay: float
+    dt: float
+
+    def __call__(self, value: Any) -> None:
+        if isinstance(value, UniformAxis):  # drawn later, below `high`
+            value = np.asarray(value.high)
+        elif isinstance(value, AbstractAxis):
+            if value.uses_key:  # values drawn when the Space is made
+                return
+            value = value.generate_values()
+        try:
+            delays = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return  # not numbers: the solve's own checks name the problem
+        if not delays.size or not np.all(np.isfinite(delays)):
+            return  # NaN and inf: refused by the solve's rule for the leaf
+        H = buffer_slots(self.max_delay, self.dt)
+        largest = float(delays.max())
+        if np.rint(largest / self.dt) <= H - 1:
+            return
+        raise ValueError(
+            f"config.graph.delays: the delays set reach {largest:g} ms, beyond "
+            f"the history buffer of this prepared solve: {H - 1} steps of "
+            f"dt={self.dt:g} ms, delays up to max_delay={self.max_delay:g} ms.\n"
+            + _larger_buffer(self.graph, f"{largest:g}")
+        )
+
+
+#: ``prepare`` warns when more than this fraction of the positive delays
+#: round to 0 steps (a few short tracts always do at usual steps).
+UNRESOLVED_FRACTION = 0.1
+
+
+def warn_unresolved_delays(network: Network, dt: float) -> None:
+    """Warn when more than ``UNRESOLVED_FRACTION`` of the positive delays
+    of the connections round to 0 steps at ``dt``: those connections act
+    instantly (``rint(delay / dt) == 0``), naming how many, the smallest
+    delay and the steps that resolve them."""
+    graph = network.graph
+    if not graph.has_delays or not any(c.delayed for c in network.coupling.values()):
+        return
+    targets, sources = graph.edge_index()
+    delays = np.asarray(graph.arrays()["delays"], dtype=float)
+    if delays.ndim == 2:  # dense: the connections' entries
+        delays = delays[targets, sources]
+    positive = np.sort(delays[delays > 0])
+    lost = int(np.count_nonzero(np.rint(positive / dt) == 0))
+    if lost <= UNRESOLVED_FRACTION * positive.size:
+        return
+    # dt < 2 * d resolves the delay d (rint(1/2) is 0)
+    tolerated = 2 * positive[int(UNRESOLVED_FRACTION * positive.size)]
+    warnings.warn(
+        f"dt={dt:g} ms rounds {lost} of the {positive.size} positive delays of "
+        f"the connections ({lost / positive.size:.0%}) to 0 steps, so those "
+        f"connections act without delay (the smallest delay is "
+        f"{positive[0]:.3g} ms). dt < {tolerated:.3g} ms leaves at most "
+        f"{UNRESOLVED_FRACTION:.0%} of them at 0 steps; dt < "
+        f"{2 * positive[0]:.3g} ms resolves every one.",
+        UserWarning,
+        stacklevel=3,
     )
 
 
@@ -92,7 +190,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
         return DelayLine((), _no_delays)
     graph = network.graph
     n = network.n_nodes
-    H = int(np.ceil(graph.max_delay / dt)) + 1
+    H = buffer_slots(graph.max_delay, dt)
     targets, sources = graph.edge_index()
     steps = _delay_steps(network, points.config.graph, dt, H)
 

@@ -168,8 +168,10 @@ class AbstractDelayGraph(AbstractGraph):
 
     The history buffer is sized at ``prepare`` time from ``max_delay``
     (default: the largest delay given); to sweep delays beyond it, pass a
-    larger ``max_delay``. A delay above the buffer raises an error when the
-    solve runs, as do NaN, infinite or negative swept delays.
+    larger ``max_delay`` (``Connectome.graph(speed, max_delay=...)`` too).
+    Delays above the buffer set on a prepared config (a sweep's axis
+    included) are refused when set, before anything compiles; NaN, infinite
+    or negative swept delays raise an error when the solve runs.
     """
 
     delays: np.ndarray

@@ -59,6 +59,12 @@ class AbstractObserver(abc.ABC):
     #: makes none); what :class:`FC`, :class:`FCD` and :class:`Power` of it
     #: need.
     period_ms: float | None = None
+    _n_samples: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        """The samples of the series it makes, once bound (0: none)."""
+        return self._n_samples
 
     def bind(self, dt: float, n_steps: int) -> AbstractObserver:
         """This observer for ``n_steps`` observed steps of ``dt`` ms (itself,

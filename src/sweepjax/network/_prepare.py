@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import jax
@@ -11,6 +12,8 @@ import numpy as np
 from sweepjax._config import Config
 from sweepjax._tree import check_positive_int
 from sweepjax.network._checks import check_leaves
+from sweepjax.network._degenerate import warn_degenerate
+from sweepjax.network._delays import BufferCheck, warn_unresolved_delays
 from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
@@ -20,7 +23,9 @@ from sweepjax.network._solvers import AbstractSolver
 
 
 def _time_grid(t0: Any, t1: Any, dt: Any) -> int:
-    """``n_steps == len(jnp.arange(t0, t1, dt))``, after checking the numbers."""
+    """``n_steps``, ``(t1 - t0) / dt`` rounded when ``dt`` divides the run to
+    round-off, else ``len(jnp.arange(t0, t1, dt))`` with a warning naming
+    the end time; after checking the numbers."""
     for name, value in (("t0", t0), ("t1", t1), ("dt", dt)):
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             raise TypeError(f"{name} must be a Python number, got {value!r}.")
@@ -30,8 +35,26 @@ def _time_grid(t0: Any, t1: Any, dt: Any) -> int:
         raise ValueError(f"dt must be > 0, got {dt}.")
     if t1 <= t0:
         raise ValueError(f"t1 must be > t0, got t0={t0}, t1={t1}.")
+    if dt > t1 - t0:
+        raise ValueError(
+            f"dt must be at most the run's length t1 - t0 = {t1 - t0:g} ms (t0={t0}, "
+            f"t1={t1}), got dt={dt}: one step would overshoot the run. Pass a "
+            "smaller dt (or a larger t1)."
+        )
     # computed on the host: no JAX computation is dispatched
-    return max(0, int(np.ceil((t1 - t0) / dt)))
+    ratio = (t1 - t0) / dt
+    if abs(ratio - round(ratio)) <= 1e-6 * ratio:  # a whole number, to round-off
+        return round(ratio)
+    n_steps = math.ceil(ratio)
+    warnings.warn(
+        f"dt={dt} does not divide the run t1 - t0 = {t1 - t0:g} ms ({ratio:g} "
+        f"steps): it takes {n_steps} steps (len(jnp.arange(t0, t1, dt))) and "
+        f"ends at {t0 + n_steps * dt:g} ms, not t1={t1}. Pick a dt that divides "
+        "t1 - t0, or that t1.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return n_steps
 
 
 def _check_monitor(monitor: Any, n_steps: int, grid: str) -> AbstractMonitor:
@@ -62,19 +85,23 @@ def prepare(
 ) -> tuple[SolveFn, Config]:
     """Compile a network into ``solve_fn`` and return it with its ``config``.
 
-    ``solve_fn(config)`` integrates ``n_steps = len(jnp.arange(t0, t1, dt))``
-    steps and returns a :class:`Solution` with ``ys``
-    ``[n_records, n_states, n_nodes]``, the state after each step (the initial
-    state is not a row) or the monitor's records. It is jitted once: calling it
-    with other values of the same shapes (a swept coupling, noise level,
-    noise key, weights, delays, parameters or initial state) reuses the
-    compiled code, and it works under ``jax.vmap`` over any config leaf.
+    ``solve_fn(config)`` integrates ``n_steps = (t1 - t0) / dt`` steps (a
+    ``dt`` that does not divide the run warns and takes ``len(jnp.arange(t0,
+    t1, dt))`` steps, ending after ``t1``) and returns a :class:`Solution`
+    with ``ys`` ``[n_records, n_states, n_nodes]``, the state after each step
+    (the initial state is not a row) or the monitor's records. It is jitted
+    once: calling it with other values of the same shapes (a swept coupling,
+    noise level, noise key, weights, delays, parameters or initial state)
+    reuses the compiled code, and it works under ``jax.vmap`` over any config leaf.
 
     Args:
         network: the :class:`Network`.
         solver: an :class:`AbstractSolver`: :class:`Euler`, :class:`Heun`,
             :class:`RK4` or :class:`Diffrax`.
-        t0, t1, dt: start, end and step of the time grid (ms).
+        t0, t1, dt: start, end and step of the time grid (ms); ``dt`` at
+            most ``t1 - t0``. Many delays that round to 0 steps warn, and
+            so do observers whose statistics the run is too short for (an FC
+            of fewer than 3 samples).
         monitor: :class:`Raw` (default), :class:`SubSample` or
             :class:`TemporalAverage`; ``n_steps`` must be a multiple of
             ``monitor.every``.
@@ -107,6 +134,8 @@ def prepare(
         )
     n_steps = _time_grid(t0, t1, dt)
     observation = check_observation(network, observe, transient, dt, n_steps)
+    warn_unresolved_delays(network, dt)
+    warn_degenerate(observation, dt, n_steps)
     if observation is not None and monitor is not None:
         raise ValueError(
             f"prepare records a trajectory (monitor={monitor!r}) or observes it "
@@ -115,6 +144,11 @@ def prepare(
     monitor = _check_monitor(monitor, n_steps, f"t0={t0}, t1={t1}, dt={dt}")
     unroll = check_positive_int("unroll", unroll)
     config = make_config(network)
+    if any(c.delayed for c in network.coupling.values()):
+        # delays set on the config (a sweep's axis) meet the buffer when set
+        graph = type(network.graph).__name__
+        check = BufferCheck(graph, network.graph.max_delay, dt)
+        config.graph.add_field_check("delays", check)
     if observation is None:
         solve = solver.build(network, t0, dt, n_steps, monitor, unroll)
     else:
