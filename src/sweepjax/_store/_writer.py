@@ -192,7 +192,7 @@ class ZarrSink(AbstractSink):
         else:
             check_storable(point_struct)
             if self.chunk_size is None:
-                self.chunk_size = default_chunk_size(point_struct)
+                self.chunk_size = default_chunk_size(point_struct, len(self.space))
             self._lay_out(point_struct)
         self._attach_arrays(point_struct)
         if done is None and outputs is not None:

@@ -14,6 +14,7 @@ from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
 from sweepjax._space import Space
 from sweepjax._store import ZarrSink, provenance
 from sweepjax.execution._dependencies import check_shadowed_options
+from sweepjax.execution._interrupt import StopRequest
 
 __all__ = ["AbstractExecution", "ExecutionError", "PointFailed", "SweepInterrupted"]
 
@@ -38,7 +39,11 @@ class ExecutionError(RuntimeError):
 
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: still a `KeyboardInterrupt`, carrying in
-    `.partial` a `Result` over the points finished before it (None if none)."""
+    `.partial` a `Result` over the points finished before it (None if none).
+
+    The first Ctrl-C lets the batch in flight finish and be written (to
+    memory or the store) before this is raised; a second one stops at once.
+    """
 
     def __init__(self, message: str, partial):
         super().__init__(message)
@@ -63,7 +68,11 @@ class AbstractExecution(abc.ABC):
     the sink which ranges are still to compute, hand them to the executor's
     compute step (`_compute`), and return the `Result`. A subclass fills in
     those two methods; nothing else about a run differs between executors.
+    A subclass whose `_compute` checks `self._stopping()` between batches sets
+    `_stops_between_batches`: a Ctrl-C then keeps the batch in flight.
     """
+
+    _stops_between_batches = False
 
     def __init__(
         self,
@@ -87,6 +96,7 @@ class AbstractExecution(abc.ABC):
         self.model, self.space, self.args, self.kwargs = model, space, args, kwargs
         self.progress = options["progress"]
         self._record: dict | None = None
+        self._stopping: StopRequest = StopRequest(enabled=False)
 
     def run(
         self,
@@ -113,11 +123,12 @@ class AbstractExecution(abc.ABC):
         (3, 1.0)
         """
         space, sink = self.space, _make_sink(store, resume)
-        sink.begin(space, self._provenance(store is not None), chunk_size)
-        try:
-            return self._run(sink)
-        finally:
-            sink.close()
+        with StopRequest(enabled=self._stops_between_batches) as self._stopping:
+            sink.begin(space, self._provenance(store is not None), chunk_size)
+            try:
+                return self._run(sink)
+            finally:
+                sink.close()
 
     def _run(self, sink: AbstractSink) -> Result:
         space = self.space
@@ -132,7 +143,10 @@ class AbstractExecution(abc.ABC):
                 except Exception as err:
                     raise PointFailed(first, err, "tracing the model") from err
             sink.open(struct)
+            self._check_layout(sink)
             todo = sink.pending()
+            if todo and self._stopping():
+                raise KeyboardInterrupt
             with tqdm(
                 total=len(space),
                 disable=not self.progress,
@@ -141,15 +155,13 @@ class AbstractExecution(abc.ABC):
             ) as bar:
                 bar.update(len(space) - sum(b - a for a, b in todo))
                 self._compute(todo, sink, bar)
+            if self._stopping() and sink.pending():
+                raise KeyboardInterrupt
         except PointFailed as failed:
             raise self._failure(sink, failed) from failed.cause
-        except KeyboardInterrupt as stop:
-            done = self._keep(sink)
-            raise SweepInterrupted(
-                f"Interrupted after {done} points; they are in this exception's "
-                "`.partial` result" + _store_hint(sink) + ".",
-                sink.result(done) if done else None,
-            ) from stop
+        except KeyboardInterrupt:
+            # JAX's frames say nothing useful here: the message is the story.
+            raise self._interrupted(sink) from None
         sink.warn_nonfinite()
         return sink.result()
 
@@ -162,6 +174,29 @@ class AbstractExecution(abc.ABC):
     def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
         """Compute the points of `ranges` and `sink.write` them; advance `bar`.
         Raise `PointFailed` when a point fails."""
+
+    def _check_layout(self, sink: AbstractSink) -> None:
+        """Hook: checks once the sink knows its chunk size (before computing)."""
+
+    def _interrupted(self, sink: AbstractSink) -> SweepInterrupted:
+        """A SweepInterrupted saying what is kept and how to go on."""
+        done, n = self._keep(sink), len(self.space)
+        partial = sink.result(done) if done else None
+        if isinstance(sink, ZarrSink):
+            kept = sink.kept_points()
+            return SweepInterrupted(
+                f"Sweep interrupted: {kept} of {n} points are kept in the store at "
+                f"{str(sink.path)!r}; run again with resume=True to compute the "
+                f"other {n - kept}. This exception's `.partial` holds points "
+                f"[0, {done}).",
+                partial,
+            )
+        return SweepInterrupted(
+            f"Sweep interrupted: points [0, {done}) of {n} are kept in this "
+            "exception's `.partial` result (run with store=... to make a sweep "
+            "resumable).",
+            partial,
+        )
 
     def _failure(self, sink: AbstractSink, failed: PointFailed) -> ExecutionError:
         """An ExecutionError for `failed` carrying every point written so far."""
