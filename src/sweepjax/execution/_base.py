@@ -15,6 +15,7 @@ from sweepjax._space import Space
 from sweepjax._store import ZarrSink, provenance
 from sweepjax.execution._dependencies import check_shadowed_options
 from sweepjax.execution._interrupt import StopRequest
+from sweepjax.execution._memory import BatchTooLarge
 
 __all__ = ["AbstractExecution", "ExecutionError", "PointFailed", "SweepInterrupted"]
 
@@ -138,7 +139,7 @@ class AbstractExecution(abc.ABC):
             if first < len(space):
                 try:
                     struct = self._output_struct(first)
-                except PointFailed:
+                except (PointFailed, BatchTooLarge):
                     raise
                 except Exception as err:
                     raise PointFailed(first, err, "tracing the model") from err
@@ -185,16 +186,15 @@ class AbstractExecution(abc.ABC):
         if isinstance(sink, ZarrSink):
             kept = sink.kept_points()
             return SweepInterrupted(
-                f"Sweep interrupted: {kept} of {n} points are kept in the store at "
-                f"{str(sink.path)!r}; run again with resume=True to compute the "
-                f"other {n - kept}. This exception's `.partial` holds points "
-                f"[0, {done}).",
+                f"Sweep interrupted after {done} points (of {n}): {kept} are kept "
+                f"in the store at {str(sink.path)!r}, the first {done} also in "
+                "this exception's `.partial`; run again with resume=True to "
+                f"compute the other {n - kept}.",
                 partial,
             )
         return SweepInterrupted(
-            f"Sweep interrupted: points [0, {done}) of {n} are kept in this "
-            "exception's `.partial` result (run with store=... to make a sweep "
-            "resumable).",
+            f"Sweep interrupted after {done} points (of {n}); they are in this "
+            "exception's `.partial` result (a run with store=... can be resumed).",
             partial,
         )
 

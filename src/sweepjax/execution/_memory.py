@@ -15,13 +15,23 @@ import jax
 
 from sweepjax._sink import nbytes
 
-__all__ = ["AUTO_MAX", "available_bytes", "check_fits", "fitting_n_vmap"]
+__all__ = [
+    "AUTO_MAX",
+    "BatchTooLarge",
+    "available_bytes",
+    "check_fits",
+    "fitting_n_vmap",
+]
 
 #: `n_vmap="auto"` never picks more points per device than this ...
 AUTO_MAX = 256
 #: ... nor a batch needing more than this share of the free memory (the next
 #: batch computes while the last one's outputs are copied to the host).
 AUTO_SHARE = 0.25
+
+
+class BatchTooLarge(ValueError):
+    """A batch that cannot fit in memory, refused before anything runs."""
 
 
 def available_bytes(device: jax.Device) -> int | None:
@@ -69,23 +79,34 @@ def fitting_n_vmap(
 
 
 def check_fits(
-    need: int, fixed: int, batch: int, device: jax.Device, n_pmap: int, label: str
+    need: int,
+    fixed: int,
+    batch: int,
+    device: jax.Device,
+    n_pmap: int,
+    label: str,
+    smallest: int = 1,
 ) -> None:
-    """Refuse, before anything runs, a batch that cannot fit in memory."""
+    """Refuse, before anything runs, a batch that cannot fit in memory (a
+    batch holds at least `smallest` points per device)."""
     free = available_bytes(device)
     if free is None:
         return
     total = need * _shared(device, n_pmap)
     if total <= free:
         return
-    fit = fitting_n_vmap(need, fixed, batch, device, n_pmap, 0.5)
-    advice = (
-        f"use n_vmap={fit} or less, or n_vmap='auto'"
-        if fit
-        else "even one point does not fit: reduce what a point holds (fewer "
-        "steps, observers that reduce the trajectory, smaller outputs)"
-    )
-    raise ValueError(
+    fit = fitting_n_vmap(need, fixed, batch, device, n_pmap, 0.5) or 0
+    if fit >= smallest:
+        advice = f"use n_vmap={fit} or less, or n_vmap='auto'"
+    elif (fitting_n_vmap(need, fixed, batch, device, n_pmap, 1.0) or 0) >= smallest:
+        advice = "use n_vmap=1"
+    else:
+        advice = (
+            f"even a batch of {smallest} points does not fit: make a point need "
+            "less (fewer steps, observers that reduce the trajectory, smaller "
+            "outputs)"
+        )
+    raise BatchTooLarge(
         f"{label}: one batch of {batch * n_pmap} points needs about "
         f"{nbytes(total)} (XLA's memory analysis of the compiled batch), but "
         f"{device.platform.upper()} memory has {nbytes(free)} available; {advice}."

@@ -219,7 +219,7 @@ class ParallelExecution(AbstractExecution):
         if memory is not None:
             label = f"ParallelExecution(n_vmap={self.n_vmap!r}, n_pmap={self.n_pmap})"
             per_device = sweep.batch_size // self.n_pmap
-            check_fits(*memory, per_device, self._device, self.n_pmap, label)
+            check_fits(*memory, per_device, self._device, self.n_pmap, label, MIN_VMAP)
         return sweep
 
     def _sweep_of(self, n_vmap: int) -> CompiledSweep:
