@@ -144,10 +144,11 @@ class AbstractExecution(abc.ABC):
                 except Exception as err:
                     raise PointFailed(first, err, "tracing the model") from err
             sink.open(struct)
-            self._check_layout(sink)
             todo = sink.pending()
-            if todo and self._stopping():
-                raise KeyboardInterrupt
+            if todo:
+                self._check_layout(sink)
+                if self._stopping():
+                    raise KeyboardInterrupt
             with tqdm(
                 total=len(space),
                 disable=not self.progress,
