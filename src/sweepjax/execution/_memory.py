@@ -93,7 +93,8 @@ def check_fits(
     if free is None:
         return
     total = need * _shared(device, n_pmap)
-    if total <= free:
+    # the shared inputs are on the device already: counted in `free`
+    if (need - fixed) * _shared(device, n_pmap) <= free:
         return
     fit = fitting_n_vmap(need, fixed, batch, device, n_pmap, 0.5) or 0
     if fit >= smallest:
