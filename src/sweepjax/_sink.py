@@ -26,7 +26,9 @@ __all__ = [
     "default_chunk_size",
     "describe_outputs",
     "model_name",
+    "nbytes",
     "output_struct",
+    "warn_slow_chunks",
 ]
 
 _SHOW_INDICES = 5
@@ -34,6 +36,12 @@ _SHOW_INDICES = 5
 CHUNK_BYTES = 8 * 2**20
 #: ... and at most this many points.
 MAX_CHUNK = 4096
+#: A store of more chunks than this, each under `SMALL_CHUNK` bytes, spends
+#: more time writing chunk files than data: each chunk costs about
+#: `CHUNK_SECONDS` of file writes and fsyncs (measured on a local disk).
+MANY_CHUNKS = 1000
+SMALL_CHUNK = 2**20
+CHUNK_SECONDS = 0.03
 
 #: NumPy dtype kinds a store holds (bool, ints, floats, complex); extension
 #: types such as bfloat16 have kind "V".
@@ -74,18 +82,75 @@ def model_name(model: Any) -> str:
     return f"{getattr(target, '__module__', '?')}.{target.__qualname__}"
 
 
-def default_chunk_size(point_struct: Any) -> int:
-    """Points per storage chunk: about `CHUNK_BYTES` of outputs, at most
-    `MAX_CHUNK` points, at least one.
+def nbytes(n: float) -> str:
+    """A byte count for people.
 
-    >>> default_chunk_size(jax.ShapeDtypeStruct((), jnp.float32))
-    4096
+    >>> nbytes(3 * 2**30), nbytes(1500), nbytes(12)
+    ('3.0 GiB', '1.5 KiB', '12 B')
     """
-    per_point = sum(
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024
+        if n < 1024 or unit == "GiB":
+            break
+    return f"{n:.1f} {unit}"
+
+
+def _point_bytes(point_struct: Any) -> int:
+    return sum(
         math.prod(s.shape) * np.dtype(s.dtype).itemsize
         for s in jax.tree.leaves(point_struct)
     )
-    return max(1, min(MAX_CHUNK, CHUNK_BYTES // max(per_point, 1)))
+
+
+def default_chunk_size(point_struct: Any, n_points: int = 0) -> int:
+    """Points per storage chunk: about `CHUNK_BYTES` of outputs, at most
+    `MAX_CHUNK` points, at least one; and for a space of `n_points` so large
+    that this makes more than `MANY_CHUNKS` small chunks, larger chunks (up
+    to `SMALL_CHUNK` bytes), so writing chunk files never dominates.
+
+    >>> default_chunk_size(jax.ShapeDtypeStruct((), jnp.float32))
+    4096
+    >>> default_chunk_size(jax.ShapeDtypeStruct((), jnp.float32), 10**7)
+    10000
+    """
+    per_point = max(_point_bytes(point_struct), 1)
+    size = max(1, min(MAX_CHUNK, CHUNK_BYTES // per_point))
+    if n_points > size * MANY_CHUNKS:
+        size = max(size, min(-(-n_points // MANY_CHUNKS), SMALL_CHUNK // per_point))
+    return size
+
+
+def warn_slow_chunks(sink: AbstractSink, batch: int) -> None:
+    """Warn when a new store's chunks are so many and small (or smaller than
+    a batch of `batch` points) that writing them is a large cost: each chunk
+    costs about `CHUNK_SECONDS`, whatever its size."""
+    if isinstance(sink, MemorySink) or getattr(sink, "resume", False):
+        return
+    n, size = len(sink.space), sink.chunk_size
+    n_chunks = -(-n // size)
+    chunk_bytes = size * _point_bytes(sink.point_struct)
+    tiny = n_chunks > MANY_CHUNKS and chunk_bytes < SMALL_CHUNK
+    split = size < batch and n_chunks > MANY_CHUNKS // 10
+    if not (tiny or split):
+        return
+    better = default_chunk_size(sink.point_struct, n)
+    better = -(-better // batch) * batch  # whole batches per chunk
+    why = (
+        f"; a batch of {batch} points writes {-(-batch // size)} chunks"
+        if split
+        else ""
+    )
+    warnings.warn(
+        f"chunk_size={size} lays {n} points out in {n_chunks} chunks of "
+        f"{nbytes(chunk_bytes)}; each chunk costs about {CHUNK_SECONDS * 1e3:.0f} "
+        f"ms of file writes and fsyncs, about {n_chunks * CHUNK_SECONDS / 60:.1f} "
+        f"min in all{why}, and a resume verifies every chunk. chunk_size={better} "
+        f"makes {-(-n // better)} chunks (chunk_size=None picks one).",
+        UserWarning,
+        stacklevel=5,
+    )
 
 
 def check_storable(point_struct: Any, store: bool = False) -> None:
@@ -174,7 +239,7 @@ class AbstractSink(abc.ABC):
             check_storable(point_struct)
         self.point_struct = point_struct
         if self.chunk_size is None:
-            self.chunk_size = default_chunk_size(point_struct)
+            self.chunk_size = default_chunk_size(point_struct, len(self.space))
         n, size = len(self.space), self.chunk_size
         self._size = np.full(-(-n // size), size, np.int64)
         self._size[-1] = n - size * (len(self._size) - 1)
@@ -251,6 +316,12 @@ class AbstractSink(abc.ABC):
             return len(self.space)
         k = int(short[0])
         return k * self.chunk_size + int(self._filled[k])
+
+    def kept_points(self) -> int:
+        """Points in complete chunks: what a resume of this sink keeps."""
+        if not self.opened:
+            return 0
+        return int(self._size[self._filled == self._size].sum())
 
     # -- non-finite outputs --------------------------------------------------------
 

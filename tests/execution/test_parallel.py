@@ -7,11 +7,14 @@ import pytest
 
 from sweepjax import (
     DataAxis,
+    DistributedExecution,
+    ExecutionError,
     GridAxis,
     ParallelExecution,
     SequentialExecution,
     Space,
 )
+from sweepjax.execution import _memory
 
 
 def test_padding_never_reaches_the_model_and_one_trace_per_sweep():
@@ -71,3 +74,112 @@ def test_device_and_batch_arguments_are_checked():
         ParallelExecution(lambda s: s, space, n_vmap=0)
     with pytest.raises(TypeError, match="`n_pmap` must be a positive int"):
         ParallelExecution(lambda s: s, space, n_pmap=1.5)
+
+
+def test_n_vmap_is_clamped_to_the_space():
+    calls = []
+
+    def model(state):
+        jax.debug.callback(lambda x: calls.append(np.shape(x)), state["x"])
+        return state["x"] * 2
+
+    space = Space({"x": GridAxis(0.0, 1.0, 15)})
+    for n_vmap, n_pmap, batch in [(256, 1, 15), (10**9, 1, 15), (256, 2, 16)]:
+        executor = ParallelExecution(
+            model, space, n_vmap=n_vmap, n_pmap=n_pmap, progress=False
+        )
+        assert executor.compile().batch_size == batch
+        np.testing.assert_allclose(executor.run().outputs, np.linspace(0, 2, 15))
+
+
+def _wide(state):
+    """40 kB of outputs a point."""
+    return jnp.zeros(10_000) + state["x"]
+
+
+WIDE = Space({"x": GridAxis(0.0, 1.0, 64)})
+
+
+def test_auto_n_vmap_picks_a_batch_from_memory(monkeypatch):
+    auto = ParallelExecution(_wide, WIDE, n_vmap="auto", progress=False)
+    assert auto.compile().batch_size == 64  # all of it: 2.5 MB fits
+    fixed = ParallelExecution(_wide, WIDE, n_vmap=8, progress=False).run()
+    np.testing.assert_array_equal(auto.run().outputs, fixed.outputs)
+    # with 4 MiB free, a quarter of it holds about 26 points of 40 kB
+    monkeypatch.setattr(_memory, "available_bytes", lambda device: 4 * 2**20)
+    small = ParallelExecution(_wide, WIDE, n_vmap="auto", progress=False)
+    assert 2 <= small.compile().batch_size < 32
+    with pytest.raises(ValueError, match="`n_vmap` must be a positive int or 'auto'"):
+        ParallelExecution(_wide, WIDE, n_vmap="max")
+
+
+def test_a_batch_that_cannot_fit_is_refused_before_running(monkeypatch):
+    ran = []
+
+    def model(state):
+        jax.debug.callback(lambda x: ran.append(1), state["x"])
+        return _wide(state)
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda device: 1_000_000)
+    executor = ParallelExecution(model, WIDE, n_vmap=64, progress=False)
+    with pytest.raises(
+        ValueError,
+        match=r"one batch of 64 points needs about 2\.4 MiB .* but CPU memory has "
+        r"976\.6 KiB available; use n_vmap=1\d or less, or n_vmap='auto'",
+    ):
+        executor.run()
+    assert ran == []
+    monkeypatch.setattr(_memory, "available_bytes", lambda device: 10_000)
+    with pytest.raises(ValueError, match="even a batch of 2 points does not fit"):
+        ParallelExecution(model, WIDE, n_vmap=4, progress=False).run()
+
+
+def test_many_small_chunks_warn_with_the_overhead_and_a_better_size(tmp_path):
+    def fails(state):
+        def stop(i):
+            raise RuntimeError("stop here")
+
+        jax.debug.callback(stop, state["x"])
+        return state["x"]
+
+    space = Space({"x": GridAxis(0.0, 1.0, 3000)})
+    executor = ParallelExecution(fails, space, n_vmap=4, progress=False)
+    with (
+        pytest.warns(
+            UserWarning,
+            match=r"chunk_size=1 lays 3000 points out in 3000 chunks of 4 B; each "
+            r"chunk costs about 30 ms .* about 1\.5 min in all; a batch of 4 "
+            r"points writes 4 chunks.* chunk_size=4096 makes 1 chunks",
+        ),
+        pytest.raises(ExecutionError, match="stop here"),
+    ):
+        executor.run(store=tmp_path / "s", chunk_size=1)
+
+
+def _matmul(state):
+    """Matrix products: XLA picks other kernels for other batch shapes."""
+    w = jax.random.normal(jax.random.key(0), (33, 33)) / 6
+    x = jnp.full((33,), state["a"]) + jnp.arange(33.0) * 0.01
+    for _ in range(4):
+        x = jnp.tanh(x @ w + state["a"])
+    return jnp.tanh(jnp.outer(x, x) @ w)
+
+
+def test_outputs_agree_to_the_bit_across_n_vmap_and_executors(dask_client):
+    space = Space({"a": GridAxis(0.1, 1.0, 11)})
+    runs = {
+        f"parallel n_vmap={n}": ParallelExecution(
+            _matmul, space, n_vmap=n, progress=False
+        ).run()
+        for n in (1, 2, 3, 5)
+    }
+    runs["parallel n_vmap=1 n_pmap=4"] = ParallelExecution(
+        _matmul, space, n_vmap=1, n_pmap=4, progress=False
+    ).run()
+    for n in (1, 3):
+        runs[f"distributed n_vmap={n}"] = DistributedExecution(
+            _matmul, space, client=dask_client, n_vmap=n, progress=False
+        ).run()
+    reference = runs.pop("parallel n_vmap=2").outputs
+    for name, result in runs.items():
+        np.testing.assert_array_equal(result.outputs, reference, err_msg=name)

@@ -226,7 +226,7 @@ class ZarrSink(AbstractSink):
             check_storable(point_struct, store=True)
             check_file_names(output_names(point_struct), LOCK)
             if self.chunk_size is None:
-                self.chunk_size = default_chunk_size(point_struct)
+                self.chunk_size = default_chunk_size(point_struct, len(self.space))
             self._lay_out(point_struct)
         self._attach_arrays(point_struct)
         if done is None and outputs is not None:

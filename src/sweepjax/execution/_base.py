@@ -14,6 +14,8 @@ from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
 from sweepjax._space import Space
 from sweepjax._store import ZarrSink, provenance
 from sweepjax.execution._dependencies import check_shadowed_options
+from sweepjax.execution._interrupt import StopRequest
+from sweepjax.execution._memory import BatchTooLarge
 
 __all__ = ["AbstractExecution", "ExecutionError", "PointFailed", "SweepInterrupted"]
 
@@ -38,7 +40,11 @@ class ExecutionError(RuntimeError):
 
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: still a `KeyboardInterrupt`, carrying in
-    `.partial` a `Result` over the points finished before it (None if none)."""
+    `.partial` a `Result` over the points finished before it (None if none).
+
+    The first Ctrl-C lets the batch in flight finish and be written (to
+    memory or the store) before this is raised; a second one stops at once.
+    """
 
     def __init__(self, message: str, partial):
         super().__init__(message)
@@ -63,7 +69,11 @@ class AbstractExecution(abc.ABC):
     the sink which ranges are still to compute, hand them to the executor's
     compute step (`_compute`), and return the `Result`. A subclass fills in
     those two methods; nothing else about a run differs between executors.
+    A subclass whose `_compute` checks `self._stopping()` between batches sets
+    `_stops_between_batches`: a Ctrl-C then keeps the batch in flight.
     """
+
+    _stops_between_batches = False
 
     def __init__(
         self,
@@ -87,6 +97,7 @@ class AbstractExecution(abc.ABC):
         self.model, self.space, self.args, self.kwargs = model, space, args, kwargs
         self.progress = options["progress"]
         self._record: dict | None = None
+        self._stopping: StopRequest = StopRequest(enabled=False)
 
     def run(
         self,
@@ -113,11 +124,12 @@ class AbstractExecution(abc.ABC):
         (3, 1.0)
         """
         space, sink = self.space, _make_sink(store, resume)
-        sink.begin(space, self._provenance(store is not None), chunk_size)
-        try:
-            return self._run(sink)
-        finally:
-            sink.close()
+        with StopRequest(enabled=self._stops_between_batches) as self._stopping:
+            sink.begin(space, self._provenance(store is not None), chunk_size)
+            try:
+                return self._run(sink)
+            finally:
+                sink.close()
 
     def _run(self, sink: AbstractSink) -> Result:
         space = self.space
@@ -127,12 +139,16 @@ class AbstractExecution(abc.ABC):
             if first < len(space):
                 try:
                     struct = self._output_struct(first)
-                except PointFailed:
+                except (PointFailed, BatchTooLarge):
                     raise
                 except Exception as err:
                     raise PointFailed(first, err, "tracing the model") from err
             sink.open(struct)
             todo = sink.pending()
+            if todo:
+                self._check_layout(sink)
+                if self._stopping():
+                    raise KeyboardInterrupt
             with tqdm(
                 total=len(space),
                 disable=not self.progress,
@@ -141,15 +157,13 @@ class AbstractExecution(abc.ABC):
             ) as bar:
                 bar.update(len(space) - sum(b - a for a, b in todo))
                 self._compute(todo, sink, bar)
+            if self._stopping() and sink.pending():
+                raise KeyboardInterrupt
         except PointFailed as failed:
             raise self._failure(sink, failed) from failed.cause
-        except KeyboardInterrupt as stop:
-            done = self._keep(sink)
-            raise SweepInterrupted(
-                f"Interrupted after {done} points; they are in this exception's "
-                "`.partial` result" + _store_hint(sink) + ".",
-                sink.result(done) if done else None,
-            ) from stop
+        except KeyboardInterrupt:
+            # JAX's frames say nothing useful here: the message is the story.
+            raise self._interrupted(sink) from None
         sink.warn_nonfinite()
         return sink.result()
 
@@ -167,6 +181,28 @@ class AbstractExecution(abc.ABC):
         """The per-point output structure, traced now as `run` traces it (a
         model that fails to trace fails here, before any store is touched)."""
         return self._output_struct(0)
+
+    def _check_layout(self, sink: AbstractSink) -> None:
+        """Hook: checks once the sink knows its chunk size (before computing)."""
+
+    def _interrupted(self, sink: AbstractSink) -> SweepInterrupted:
+        """A SweepInterrupted saying what is kept and how to go on."""
+        done, n = self._keep(sink), len(self.space)
+        partial = sink.result(done) if done else None
+        if isinstance(sink, ZarrSink):
+            kept = sink.kept_points()
+            return SweepInterrupted(
+                f"Sweep interrupted after {done} points (of {n}): {kept} are kept "
+                f"in the store at {str(sink.path)!r}, the first {done} also in "
+                "this exception's `.partial`; run again with resume=True to "
+                f"compute the other {n - kept}.",
+                partial,
+            )
+        return SweepInterrupted(
+            f"Sweep interrupted after {done} points (of {n}); they are in this "
+            "exception's `.partial` result (a run with store=... can be resumed).",
+            partial,
+        )
 
     def _failure(self, sink: AbstractSink, failed: PointFailed) -> ExecutionError:
         """An ExecutionError for `failed` carrying every point written so far."""

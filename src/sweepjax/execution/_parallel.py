@@ -11,7 +11,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from sweepjax._sink import AbstractSink, Ranges
+from sweepjax._sink import AbstractSink, Ranges, warn_slow_chunks
 from sweepjax._space import Space
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
@@ -20,10 +20,18 @@ from sweepjax.execution._dependencies import (
     point_program,
     warn_unused_axes,
 )
+from sweepjax.execution._memory import AUTO_MAX, AUTO_SHARE, check_fits, fitting_n_vmap
 
 __all__ = ["CompiledSweep", "ParallelExecution", "check_devices", "stream"]
 
 _AXIS = "points"
+#: Points per device of every compiled batch, at least: XLA compiles a batch
+#: of one to other kernels (a matrix-vector product for a matrix product),
+#: whose round-off differs, so outputs would depend on `n_vmap`.
+MIN_VMAP = 2
+#: `n_vmap="auto"` first compiles a batch of this many points per device
+#: to measure what a point needs.
+AUTO_PROBE = 8
 
 
 def check_devices(n_pmap: int) -> list[jax.Device]:
@@ -46,6 +54,7 @@ class CompiledSweep:
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
     numbers) is closed over as a compile-time constant (`point_program`).
+    A device's share of a batch holds at least `MIN_VMAP` points.
     """
 
     def __init__(
@@ -58,7 +67,7 @@ class CompiledSweep:
         n_pmap: int,
     ):
         self.space = space
-        self.batch_size = n_vmap * n_pmap
+        self.batch_size = max(n_vmap, MIN_VMAP) * n_pmap
         point, dynamic = point_program(model, space, args, kwargs)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
@@ -110,6 +119,23 @@ class CompiledSweep:
         pos = jax.device_put(positions, self._pos_sharding)
         return self._compiled(*self._inputs, pos)
 
+    def memory(self) -> tuple[int, int] | None:
+        """``(need, fixed)``: bytes one device needs to run a batch (XLA's
+        memory analysis: arguments, outputs and temporaries), and the part of
+        it that does not grow with the batch (the shared inputs). None when
+        the backend gives no analysis."""
+        stats = self._compiled.memory_analysis()
+        if stats is None:
+            return None
+        need = (
+            stats.argument_size_in_bytes
+            + stats.output_size_in_bytes
+            + stats.temp_size_in_bytes
+            - stats.alias_size_in_bytes
+        )
+        fixed = sum(x.nbytes for x in jax.tree.leaves(self._inputs))
+        return need, min(fixed, need)
+
 
 class ParallelExecution(AbstractExecution):
     """Run a model over a space in vectorised batches, on one or more devices.
@@ -122,7 +148,16 @@ class ParallelExecution(AbstractExecution):
     arrays (or a store) batch by batch while the next batch computes, so
     device memory holds about one batch whatever the size of the space.
     ``n_vmap`` and ``n_pmap`` are speed settings only: the result, and a
-    store's chunks, do not depend on them.
+    store's chunks, do not depend on them (to the bit).
+
+    A batch never holds more points than the space: ``n_vmap`` is clamped to
+    ``ceil(len(space) / n_pmap)``; and it holds at least `MIN_VMAP` points
+    per device (``n_vmap=1`` runs two points per call). ``n_vmap="auto"``
+    compiles a batch of `AUTO_PROBE` points per device, reads its memory
+    from XLA's analysis, and picks the largest batch needing at most a
+    quarter of the device's free memory, at most `AUTO_MAX` points per
+    device. A batch that cannot fit in the free memory is refused before
+    anything runs.
 
     >>> space = Space({"x": GridAxis(0.0, 1.0, 5)})
     >>> result = ParallelExecution(lambda s: s["x"] * 2, space, n_vmap=4).run()
@@ -130,21 +165,23 @@ class ParallelExecution(AbstractExecution):
     [0.0, 0.5, 1.0, 1.5, 2.0]
     """
 
+    _stops_between_batches = True
+
     def __init__(
         self,
         model: Callable[..., Any],
         space: Space,
         *args: Any,
-        n_vmap: int = 1,
+        n_vmap: int | str = 1,
         n_pmap: int = 1,
         progress: bool = True,
         **kwargs: Any,
     ):
         options = {"n_vmap": n_vmap, "n_pmap": n_pmap, "progress": progress}
         super().__init__(model, space, args, kwargs, options)
-        self.n_vmap = check_positive_int("n_vmap", n_vmap)
+        self.n_vmap = _check_n_vmap(n_vmap)
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
-        check_devices(self.n_pmap)
+        self._device = check_devices(self.n_pmap)[0]
         self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
@@ -154,19 +191,66 @@ class ParallelExecution(AbstractExecution):
         no output depends on, found in the traced program.
         """
         if self._sweep is None:
-            self._sweep = CompiledSweep(
-                self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
-            )
+            self._sweep = self._fitting_sweep()
             # once per executor
             warn_unused_axes(self._sweep.unused_axes, self.model, type(self).__name__)
         return self._sweep
 
+    def _fitting_sweep(self) -> CompiledSweep:
+        """The compiled sweep with the batch size to use: clamped to the
+        space, chosen from memory for "auto", refused if it cannot fit."""
+        covering = -(-len(self.space) // self.n_pmap)  # per device
+        if self.n_vmap == "auto":
+            probe = min(AUTO_PROBE, covering)
+            sweep = self._sweep_of(probe)
+            memory = sweep.memory()
+            n_vmap = min(AUTO_MAX, covering)
+            if memory is not None:
+                share = max(probe, MIN_VMAP)
+                fit = fitting_n_vmap(
+                    *memory, share, self._device, self.n_pmap, AUTO_SHARE
+                )
+                n_vmap = n_vmap if fit is None else max(1, min(n_vmap, fit))
+            if max(n_vmap, MIN_VMAP) != max(probe, MIN_VMAP):
+                sweep = self._sweep_of(n_vmap)
+        else:
+            sweep = self._sweep_of(min(self.n_vmap, covering))
+        memory = sweep.memory()
+        if memory is not None:
+            label = f"ParallelExecution(n_vmap={self.n_vmap!r}, n_pmap={self.n_pmap})"
+            per_device = sweep.batch_size // self.n_pmap
+            check_fits(*memory, per_device, self._device, self.n_pmap, label, MIN_VMAP)
+        return sweep
+
+    def _sweep_of(self, n_vmap: int) -> CompiledSweep:
+        return CompiledSweep(
+            self.model, self.space, self.args, self.kwargs, n_vmap, self.n_pmap
+        )
+
     def _output_struct(self, first: int) -> Any:
         return self.compile().point_struct
 
+    def _check_layout(self, sink: AbstractSink) -> None:
+        warn_slow_chunks(sink, self.compile().batch_size)
+
     def _compute(self, ranges: Ranges, sink: AbstractSink, bar: Any) -> None:
         sweep = self.compile()
-        stream(sweep, batches(ranges, sweep.batch_size), sink, bar)
+        bounds = batches(ranges, sweep.batch_size)
+        stream(sweep, bounds, sink, bar, stopping=self._stopping)
+
+
+def _check_n_vmap(n_vmap: Any) -> int | str:
+    if isinstance(n_vmap, str):
+        if n_vmap != "auto":
+            raise ValueError(
+                f"`n_vmap` must be a positive int or 'auto', got {n_vmap!r}."
+            )
+        return n_vmap
+    return check_positive_int("n_vmap", n_vmap)
+
+
+def _never() -> bool:
+    return False
 
 
 def stream(
@@ -175,11 +259,13 @@ def stream(
     sink: AbstractSink,
     bar: Any,
     offset: int = 0,
+    stopping: Callable[[], bool] = _never,
 ) -> None:
     """Run batches in order, writing each one while the next one computes.
 
     Points ``[start, stop)`` of the space go to ``[start - offset, stop -
     offset)`` of the sink (a worker's sink holds only its task's points).
+    Once `stopping()` is true no batch starts; the one in flight is written.
     """
     pending = None
 
@@ -193,6 +279,8 @@ def stream(
         bar.update(stop - start)
 
     for start, stop in bounds:
+        if stopping():
+            break
         try:
             out = sweep(sweep.positions(start, stop))
         except Exception as err:

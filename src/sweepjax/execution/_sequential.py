@@ -33,6 +33,8 @@ class SequentialExecution(AbstractExecution):
     [0.0, 0.25, 1.0]
     """
 
+    _stops_between_batches = True  # a Ctrl-C stops after the point in flight
+
     def __init__(
         self,
         model: Callable[..., Any],
@@ -65,6 +67,8 @@ class SequentialExecution(AbstractExecution):
             rows: list[list[Any]] = []
             try:
                 for i, state in enumerate(self.space.iterate(start, stop), start):
+                    if self._stopping():
+                        break
                     out = first_out if i == first else self._call(i, state)
                     leaves, got = jax.tree.flatten(out)
                     found = [_shape_dtype(x) for x in leaves]
@@ -83,6 +87,8 @@ class SequentialExecution(AbstractExecution):
             finally:
                 if rows:
                     sink.write(start, start + len(rows), _stack(rows, structs))
+            if self._stopping():
+                return
 
 
 def _shape_dtype(x: Any) -> tuple:
