@@ -14,6 +14,7 @@ from sweepjax import (
     NumPyroAxis,
     UniformAxis,
 )
+from sweepjax import _axis_checks as axis_checks
 from sweepjax._axis_checks import check_size
 
 KEY = jax.random.key(7)
@@ -282,16 +283,30 @@ def test_custom_axes_get_a_spec_by_tracing_or_none():
     check_size(HostAxis(3, 2))  # unknown shape: only the size is checked
 
 
-def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold():
+def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold(
+    monkeypatch,
+):
+    monkeypatch.setattr(axis_checks, "_memory", lambda: (10**12, "1 TB"))
+    # It would fit: x64 (int64 positions) is the fix.
     with pytest.raises(
         ValueError,
         match=r"^GridAxis\(low=0.0, high=1.0, n=2147483648\) is too large for one "
         r"table: 2,147,483,648 values of shape \(\) in float32 need 8.6 GB "
         r"\(8,589,934,592 bytes\), and JAX indexes it with int32, which reaches "
-        r"only 2,147,483,647 values\. Use fewer points, or split it into several "
-        r"axes combined in mode='product'",
+        r"only 2,147,483,647 values\. Enable 64-bit integers with "
+        r'jax.config.update\("jax_enable_x64", True\) before creating the axis '
+        r"\(executors then index it with int64\), or use fewer points",
     ):
         check_size(GridAxis(0.0, 1.0, 2**31))
+    monkeypatch.setattr(axis_checks, "_memory", lambda: (10**9, "1 GB"))
+    # It would not fit either way: x64 is no fix.
+    with pytest.raises(
+        ValueError,
+        match=r"reaches only 2,147,483,647 values\. Use fewer points, or split it "
+        r"into several axes combined in mode='product'",
+    ):
+        check_size(GridAxis(0.0, 1.0, 2**31))
+    monkeypatch.undo()
     with pytest.raises(
         ValueError,
         match=r"Axis `w` \(NumPyroAxis.*\) is too large for one table: 1,000 "

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -42,7 +41,8 @@ class CompiledSweep:
     """A model compiled once for batches of `batch_size` points of a space.
 
     The batch function takes per-dimension positions ``[batch_size, n_dims]``
-    (int32) and gathers each axis's values on the device, so only positions
+    (`Space.position_dtype`: int32, or int64 for an axis longer than int32
+    reaches) and gathers each axis's values on the device, so only positions
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
     numbers) is closed over as a compile-time constant (`point_program`).
@@ -59,6 +59,7 @@ class CompiledSweep:
     ):
         self.space = space
         self.batch_size = n_vmap * n_pmap
+        self._pos_dtype = space.position_dtype
         point, dynamic = point_program(model, space, args, kwargs)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
@@ -85,7 +86,7 @@ class CompiledSweep:
         self._inputs = jax.device_put((dynamic, space.tables), replicated)
         n_dims = len(space.effective_axes)
         pos = jax.ShapeDtypeStruct(
-            (self.batch_size, n_dims), jnp.int32, sharding=self._pos_sharding
+            (self.batch_size, n_dims), self._pos_dtype, sharding=self._pos_sharding
         )
         # One trace serves the compilation and the dependency analysis.
         traced = fn.trace(*self._inputs, pos)
@@ -103,7 +104,7 @@ class CompiledSweep:
         """Positions of points [start, stop), padded to a full batch by
         repeating the last real point (a valid input, discarded afterwards)."""
         idx = np.minimum(np.arange(start, start + self.batch_size), stop - 1)
-        return self.space.positions(idx).astype(np.int32)
+        return self.space.positions(idx).astype(self._pos_dtype)
 
     def __call__(self, positions: np.ndarray) -> Any:
         """Dispatch one batch (asynchronously); returns device outputs."""
