@@ -319,3 +319,26 @@ def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold(
             "w",
         )
     check_size(GridAxis(0.0, 1.0, 2**31 - 1))  # 8.6 GB: the limit is the index
+
+
+def test_float64_data_that_float32_merges_is_refused():
+    # Three distinct points would silently become one float32 value.
+    with pytest.raises(
+        ValueError,
+        match=r"DataAxis: `values` holds 3 distinct float64 points, but float32, "
+        r"the dtype JAX stores them in, tells only 1 apart \(2 lost: values\[0\] = "
+        r"1\.0 and values\[1\] = 1\.000000001 both become 1\.0\).*"
+        r'jax.config.update\("jax_enable_x64", True\) before creating the axis',
+    ):
+        DataAxis(np.array([1, 1 + 1e-9, 1 + 2e-9]))
+    with pytest.raises(
+        ValueError, match=r"values\[0\] and values\[1\] become the same"
+    ):
+        DataAxis(np.array([[1.0, 1 + 1e-9], [1.0, 1.0]]))
+    # Rounding that keeps points apart, repeats already in the data, and
+    # float64 kept as float64 under x64 all pass.
+    assert DataAxis([0.1, 0.5, 0.9]).values.dtype == jnp.float32
+    assert DataAxis(np.array([1.0, 1.0, 2.0])).size == 3
+    with jax.enable_x64(True):
+        axis = DataAxis(np.array([1, 1 + 1e-9, 1 + 2e-9]))
+        assert len(np.unique(np.asarray(axis.values))) == 3

@@ -170,24 +170,13 @@ class _RangeAxis(AbstractAxis):
     @staticmethod
     @abc.abstractmethod
     def _points(low: Any, high: Any, n: int, key: jax.Array | None) -> jax.Array:
-        """The `n` scalar points between `low` and `high`, `[n]`."""
-
-    @classmethod
-    def values_between(
-        cls,
-        low: Any,
-        high: Any,
-        n: int,
-        shape: tuple[int, ...] | None,
-        key: jax.Array | None,
-    ) -> jax.Array:
-        """What ``cls(low, high, n, shape).generate_values(key)`` gives, with
-        `low` and `high` possibly traced: `range_tables` makes every range
-        axis of a Space in one compiled program with it."""
-        return _broadcast_samples(cls._points(low, high, n, key), shape)
+        """The `n` scalar points between `low` and `high`, `[n]` (`low` and
+        `high` may be traced: `range_tables` makes them in one program)."""
 
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
-        return self.values_between(self.low, self.high, self.n, self.shape, key)
+        return _broadcast_samples(
+            self._points(self.low, self.high, self.n, key), self.shape
+        )
 
     def values_spec(self, key: jax.Array | None = None) -> jax.ShapeDtypeStruct:
         return jax.ShapeDtypeStruct((self.n, *(self.shape or ())), float_dtype())
@@ -435,8 +424,13 @@ def range_tables(
         n_keys=len(axes) + 1 if keyed else 0,
     )
     slots = [i for i, axis in enumerate(axes) if type(axis) in PROGRAMMED_AXES]
-    for i, table in zip(slots, tables, strict=True):
-        out[i] = table
+    for i, points in zip(slots, tables, strict=True):
+        shape = axes[i].shape
+        if shape is not None:  # on the host: a copy, and a program of its own
+            n = points.shape[0]
+            column = np.asarray(points).reshape((n,) + (1,) * len(shape))
+            points = jax.device_put(np.broadcast_to(column, (n, *shape)))
+        out[i] = points
     return out
 
 
@@ -445,7 +439,8 @@ def _range_program(key, bounds, plan, n_keys):
     subkeys = None
     if n_keys:
         subkeys = jax.random.split(jax.random.key(0) if key is None else key, n_keys)
+    # The points alone: a broadcast fused with them could round differently.
     return [
-        cls.values_between(low, high, n, shape, None if i < 0 else subkeys[i + 1])
-        for (i, cls, n, shape), (low, high) in zip(plan, bounds, strict=True)
+        cls._points(low, high, n, None if i < 0 else subkeys[i + 1])
+        for (i, cls, n, _), (low, high) in zip(plan, bounds, strict=True)
     ]

@@ -1,5 +1,7 @@
 """ParallelExecution: one compiled batch function, padding, several devices."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,6 +13,7 @@ from sweepjax import (
     ParallelExecution,
     SequentialExecution,
     Space,
+    open_result,
 )
 
 
@@ -71,3 +74,51 @@ def test_device_and_batch_arguments_are_checked():
         ParallelExecution(lambda s: s, space, n_vmap=0)
     with pytest.raises(TypeError, match="`n_pmap` must be a positive int"):
         ParallelExecution(lambda s: s, space, n_pmap=1.5)
+
+
+def _claim_long_first_axis(space, size):
+    """Make `space`'s first dimension claim `size` values: a real table that
+    long needs gigabytes; the width of positions is what is under test."""
+    space._effective = (
+        dataclasses.replace(space.effective_axes[0], size=size),
+        *space.effective_axes[1:],
+    )
+    return space
+
+
+def test_positions_are_int64_for_an_axis_longer_than_int32(monkeypatch):
+    with jax.enable_x64(True):
+        space = Space({"x": GridAxis(0.0, 1.0, 8), "y": GridAxis(0, 1, 2)}, "product")
+        assert space.position_dtype == np.int32
+        monkeypatch.setattr(Space, "position_dtype", np.dtype(np.int64))
+        executor = ParallelExecution(
+            lambda s: s["x"] * 2 + s["y"], space, n_vmap=3, progress=False
+        )
+        assert executor.compile().positions(0, 3).dtype == np.int64
+        outputs = executor.run().outputs
+        expected = [float(p["x"] * 2 + p["y"]) for p in space]
+        np.testing.assert_allclose(outputs, expected)
+
+
+def test_an_axis_longer_than_int32_without_x64_is_refused_up_front():
+    space = _claim_long_first_axis(Space({"x": GridAxis(0.0, 1.0, 8)}), 2**31 + 8)
+    with pytest.raises(
+        ValueError,
+        match=r"The axis `x` has 2,147,483,656 values, more than int32 positions "
+        r"reach .* x64 mode is off.*jax.config.update\(\"jax_enable_x64\", True\)",
+    ):
+        ParallelExecution(lambda s: s["x"], space, progress=False)
+
+
+def test_a_store_of_a_slice_beyond_int64_reads_back(tmp_path):
+    space = Space({k: GridAxis(0.0, 1.0, 2**21) for k in "abc"}, mode="product")
+    assert space.N == 2**63  # len() cannot hold it
+    part = space[2**62 : 2**62 + 5]
+    executor = ParallelExecution(
+        lambda s: s["a"] + s["b"] + s["c"], part, n_vmap=2, progress=False
+    )
+    ran = executor.run(store=tmp_path / "huge.zarr")
+    read = open_result(tmp_path / "huge.zarr")
+    assert read.space.describe()["index"] == [2**62, 2**62 + 5, 1]
+    np.testing.assert_array_equal(np.asarray(read.outputs), ran.outputs)
+    assert read.to_dataframe().equals(ran.to_dataframe())

@@ -146,6 +146,7 @@ class ParallelExecution(AbstractExecution):
         self.n_vmap = check_positive_int("n_vmap", n_vmap)
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
         check_devices(self.n_pmap)
+        _ = space.position_dtype  # an axis too long for int32 needs x64: say so now
         self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
