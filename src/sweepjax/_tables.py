@@ -23,8 +23,8 @@ __all__ = ["AxisTables", "check_key"]
 
 # Points hand out axis values as JAX arrays made in blocks of this many rows;
 # each axis keeps its latest blocks (at most this many).
-_ROW_BLOCK = 128
-_ROW_BLOCKS_KEPT = 512
+_ROW_BLOCK = 16
+_ROW_BLOCKS_KEPT = 4096
 
 
 def check_key(key: Any) -> None:
@@ -126,7 +126,8 @@ class AxisTables:
         table = self.device[k]
         if not is_key_array(table):
             rows = self.host[k][block * _ROW_BLOCK : (block + 1) * _ROW_BLOCK]
-            return jax.device_put(list(rows))
+            # 0-d arrays, not NumPy scalars: JAX takes scalars 5x slower.
+            return jax.device_put([np.asarray(row) for row in rows])
         if k not in self._key_data:  # keys travel as their raw data, fetched once
             self._key_data[k] = np.asarray(jax.random.key_data(table))
         rows = self._key_data[k][block * _ROW_BLOCK : (block + 1) * _ROW_BLOCK]
