@@ -122,3 +122,23 @@ def test_a_store_of_a_slice_beyond_int64_reads_back(tmp_path):
     assert read.space.describe()["index"] == [2**62, 2**62 + 5, 1]
     np.testing.assert_array_equal(np.asarray(read.outputs), ran.outputs)
     assert read.to_dataframe().equals(ran.to_dataframe())
+
+
+def test_a_warm_rerun_traces_analyses_and_transfers_nothing(monkeypatch):
+    traces, puts = [], []
+    space = Space({"x": GridAxis(0.0, 1.0, 7)})
+
+    def model(state):
+        traces.append(1)
+        return state["x"] * 2
+
+    executor = ParallelExecution(model, space, n_vmap=3, progress=False)
+    first = executor.run()
+    put = jax.device_put
+    monkeypatch.setattr(
+        jax, "device_put", lambda *a, **k: puts.append(a) or put(*a, **k)
+    )
+    second = executor.run()
+    assert traces == [1] and puts == []  # the positions stay on the device
+    np.testing.assert_array_equal(first.outputs, second.outputs)
+    assert first.outputs is not second.outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ from sweepjax.execution._dependencies import (
 __all__ = ["CompiledSweep", "ParallelExecution", "check_devices", "stream"]
 
 _AXIS = "points"
+#: Device-resident positions kept per compiled sweep, so that a warm re-run
+#: of the same batches transfers nothing (they are a few bytes per point).
+_POSITIONS_KEPT_BYTES = 2**20
 
 
 def check_devices(n_pmap: int) -> list[jax.Device]:
@@ -99,6 +103,7 @@ class CompiledSweep:
         self.unused_axes = ignored_axes(
             traced.jaxpr, space, len(jax.tree.leaves(dynamic))
         )
+        self._placed: OrderedDict[tuple[int, int], jax.Array] = OrderedDict()
 
     def positions(self, start: int, stop: int) -> np.ndarray:
         """Positions of points [start, stop), padded to a full batch by
@@ -106,10 +111,24 @@ class CompiledSweep:
         idx = np.minimum(np.arange(start, start + self.batch_size), stop - 1)
         return self.space.positions(idx).astype(self._pos_dtype)
 
-    def __call__(self, positions: np.ndarray) -> Any:
+    def placed_positions(self, start: int, stop: int) -> jax.Array:
+        """`positions` of [start, stop) on the device; the latest batches are
+        kept (about `_POSITIONS_KEPT_BYTES`), so a re-run sends nothing."""
+        pos = self._placed.get((start, stop))
+        if pos is None:
+            pos = jax.device_put(self.positions(start, stop), self._pos_sharding)
+            kept = _POSITIONS_KEPT_BYTES // max(pos.nbytes, 1)
+            while self._placed and len(self._placed) >= kept:
+                self._placed.popitem(last=False)
+            if kept:
+                self._placed[(start, stop)] = pos
+        return pos
+
+    def __call__(self, positions: np.ndarray | jax.Array) -> Any:
         """Dispatch one batch (asynchronously); returns device outputs."""
-        pos = jax.device_put(positions, self._pos_sharding)
-        return self._compiled(*self._inputs, pos)
+        if not isinstance(positions, jax.Array):
+            positions = jax.device_put(positions, self._pos_sharding)
+        return self._compiled(*self._inputs, positions)
 
 
 class ParallelExecution(AbstractExecution):
@@ -196,7 +215,7 @@ def stream(
 
     for start, stop in bounds:
         try:
-            out = sweep(sweep.positions(start, stop))
+            out = sweep(sweep.placed_positions(start, stop))
         except Exception as err:
             if pending is not None:
                 flush(pending)
