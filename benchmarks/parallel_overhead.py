@@ -2,7 +2,8 @@
 
 1. ParallelExecution vs `jax.jit(jax.vmap(model))` on a 68-node noisy rate
    model (256 points, 2,000 Heun steps): cold (compilation included) and warm
-   ratios, baseline time / sweepjax time (1.0 = no overhead).
+   ratios, baseline time / sweepjax time (1.0 = no overhead). Warm is a second
+   `run()` of the same executor: nothing is traced or sent again.
 2. SequentialExecution's cost per point beyond the model call (10^4 points,
    trivial model).
 3. Peak RSS of a 2x10^5-point sweep returning 64 floats per point with
@@ -148,8 +149,8 @@ def main() -> None:
     )
     print(
         f"  warm: jit(vmap) {r['warm'][0]:.3f} s, ParallelExecution "
-        f"{r['warm'][1]:.3f} s, ratio {warm:.3f} (target >= 0.95: "
-        f"{verdict(warm, 0.95)})"
+        f"{r['warm'][1]:.3f} s, ratio {warm:.3f} (target >= 0.97: "
+        f"{verdict(warm, 0.97)})"
     )
 
     n_seq = 2_000 if quick else 10_000

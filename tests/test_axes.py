@@ -14,6 +14,7 @@ from sweepjax import (
     NumPyroAxis,
     UniformAxis,
 )
+from sweepjax import _axis_checks as axis_checks
 from sweepjax._axis_checks import check_size
 
 KEY = jax.random.key(7)
@@ -282,16 +283,30 @@ def test_custom_axes_get_a_spec_by_tracing_or_none():
     check_size(HostAxis(3, 2))  # unknown shape: only the size is checked
 
 
-def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold():
+def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold(
+    monkeypatch,
+):
+    monkeypatch.setattr(axis_checks, "_memory", lambda: (10**12, "1 TB"))
+    # It would fit: x64 (int64 positions) is the fix.
     with pytest.raises(
         ValueError,
         match=r"^GridAxis\(low=0.0, high=1.0, n=2147483648\) is too large for one "
         r"table: 2,147,483,648 values of shape \(\) in float32 need 8.6 GB "
         r"\(8,589,934,592 bytes\), and JAX indexes it with int32, which reaches "
-        r"only 2,147,483,647 values\. Use fewer points, or split it into several "
-        r"axes combined in mode='product'",
+        r"only 2,147,483,647 values\. Enable 64-bit integers with "
+        r'jax.config.update\("jax_enable_x64", True\) before creating the axis '
+        r"\(executors then index it with int64\), or use fewer points",
     ):
         check_size(GridAxis(0.0, 1.0, 2**31))
+    monkeypatch.setattr(axis_checks, "_memory", lambda: (10**9, "1 GB"))
+    # It would not fit either way: x64 is no fix.
+    with pytest.raises(
+        ValueError,
+        match=r"reaches only 2,147,483,647 values\. Use fewer points, or split it "
+        r"into several axes combined in mode='product'",
+    ):
+        check_size(GridAxis(0.0, 1.0, 2**31))
+    monkeypatch.undo()
     with pytest.raises(
         ValueError,
         match=r"Axis `w` \(NumPyroAxis.*\) is too large for one table: 1,000 "
@@ -304,3 +319,26 @@ def test_check_size_refuses_tables_jax_cannot_index_or_memory_cannot_hold():
             "w",
         )
     check_size(GridAxis(0.0, 1.0, 2**31 - 1))  # 8.6 GB: the limit is the index
+
+
+def test_float64_data_that_float32_merges_is_refused():
+    # Three distinct points would silently become one float32 value.
+    with pytest.raises(
+        ValueError,
+        match=r"DataAxis: `values` holds 3 distinct float64 points, but float32, "
+        r"the dtype JAX stores them in, tells only 1 apart \(2 lost: values\[0\] = "
+        r"1\.0 and values\[1\] = 1\.000000001 both become 1\.0\).*"
+        r'jax.config.update\("jax_enable_x64", True\) before creating the axis',
+    ):
+        DataAxis(np.array([1, 1 + 1e-9, 1 + 2e-9]))
+    with pytest.raises(
+        ValueError, match=r"values\[0\] and values\[1\] become the same"
+    ):
+        DataAxis(np.array([[1.0, 1 + 1e-9], [1.0, 1.0]]))
+    # Rounding that keeps points apart, repeats already in the data, and
+    # float64 kept as float64 under x64 all pass.
+    assert DataAxis([0.1, 0.5, 0.9]).values.dtype == jnp.float32
+    assert DataAxis(np.array([1.0, 1.0, 2.0])).size == 3
+    with jax.enable_x64(True):
+        axis = DataAxis(np.array([1, 1 + 1e-9, 1 + 2e-9]))
+        assert len(np.unique(np.asarray(axis.values))) == 3

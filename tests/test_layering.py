@@ -22,6 +22,7 @@ LAYERS = [
     {"sweepjax._config"},
     {"sweepjax._axis_checks"},
     {"sweepjax._axes"},
+    {"sweepjax._tables"},
     {"sweepjax._space"},
     {"sweepjax._result"},
     {"sweepjax._sink"},

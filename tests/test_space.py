@@ -2,6 +2,10 @@ import copy
 import dataclasses
 import itertools
 import math
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 from typing import NamedTuple
 
@@ -522,3 +526,148 @@ def test_dimension_names_must_not_name_an_axis_outside_them():
         {"G": GridAxis(0, 1, 3, group="G"), "H": GridAxis(5, 6, 3, group="G")}
     )
     assert [e.name for e in space.effective_axes] == ["G"]
+
+
+@pytest.mark.parametrize("key", [None, jax.random.key(7)])
+def test_tables_equal_each_axis_generated_alone_bit_for_bit(key):
+    # One compiled program makes the range axes' tables: the values must be
+    # exactly those of generate_values with the documented subkey (stores
+    # fingerprint them, so one ulp would refuse a resume).
+    state = {name: make(3 + i) for i, (name, make) in enumerate(sorted(AXES.items()))}
+    state["wide"] = GridAxis(0.1, 2.3, 1001, shape=(2,))
+    state["draw"] = UniformAxis(1e-4, 1e-2, 777)
+    subkeys = jax.random.split(
+        jax.random.key(0) if key is None else key, len(state) + 1
+    )
+    space = Space(state, mode="product", key=key)
+    for i, name in enumerate(sorted(state)):
+        alone = state[name].generate_values(subkeys[i + 1])
+        np.testing.assert_array_equal(as_numpy(space.values[name]), as_numpy(alone))
+        assert space.values[name].dtype == alone.dtype
+
+
+def test_tables_equal_generate_values_in_x64():
+    with jax.enable_x64(True):
+        state = {"g": GridAxis(0.1, 2.3, 17), "u": UniformAxis(-1.0, 3.0, 9)}
+        space = Space(state, mode="product", key=jax.random.key(3))
+        subkeys = jax.random.split(jax.random.key(3), 3)
+        for i, name in enumerate(sorted(state)):
+            alone = np.asarray(state[name].generate_values(subkeys[i + 1]))
+            assert alone.dtype == np.float64
+            np.testing.assert_array_equal(np.asarray(space.values[name]), alone)
+
+
+FRESH_PROCESS = textwrap.dedent(
+    """
+    import itertools
+    import jax
+    import numpy as np
+
+    jax.config.update("jax_enable_compilation_cache", False)
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **kw: compiles.append(event)
+        if event == "/jax/core/compile/backend_compile_duration" else None
+    )
+    from sweepjax import DataAxis, GridAxis, Space, UniformAxis
+
+    space = Space(
+        {"G": GridAxis(0.0, 1.0, 1000), "sigma": UniformAxis(1e-4, 1e-2, 1000),
+         "speed": DataAxis(np.linspace(1.0, 10.0, 10)), "dt": 0.1},
+        mode="product",
+    )
+    point = space[123_456]
+    first = len(compiles)
+    # Everything else on the host path: none compiles.
+    points = list(itertools.islice(space, 300))
+    small = space[10:100]
+    small.gather(np.arange(20)), small.collect(n_vmap=7), small.to_dataframe()
+    space.parameters(5), space.describe(), small[3], space[-1]
+    print(first, len(compiles), float(point["G"]), float(points[299]["speed"]))
+    """
+)
+
+
+def test_building_and_indexing_compile_at_most_once_in_a_fresh_process():
+    env = {k: v for k, v in os.environ.items() if "COMPILATION_CACHE" not in k}
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split()
+    # The one compilation: the range axes' tables (grid and uniform draw).
+    assert out[:2] == ["1", "1"], out
+    assert float(out[2]) == pytest.approx(12 / 999) and float(out[3]) == 10.0
+
+
+def test_points_match_the_device_gather():
+    # Points come from host tables, executors gather on the device: the same.
+    space = Space(
+        {
+            "a": UniformAxis(0, 1, 5),
+            "k": AXES["data_keys"](3),
+            "m": AXES["data_matrix"](2),
+        },
+        mode="product",
+    )
+    idx = np.arange(len(space))
+    device = space.assemble(jnp.asarray(space.positions(idx)))
+    host = space.gather(idx)
+    for name in ("a", "k", "m"):
+        np.testing.assert_array_equal(as_numpy(host[name]), as_numpy(device[name]))
+        np.testing.assert_array_equal(
+            as_numpy(space[7][name]), as_numpy(device[name][7])
+        )
+
+
+@pytest.mark.parametrize(
+    "key, error, match",
+    [
+        (
+            0,
+            TypeError,
+            r"`key` must be a JAX PRNG key, got int: 0\. Pass "
+            r"key=jax\.random\.key\(0\)\.",
+        ),
+        ("seed", TypeError, r"got str: 'seed'\. Pass key=jax\.random\.key\(0\)"),
+        (
+            jax.random.split(jax.random.key(0), 2),
+            ValueError,
+            r"`key` must be a single PRNG key, got a key array of shape \(2,\)",
+        ),
+    ],
+)
+def test_a_key_that_is_not_one_prng_key_is_refused(key, error, match):
+    with pytest.raises(error, match=match):
+        Space({"a": UniformAxis(0, 1, 3)}, key=key)
+
+
+def test_a_raw_key_still_works():
+    raw = Space({"a": UniformAxis(0, 1, 3)}, key=jax.random.PRNGKey(4))
+    typed = Space({"a": UniformAxis(0, 1, 3)}, key=jax.random.key(4))
+    np.testing.assert_array_equal(raw.values["a"], typed.values["a"])
+
+
+def _with_long_axis(space, size):
+    """`space` whose first dimension claims `size` values (a table that long
+    needs gigabytes: only the dtype choice is under test)."""
+    long = dataclasses.replace(space.effective_axes[0], size=size)
+    space._effective = (long, *space.effective_axes[1:])
+    return space
+
+
+def test_positions_are_int64_when_an_axis_outgrows_int32():
+    space = Space({"x": GridAxis(0, 1, 3), "y": GridAxis(0, 1, 2)}, mode="product")
+    assert space.position_dtype == np.int32
+    with jax.enable_x64(True):
+        assert _with_long_axis(space, 2**31 + 8).position_dtype == np.int64
+        assert _with_long_axis(space, 2**31 - 1).position_dtype == np.int32
+    with pytest.raises(
+        ValueError,
+        match=r"The axis `x` has 2,147,483,656 values, more than int32 positions "
+        r"reach \(2,147,483,647\), and JAX's x64 mode is off.*"
+        r'jax.config.update\("jax_enable_x64", True\)',
+    ):
+        _with_long_axis(space, 2**31 + 8).position_dtype

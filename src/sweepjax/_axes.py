@@ -7,6 +7,7 @@ Their arguments are checked at construction and their values after generation
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from sweepjax._axis_checks import (
     check_finite,
     check_group,
     check_n,
+    check_resolution,
     check_shape,
     check_wrap,
     describe_wrap,
@@ -35,6 +37,8 @@ __all__ = [
     "UniformAxis",
     "DataAxis",
     "NumPyroAxis",
+    "PROGRAMMED_AXES",
+    "range_tables",
 ]
 
 
@@ -163,12 +167,16 @@ class _RangeAxis(AbstractAxis):
     def size(self) -> int:
         return self.n
 
+    @staticmethod
     @abc.abstractmethod
-    def _points(self, key: jax.Array | None) -> jax.Array:
-        """The `n` scalar points, `[n]`."""
+    def _points(low: Any, high: Any, n: int, key: jax.Array | None) -> jax.Array:
+        """The `n` scalar points between `low` and `high`, `[n]` (`low` and
+        `high` may be traced: `range_tables` makes them in one program)."""
 
     def generate_values(self, key: jax.Array | None = None) -> jax.Array:
-        return _broadcast_samples(self._points(key), self.shape)
+        return _broadcast_samples(
+            self._points(self.low, self.high, self.n, key), self.shape
+        )
 
     def values_spec(self, key: jax.Array | None = None) -> jax.ShapeDtypeStruct:
         return jax.ShapeDtypeStruct((self.n, *(self.shape or ())), float_dtype())
@@ -200,8 +208,9 @@ class GridAxis(_RangeAxis):
     _distinct = True
     _values_fix = "use wider bounds or fewer points"
 
-    def _points(self, key: jax.Array | None) -> jax.Array:
-        return jnp.linspace(self.low, self.high, self.n)
+    @staticmethod
+    def _points(low, high, n, key):
+        return jnp.linspace(low, high, n)
 
 
 class LogGridAxis(_RangeAxis):
@@ -216,8 +225,9 @@ class LogGridAxis(_RangeAxis):
     _distinct = True
     _values_fix = "use wider bounds or fewer points"
 
-    def _points(self, key: jax.Array | None) -> jax.Array:
-        return jnp.geomspace(self.low, self.high, self.n)
+    @staticmethod
+    def _points(low, high, n, key):
+        return jnp.geomspace(low, high, n)
 
 
 class UniformAxis(_RangeAxis):
@@ -229,9 +239,10 @@ class UniformAxis(_RangeAxis):
 
     _needs_span = True
 
-    def _points(self, key: jax.Array | None) -> jax.Array:
+    @staticmethod
+    def _points(low, high, n, key):
         key = jax.random.key(0) if key is None else key
-        return jax.random.uniform(key, (self.n,), minval=self.low, maxval=self.high)
+        return jax.random.uniform(key, (n,), minval=low, maxval=high)
 
 
 class DataAxis(AbstractAxis):
@@ -256,20 +267,15 @@ class DataAxis(AbstractAxis):
     ):
         if isinstance(values, AbstractAxis):
             raise TypeError("DataAxis: `values` must be data, got an axis.")
-        if is_key_array(values):
-            array = values
+        if isinstance(values, jax.Array):
+            array = values if is_key_array(values) else jnp.asarray(values)
         else:
-            try:
-                with np.errstate(over="ignore"):  # reported below, with the fix
-                    array = jnp.asarray(values)
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"DataAxis: `values` must be array-like (list, NumPy or JAX "
-                    f"array, or a PRNG key array), got {type(values).__name__}: "
-                    f"{err}"
-                ) from None
-            if not isinstance(values, jax.Array):
-                check_conversion(values, array)
+            source = _as_numpy(values)
+            with np.errstate(over="ignore"):  # reported below, with the fix
+                # A host-side conversion: jnp.asarray would compile a cast.
+                array = jax.device_put(source)
+            check_conversion(source, array)
+            check_resolution(source, array)
         if array.ndim == 0:
             raise ValueError(
                 f"DataAxis: `values` needs a leading axis dimension, got a scalar "
@@ -306,6 +312,20 @@ class DataAxis(AbstractAxis):
             "value_shape": tuple(self.values.shape[1:]),
             "dtype": str(self.values.dtype),
         }
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    """`values` as a NumPy array of numbers, or `TypeError` naming `values`."""
+    try:
+        source = np.asarray(values)
+        if source.dtype == object or source.dtype.kind in "USV":
+            source = np.asarray(jnp.asarray(values))  # e.g. a list of JAX arrays
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"DataAxis: `values` must be array-like (list, NumPy or JAX "
+            f"array, or a PRNG key array), got {type(values).__name__}: {err}"
+        ) from None
+    return source
 
 
 class NumPyroAxis(AbstractAxis):
@@ -362,3 +382,65 @@ class NumPyroAxis(AbstractAxis):
             fields["sample_shape"] = self.sample_shape
             fields["broadcast_mode"] = self.broadcast_mode
         return fields
+
+
+#: The axes `range_tables` makes together: their values depend on nothing but
+#: their type, bounds, size, shape and key (a subclass is made on its own).
+PROGRAMMED_AXES = (GridAxis, LogGridAxis, UniformAxis)
+
+
+def range_tables(
+    axes: Sequence[AbstractAxis], key: jax.Array | None = None
+) -> list[jax.Array | None]:
+    """The values of the `GridAxis`, `LogGridAxis` and `UniformAxis` among
+    `axes` (None for the others), made by one compiled program.
+
+    Axis ``i`` gets exactly what ``axes[i].generate_values(subkeys[i + 1])``
+    gives, with ``subkeys = jax.random.split(key, len(axes) + 1)`` (`key`
+    defaults to ``jax.random.key(0)``). The program depends only on the
+    axes' types, sizes and shapes (the bounds and key are its inputs), so a
+    process compiles it once per such layout, where making the tables one by
+    one costs a compilation per operation (the key, the split, each
+    indexing, each draw).
+
+    >>> [t.shape for t in range_tables([GridAxis(0, 1, 3), UniformAxis(0, 1, 2)])]
+    [(3,), (2,)]
+    """
+    plan, bounds = [], []
+    keyed = any(type(a) in PROGRAMMED_AXES and a.uses_key for a in axes)
+    for i, axis in enumerate(axes):
+        if type(axis) in PROGRAMMED_AXES:
+            # Keyless axes do not depend on their place: layouts share programs.
+            where = i if axis.uses_key else -1
+            plan.append((where, type(axis), axis.n, axis.shape))
+            bounds.append((axis.low, axis.high))
+    out: list[jax.Array | None] = [None] * len(axes)
+    if not plan:
+        return out
+    tables = _range_program(
+        key if keyed else None,
+        tuple(bounds),
+        plan=tuple(plan),
+        n_keys=len(axes) + 1 if keyed else 0,
+    )
+    slots = [i for i, axis in enumerate(axes) if type(axis) in PROGRAMMED_AXES]
+    for i, points in zip(slots, tables, strict=True):
+        shape = axes[i].shape
+        if shape is not None:  # on the host: a copy, and a program of its own
+            n = points.shape[0]
+            column = np.asarray(points).reshape((n,) + (1,) * len(shape))
+            points = jax.device_put(np.broadcast_to(column, (n, *shape)))
+        out[i] = points
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("plan", "n_keys"))
+def _range_program(key, bounds, plan, n_keys):
+    subkeys = None
+    if n_keys:
+        subkeys = jax.random.split(jax.random.key(0) if key is None else key, n_keys)
+    # The points alone: a broadcast fused with them could round differently.
+    return [
+        cls._points(low, high, n, None if i < 0 else subkeys[i + 1])
+        for (i, cls, n, _), (low, high) in zip(plan, bounds, strict=True)
+    ]

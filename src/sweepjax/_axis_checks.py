@@ -182,6 +182,50 @@ def check_conversion(source: Any, array: jax.Array) -> None:
         )
 
 
+def check_resolution(source: np.ndarray, array: jax.Array) -> None:
+    """Raise if converting `source` to `array`'s narrower float dtype made
+    distinct points equal (float64 data without x64): the sweep would run
+    the same point several times, as `check_distinct` refuses for grids."""
+    if not (
+        np.issubdtype(source.dtype, np.inexact)
+        and jnp.issubdtype(array.dtype, jnp.inexact)
+        and np.dtype(array.dtype).itemsize < source.dtype.itemsize
+        and source.ndim > 0
+        and len(source) > 1
+    ):
+        return
+    rows = source.reshape(len(source), -1)
+    made = np.asarray(array).reshape(len(source), -1)
+    if np.array_equal(made.astype(source.dtype), rows, equal_nan=True):
+        return  # nothing was rounded
+    _, point = np.unique(rows, axis=0, return_inverse=True)
+    _, kept = np.unique(made, axis=0, return_inverse=True)
+    point, kept = point.ravel(), kept.ravel()
+    order = np.lexsort((point, kept))
+    merged = (kept[order][1:] == kept[order][:-1]) & (
+        point[order][1:] != point[order][:-1]
+    )
+    if not merged.any():
+        return
+    n_points, n_kept = point.max() + 1, kept.max() + 1
+    j = int(np.argmax(merged))
+    a, b = sorted((int(order[j]), int(order[j + 1])))
+    if source.ndim == 1:
+        example = (
+            f"values[{a}] = {source[a].item()!r} and values[{b}] = "
+            f"{source[b].item()!r} both become {made[a, 0].item()!r}"
+        )
+    else:
+        example = f"values[{a}] and values[{b}] become the same array"
+    raise ValueError(
+        f"DataAxis: `values` holds {n_points} distinct {source.dtype} points, "
+        f"but {array.dtype}, the dtype JAX stores them in, tells only {n_kept} "
+        f"apart ({n_points - n_kept} lost: {example}), so the sweep would run "
+        "the same point several times. "
+        + precision_fix(array.dtype, "rescale the data")
+    )
+
+
 def check_finite(axis: Any, values: Any, name: str | None, otherwise: str) -> None:
     if is_key_array(values) or not jnp.issubdtype(values.dtype, jnp.inexact):
         return
@@ -284,14 +328,22 @@ def check_size(
     )
     index_dtype = np.dtype(jax.dtypes.canonicalize_dtype(np.int64))
     limit = int(np.iinfo(index_dtype).max)
+    memory = _memory()
+    fits = memory is None or nbytes <= memory[0]
     if size > limit:
+        fix = split
+        if fits and index_dtype.itemsize < 8:
+            fix = (
+                'Enable 64-bit integers with jax.config.update("jax_enable_x64", '
+                "True) before creating the axis (executors then index it with "
+                f"int64), or {split[0].lower()}{split[1:]}"
+            )
         raise ValueError(
             f"{axis_label(axis, name)} is too large for one table: {need}, and JAX "
             f"indexes it with {index_dtype}, which reaches only {limit:,} values. "
-            + split
+            + fix
         )
-    memory = _memory()
-    if memory is not None and nbytes > memory[0]:
+    if not fits:
         raise ValueError(
             f"{axis_label(axis, name)} is too large for one table: {need}, more than "
             f"{memory[1]}. " + split

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._axes import AbstractAxis
-from sweepjax._axis_checks import check_size
+from sweepjax._tables import AxisTables
 from sweepjax._tree import (
     as_index,
     check_positive_int,
@@ -32,10 +32,7 @@ __all__ = ["Space", "EffectiveAxis", "leaf_names"]
 _MODES = ("product", "zip")
 _ITER_BLOCK = 4096
 _INT64_SAFE = 2**62
-# Points hand out axis values as JAX arrays made in blocks of this many rows;
-# each axis keeps its latest blocks (at most this many).
-_ROW_BLOCK = 128
-_ROW_BLOCKS_KEPT = 512
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 def _is_axis(x: Any) -> bool:
@@ -131,8 +128,6 @@ class Space:
             state, is_leaf=_is_axis
         )
         self._leaves = tuple(leaf for _, leaf in flat)
-        self._rows_cache: dict[int, dict[int, list[jax.Array]]] = {}
-        self._key_data: dict[int, np.ndarray] = {}
         self._check_hidden_axes(flat)
         axis_slots = [i for i, (_, leaf) in enumerate(flat) if _is_axis(leaf)]
         if not axis_slots:
@@ -150,7 +145,8 @@ class Space:
             if not _is_axis(leaf)
         )
         self._effective, self._axis_to_eff = self._group_axes()
-        self._tables, self._host = self._generate(key)
+        self._values = AxisTables(self._names, self._axes, key)
+        self._tables, self._host = self._values.device, self._values.host
         sizes = [e.size for e in self._effective]
         if mode == "product":
             total = math.prod(sizes)
@@ -181,35 +177,6 @@ class Space:
                     "register_pytree_with_keys_class, or make it an equinox.Module),"
                     " or use a dict or sweepjax.Config instead."
                 )
-
-    def _generate(self, key: jax.Array | None) -> tuple[tuple[Any, ...], ...]:
-        """Each axis's values and their host copy, checked: sizes before
-        anything is made (`check_size`), values after (`check_values`)."""
-        keys: list[Any] = [None] * len(self._axes)
-        if any(axis.uses_key for axis in self._axes):
-            key = jax.random.key(0) if key is None else key
-            subkeys = jax.random.split(key, len(self._axes) + 1)
-            # Indexing a key array costs a dispatch: only for axes that use it.
-            for i, axis in enumerate(self._axes):
-                keys[i] = subkeys[i + 1] if axis.uses_key else None
-        for name, axis, k in zip(self._names, self._axes, keys, strict=True):
-            check_size(axis, k, name)
-        tables, host = [], []
-        for name, axis, k in zip(self._names, self._axes, keys, strict=True):
-            values = axis.generate_values(k)
-            if not is_key_array(values):
-                values = jnp.asarray(values)
-            if values.ndim == 0 or values.shape[0] != axis.size:
-                raise ValueError(
-                    f"Axis at `{name}` ({axis!r}) generated values of shape "
-                    f"{tuple(values.shape)}; expected a leading dimension equal "
-                    f"to its size {axis.size}."
-                )
-            tables.append(values)
-            host.append(_host_table(values))
-            axis.check_values(host[-1], name)
-            _check_wrap(name, axis, values)
-        return tuple(tables), tuple(host)
 
     def _group_axes(self):
         # Groups come first (in order of their first member), then ungrouped
@@ -322,6 +289,28 @@ class Space:
         """Sizes of the effective axes (the grid's shape in product mode)."""
         return tuple(e.size for e in self._effective)
 
+    @property
+    def position_dtype(self) -> np.dtype:
+        """The integer dtype positions need on a device: int32 while every
+        dimension has at most 2**31 - 1 values, else int64 (which needs JAX's
+        x64 mode: without it this raises `ValueError` naming the dimension).
+
+        >>> Space({"a": GridAxis(0, 1, 3)}).position_dtype
+        dtype('int32')
+        """
+        long = [e for e in self._effective if e.size > _INT32_MAX]
+        if not long:
+            return np.dtype(np.int32)
+        if not jax.config.jax_enable_x64:
+            e = long[0]
+            raise ValueError(
+                f"The axis `{e.name}` has {e.size:,} values, more than int32 "
+                f"positions reach ({_INT32_MAX:,}), and JAX's x64 mode is off, so "
+                "no device can index it. Turn it on before running: "
+                'jax.config.update("jax_enable_x64", True).'
+            )
+        return np.dtype(np.int64)
+
     def __repr__(self) -> str:
         groups = sum(e.group is not None for e in self._effective)
         extra = f", groups={groups}" if groups else ""
@@ -334,10 +323,15 @@ class Space:
         order (values are fingerprinted), which is what resuming relies on.
         """
         axes = []
-        for name, axis, table, e in zip(
-            self._names, self._axes, self._tables, self._axis_to_eff, strict=True
+        for name, axis, table, host, e in zip(
+            self._names,
+            self._axes,
+            self._tables,
+            self._host,
+            self._axis_to_eff,
+            strict=True,
         ):
-            data = jax.random.key_data(table) if is_key_array(table) else table
+            data = jax.random.key_data(table) if is_key_array(table) else host
             digest = hashlib.sha1(np.ascontiguousarray(np.asarray(data)).tobytes())
             axes.append(
                 {
@@ -439,12 +433,19 @@ class Space:
         `fixed` (default `fixed_leaves()`) replace the two halves of the state:
         executors pass their device-resident or traced copies.
         """
-        tables = self._tables if tables is None else tables
         out = list(self._leaves if fixed is None else fixed)
+        on_host = tables is None and not isinstance(positions, jax.Array)
+        if on_host:  # a NumPy gather and one transfer per axis: no compilation
+            positions = np.asarray(positions)
+        tables = self._tables if tables is None else tables
         for k, (slot, table, e) in enumerate(
             zip(self._slots, tables, self._axis_to_eff, strict=True)
         ):
-            out[slot] = self._wrapped(k, table[positions[..., e], ...])
+            if on_host:
+                value = self._values.take(k, positions[..., e])
+            else:
+                value = table[positions[..., e], ...]
+            out[slot] = self._wrapped(k, value)
         return self._treedef.unflatten(out)
 
     def _wrapped(self, k: int, value: Any) -> Any:
@@ -465,41 +466,6 @@ class Space:
             raise IndexError(f"indices must lie in [0, {self.N}), got {idx}.")
         return self.assemble(self.positions(idx))
 
-    def _column(self, k: int, positions: Any) -> list[jax.Array]:
-        """Axis `k`'s values at `positions` (ints), one JAX array each.
-
-        Values are made in fixed blocks of `_ROW_BLOCK` rows, each one device
-        transfer split into rows (compiled once per dtype and value shape,
-        whatever the axis size), and the latest blocks are kept: indexing and
-        iteration then cost no transfer per point.
-        """
-        cache = self._rows_cache.setdefault(k, {})
-        out = []
-        for p in positions:
-            block, row = divmod(p, _ROW_BLOCK)
-            rows = cache.get(block)
-            if rows is None:
-                if len(cache) >= _ROW_BLOCKS_KEPT:
-                    del cache[next(iter(cache))]
-                rows = cache[block] = self._make_rows(k, block)
-            out.append(rows[row])
-        return out
-
-    def _make_rows(self, k: int, block: int) -> list[jax.Array]:
-        table = self._tables[k]
-        data = self._host[k]
-        if is_key_array(table):  # keys travel as their raw data, fetched once
-            if k not in self._key_data:
-                self._key_data[k] = np.asarray(jax.random.key_data(table))
-            data = self._key_data[k]
-        rows = data[block * _ROW_BLOCK : (block + 1) * _ROW_BLOCK]
-        n = len(rows)
-        padded = np.concatenate([rows, np.repeat(rows[-1:], _ROW_BLOCK - n, 0)])
-        values = jax.device_put(padded)
-        if is_key_array(table):
-            values = jax.random.wrap_key_data(values, impl=jax.random.key_impl(table))
-        return list(values)[:n]
-
     def iterate(self, start: int = 0, stop: int | None = None) -> Iterator[Any]:
         """The points ``start, ..., stop - 1`` one by one (JAX axis leaves),
         gathered in blocks so each point costs no device transfer of its own.
@@ -516,7 +482,7 @@ class Space:
         for a in range(start, stop, _ITER_BLOCK):
             pos = self.positions(np.arange(a, min(a + _ITER_BLOCK, stop)))
             columns = [
-                self._column(k, pos[:, e].tolist())
+                self._values.rows(k, pos[:, e].tolist())
                 for k, e in enumerate(self._axis_to_eff)
             ]
             out = list(self._leaves)
@@ -541,7 +507,7 @@ class Space:
         pos = self._digits(r.start + as_index(item, self.N) * r.step)
         out = list(self._leaves)
         for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
-            out[slot] = self._wrapped(k, self._column(k, [pos[e]])[0])
+            out[slot] = self._wrapped(k, self._values.rows(k, [pos[e]])[0])
         return self._treedef.unflatten(out)
 
     def __iter__(self) -> Iterator[Any]:
@@ -611,19 +577,19 @@ class Space:
         idx[self.N :] = 0
         shape = tuple(lead) + ((n_map,) if lead else (padded,))
         pos = self.positions(idx).reshape(shape + (len(self._effective),))
-        axis_leaves = [None] * len(self._leaves)
-        for slot, table, e in zip(
-            self._slots, self._tables, self._axis_to_eff, strict=True
+        axis_leaves: list[Any] = [None] * len(self._leaves)
+        pad = (np.arange(padded) >= self.N).reshape(shape)
+        for k, (slot, host, e) in enumerate(
+            zip(self._slots, self._host, self._axis_to_eff, strict=True)
         ):
-            axis_leaves[slot] = table[pos[..., e], ...]
-        if padded != self.N:
-            pad = (np.arange(padded) >= self.N).reshape(shape)
-            for slot in self._slots:
-                leaf = axis_leaves[slot]
-                if jnp.issubdtype(leaf.dtype, jnp.inexact):
-                    mask = pad.reshape(shape + (1,) * (leaf.ndim - len(shape)))
-                    fill = jnp.asarray(fill_value, leaf.dtype)
-                    axis_leaves[slot] = jnp.where(mask, fill, leaf)
+            if is_key_array(host) or padded == self.N:
+                axis_leaves[slot] = self._values.take(k, pos[..., e])
+                continue
+            leaf = host[pos[..., e]]
+            if jnp.issubdtype(leaf.dtype, jnp.inexact):  # on the host: no compiling
+                mask = pad.reshape(shape + (1,) * (leaf.ndim - len(shape)))
+                leaf = np.where(mask, leaf.dtype.type(fill_value), leaf)
+            axis_leaves[slot] = jax.device_put(leaf)
         fixed = self.fixed_leaves()
         if combine:
             merged = [
@@ -632,19 +598,6 @@ class Space:
             ]
             return self._treedef.unflatten(merged)
         return self._treedef.unflatten(axis_leaves), self._treedef.unflatten(fixed)
-
-
-def _check_wrap(name: str, axis: AbstractAxis, values: Any) -> None:
-    """Apply ``axis.wrap`` to the whole table once: every value it would
-    reject raises now, naming the axis, before any point runs."""
-    if axis.wrap is None:
-        return
-    try:
-        axis.wrap(values)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"Axis at `{name}` ({axis!r}): its wrap rejects a value: {err}"
-        ) from err
 
 
 def _check_dimension_names(effective, axis_to_eff, names) -> None:
@@ -680,12 +633,3 @@ def _range_len(r: range) -> int:
     if r.step > 0:
         return max(0, (r.stop - r.start + r.step - 1) // r.step)
     return max(0, (r.start - r.stop - r.step - 1) // -r.step)
-
-
-def _host_table(table: jax.Array) -> Any:
-    """A read-only NumPy copy of an axis's values (PRNG keys stay JAX arrays)."""
-    if is_key_array(table):
-        return table
-    host = np.asarray(table).copy()
-    host.flags.writeable = False
-    return host

@@ -249,7 +249,7 @@ def rebuild_space(group: zarr.Group, meta: dict[str, Any], path: Path) -> Space:
         # tree_unflatten keeps key-path names such as "coupling.G" verbatim.
         space = Space(Config.tree_unflatten(tuple(names), axes), mode=described["mode"])
     start, stop, step = described["index"]
-    if (start, stop, step) != (0, len(space), 1):
+    if (start, stop, step) != (0, space.N, 1):  # len() stops at 2**63
         space = space[slice(start, None if stop < 0 else stop, step)]
     rebuilt = space.describe()
     same = rebuilt["N"] == described["N"] and all(

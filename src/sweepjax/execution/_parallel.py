@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -32,6 +32,9 @@ MIN_VMAP = 2
 #: `n_vmap="auto"` first compiles a batch of this many points per device
 #: to measure what a point needs.
 AUTO_PROBE = 8
+#: Device-resident positions kept per compiled sweep, so that a warm re-run
+#: of the same batches transfers nothing (they are a few bytes per point).
+_POSITIONS_KEPT_BYTES = 2**20
 
 
 def check_devices(n_pmap: int) -> list[jax.Device]:
@@ -50,7 +53,8 @@ class CompiledSweep:
     """A model compiled once for batches of `batch_size` points of a space.
 
     The batch function takes per-dimension positions ``[batch_size, n_dims]``
-    (int32) and gathers each axis's values on the device, so only positions
+    (`Space.position_dtype`: int32, or int64 for an axis longer than int32
+    reaches) and gathers each axis's values on the device, so only positions
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
     numbers) is closed over as a compile-time constant (`point_program`).
@@ -68,6 +72,7 @@ class CompiledSweep:
     ):
         self.space = space
         self.batch_size = max(n_vmap, MIN_VMAP) * n_pmap
+        self._pos_dtype = space.position_dtype
         point, dynamic = point_program(model, space, args, kwargs)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
@@ -94,7 +99,7 @@ class CompiledSweep:
         self._inputs = jax.device_put((dynamic, space.tables), replicated)
         n_dims = len(space.effective_axes)
         pos = jax.ShapeDtypeStruct(
-            (self.batch_size, n_dims), jnp.int32, sharding=self._pos_sharding
+            (self.batch_size, n_dims), self._pos_dtype, sharding=self._pos_sharding
         )
         # One trace serves the compilation and the dependency analysis.
         traced = fn.trace(*self._inputs, pos)
@@ -107,17 +112,32 @@ class CompiledSweep:
         self.unused_axes = ignored_axes(
             traced.jaxpr, space, len(jax.tree.leaves(dynamic))
         )
+        self._placed: OrderedDict[tuple[int, int], jax.Array] = OrderedDict()
 
     def positions(self, start: int, stop: int) -> np.ndarray:
         """Positions of points [start, stop), padded to a full batch by
         repeating the last real point (a valid input, discarded afterwards)."""
         idx = np.minimum(np.arange(start, start + self.batch_size), stop - 1)
-        return self.space.positions(idx).astype(np.int32)
+        return self.space.positions(idx).astype(self._pos_dtype)
 
-    def __call__(self, positions: np.ndarray) -> Any:
+    def placed_positions(self, start: int, stop: int) -> jax.Array:
+        """`positions` of [start, stop) on the device; the latest batches are
+        kept (about `_POSITIONS_KEPT_BYTES`), so a re-run sends nothing."""
+        pos = self._placed.get((start, stop))
+        if pos is None:
+            pos = jax.device_put(self.positions(start, stop), self._pos_sharding)
+            kept = _POSITIONS_KEPT_BYTES // max(pos.nbytes, 1)
+            while self._placed and len(self._placed) >= kept:
+                self._placed.popitem(last=False)
+            if kept:
+                self._placed[(start, stop)] = pos
+        return pos
+
+    def __call__(self, positions: np.ndarray | jax.Array) -> Any:
         """Dispatch one batch (asynchronously); returns device outputs."""
-        pos = jax.device_put(positions, self._pos_sharding)
-        return self._compiled(*self._inputs, pos)
+        if not isinstance(positions, jax.Array):
+            positions = jax.device_put(positions, self._pos_sharding)
+        return self._compiled(*self._inputs, positions)
 
     def memory(self) -> tuple[int, int] | None:
         """``(need, fixed)``: bytes one device needs to run a batch (XLA's
@@ -182,6 +202,7 @@ class ParallelExecution(AbstractExecution):
         self.n_vmap = _check_n_vmap(n_vmap)
         self.n_pmap = check_positive_int("n_pmap", n_pmap)
         self._device = check_devices(self.n_pmap)[0]
+        _ = space.position_dtype  # an axis too long for int32 needs x64: say so now
         self._sweep: CompiledSweep | None = None
 
     def compile(self) -> CompiledSweep:
@@ -282,7 +303,7 @@ def stream(
         if stopping():
             break
         try:
-            out = sweep(sweep.positions(start, stop))
+            out = sweep(sweep.placed_positions(start, stop))
         except Exception as err:
             if pending is not None:
                 flush(pending)
