@@ -177,7 +177,7 @@ def test_every_point_of_a_sweep_runs_its_own_fit():
         np.testing.assert_allclose(result[i]["loss"], history["loss"][-1], rtol=1e-5)
     # a start outside a parameter's domain is refused when the space is made
     bounded = functools.partial(SigmoidBoundedParameter, low=0.0, high=1.0)
-    with pytest.raises(ValueError, match=r"must lie in \[low, high\] = \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"must lie in \[low, high\] = \[0.0, 1.0\]"):
         Space({"a": GridAxis(0.5, 1.5, 3, wrap=bounded)})
 
 

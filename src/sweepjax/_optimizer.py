@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from sweepjax._parameters import combine_state, is_parameter, partition_state
+from sweepjax._parameters import is_parameter
+from sweepjax._parameters_state import combine_state, partition_state
 from sweepjax._tree import check_positive_int
 
 if TYPE_CHECKING:
