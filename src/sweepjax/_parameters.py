@@ -395,9 +395,12 @@ class Parameter:
         a type without any, as TVB-Optim's `Parameter`)."""
         names, children, aux = ["value"], [self.value], []
         cache = self.__dict__.setdefault("_metas", {})
+        # a node rebuilt by tree_unflatten keeps its layout (its fields may
+        # hold anything then: None, booleans of a filter spec, arrays)
+        leaf_fields = self.__dict__.get("_leaf_fields")
         for name in self._meta:
             item = getattr(self, name)
-            if is_traced(item):
+            if name in leaf_fields if leaf_fields is not None else is_traced(item):
                 names.append(name)
                 children.append(item)
                 aux.append(CHILD)
@@ -421,14 +424,16 @@ class Parameter:
         obj = object.__new__(cls)
         children = iter(children)
         obj.value = next(children)
-        metas = {}
+        metas, leaf_fields = {}, []
         for name, meta in zip(cls._meta, aux or (), strict=True):
             if isinstance(meta, ChildSlot):
                 setattr(obj, name, next(children))
+                leaf_fields.append(name)
             else:
                 setattr(obj, name, meta.item)
                 metas[name] = meta
         obj._metas = metas
+        obj._leaf_fields = tuple(leaf_fields)
         return obj
 
     def _is_half(self) -> bool:
