@@ -298,7 +298,7 @@ class OptaxOptimizer:
                     parts.append(jax.tree.map(lambda x: x[:kept], records))
                     bar.update(bad + 1 - begin)
                     self._warn_not_finite(bad, bool(new.bad_params))
-                    carry = new._replace(params=new.good)
+                    carry = new.replace(params=new.good)
                     break
                 steps += recorded
                 if records is not None:
@@ -315,7 +315,7 @@ class OptaxOptimizer:
                 )
                 if out is not None:
                     stop, new_params, static = out
-                    carry = carry._replace(params=new_params)
+                    carry = carry.replace(params=new_params)
                     if stop:
                         break
         return combine_state(carry.params, static), self._history(

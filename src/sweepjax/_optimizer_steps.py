@@ -55,6 +55,10 @@ class Carry(NamedTuple):
     bad: Any = None
     bad_params: Any = None
 
+    def replace(self, **changes: Any) -> Carry:
+        """A copy with the fields in `changes` replaced."""
+        return Carry(*(changes.get(f, v) for f, v in zip(self._fields, self)))
+
 
 def loss_and_aux(fit: Fit, params: Any, static: Any) -> tuple[Any, Any]:
     """``(loss, aux)`` of the state made of `params` and `static`."""
@@ -127,7 +131,7 @@ def start(fit: Fit, params: Any, opt_state: Any, static: Any, mode: str, track: 
     )
     carry = Carry(params, opt_state, last, jnp.asarray(0, jnp.int32))
     if track:
-        carry = carry._replace(
+        carry = carry.replace(
             good=params, bad=jnp.asarray(-1, jnp.int32), bad_params=jnp.asarray(False)
         )
     return carry
@@ -150,7 +154,7 @@ def _step(fit: Fit, carry: Carry, static: Any, mode: str, eager: bool):
         grad=grads,
         value_fn=lambda p: loss(fit, p, static),
     )
-    new = carry._replace(
+    new = carry.replace(
         params=optax.apply_updates(params, updates),
         opt_state=opt_state,
         last=(value, aux, grads),
@@ -161,7 +165,7 @@ def _step(fit: Fit, carry: Carry, static: Any, mode: str, eager: bool):
         ok = jnp.isfinite(value) & params_ok
         fresh = carry.bad < 0
         first = fresh & ~ok
-        new = new._replace(
+        new = new.replace(
             good=jax.tree.map(
                 lambda g, p: jnp.where(fresh & ok, p, g), carry.good, params
             ),

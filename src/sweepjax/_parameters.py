@@ -432,8 +432,7 @@ class Parameter:
             else:
                 setattr(obj, name, meta.item)
                 metas[name] = meta
-        obj._metas = metas
-        obj._leaf_fields = tuple(leaf_fields)
+        obj.__dict__.update(_metas=metas, _leaf_fields=tuple(leaf_fields))
         return obj
 
     def _is_half(self) -> bool:
@@ -451,3 +450,9 @@ class Parameter:
 def is_parameter(x: Any) -> bool:
     """True for a `Parameter` (of any subclass)."""
     return isinstance(x, Parameter)
+
+
+def trainable_spec(p: Parameter) -> Parameter:
+    """`p`'s node with True at its raw ``value``, False at its other leaves
+    (an ``equinox.partition`` filter spec)."""
+    return p._trainable_spec()

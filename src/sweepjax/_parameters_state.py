@@ -9,7 +9,7 @@ from typing import Any
 import equinox as eqx
 import jax
 
-from sweepjax._parameters import fmt, is_parameter
+from sweepjax._parameters import fmt, is_parameter, trainable_spec
 from sweepjax._tree import path_name
 
 __all__ = [
@@ -46,7 +46,7 @@ def mark_parameters(state: Any) -> Any:
     {'a': Parameter(value=True), 'b': False}
     """
     return jax.tree.map(
-        lambda x: x._trainable_spec() if is_parameter(x) else False,
+        lambda x: trainable_spec(x) if is_parameter(x) else False,
         state,
         is_leaf=is_parameter,
     )
