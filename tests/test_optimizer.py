@@ -317,6 +317,12 @@ def test_a_nan_loss_stops_an_eager_fit_at_the_last_finite_parameters(chunk_size)
         final, history = opt.run(state, **run)
     np.testing.assert_allclose(final["x"].value, [1.5])
     assert np.isnan(history["parameters"]["x"][-1]).all()
+    # with a callback every chunk is looked at: none is called back after
+    seen = []
+    opt = OptaxOptimizer(nan_past_two, optax.sgd(0.25), lambda i, *_: seen.append(i))
+    with pytest.warns(RuntimeWarning, match=r"at step 2 the loss is NaN"):
+        opt.run({"x": Parameter(jnp.array([0.0]))}, **run)
+    assert seen == ([0, 1] if chunk_size is None else [])
 
 
 def test_a_nan_at_the_start_keeps_the_start():

@@ -47,6 +47,11 @@ _NEEDS_CONCRETE = (
 )
 
 
+#: Without a callback or a progress bar, an eager run looks for a non-finite
+#: loss every this many chunks (and at the end), not after each.
+_LOOK_EVERY = 32
+
+
 def _short(x: Any, limit: int = 200) -> str:
     text = repr(x)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -268,7 +273,7 @@ class OptaxOptimizer:
         history: dict[str, Any] = {}
         steps, parts = [], []
         eager_update = False
-        begin = 0
+        begin = n_chunks = 0
         with tqdm(total=max_steps, disable=not progress, desc="fit") as bar:
             while begin < max_steps:
                 end = min(begin + chunk_size, max_steps)
@@ -290,20 +295,21 @@ class OptaxOptimizer:
                     return self._run_traced(
                         fit, params, static, max_steps, mode, record_every
                     )
-                recorded = _recorded_steps(begin, layout, record_every)
-                bad = int(new.bad)
-                if bad >= 0:
-                    kept = sum(step <= bad for step in recorded)
-                    steps += recorded[:kept]
-                    parts.append(jax.tree.map(lambda x: x[:kept], records))
-                    bar.update(bad + 1 - begin)
-                    self._warn_not_finite(bad, bool(new.bad_params))
-                    carry = new.replace(params=new.good)
-                    break
-                steps += recorded
+                steps += _recorded_steps(begin, layout, record_every)
                 if records is not None:
                     parts.append(records)
-                carry = new
+                carry, n_chunks = new, n_chunks + 1
+                # the carry keeps the first non-finite step and the last finite
+                # parameters, so looking costs one transfer and may wait a while
+                look = self.callback is not None or progress or end == max_steps
+                if look or n_chunks % _LOOK_EVERY == 0:
+                    value, bad = jax.device_get((value, carry.bad))
+                    if bad >= 0:
+                        bar.update(max(0, bad + 1 - begin))
+                        self._warn_not_finite(int(bad), bool(carry.bad_params))
+                        steps = [step for step in steps if step <= bad]
+                        carry = carry.replace(params=carry.good)
+                        break
                 bar.update(end - begin)
                 if progress:
                     bar.set_postfix(loss=f"{float(value):.4g}", refresh=False)
@@ -318,8 +324,9 @@ class OptaxOptimizer:
                     carry = carry.replace(params=new_params)
                     if stop:
                         break
+        records = jax.tree.map(lambda x: x[: len(steps)], _host_concat(parts))
         return combine_state(carry.params, static), self._history(
-            history, jnp.asarray(steps), _host_concat(parts)
+            history, jnp.asarray(steps), records
         )
 
     @staticmethod
