@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 
+import sweepjax._optimizer as optimizer_module
 from sweepjax import (
     DataAxis,
     GridAxis,
@@ -181,6 +182,25 @@ def test_every_point_of_a_sweep_runs_its_own_fit():
         Space({"a": GridAxis(0.5, 1.5, 3, wrap=bounded)})
 
 
+def test_a_mask_computed_per_point_fits_as_a_concrete_one():
+    """`MaskedParameter(w, w != 0)` under vmap (a traced mask) fits as the
+    same parameter made eagerly."""
+    opt = OptaxOptimizer(least_squares, optax.sgd(0.4))
+    y = X @ W_TRUE + 0.7
+    starts = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+
+    def fit(w0):
+        state = {"w": MaskedParameter(w0, w0 != 0), "b": Parameter(0.0), "y": y}
+        return opt.run(state, max_steps=5)[0]["w"].constrained_value
+
+    fitted = jax.vmap(fit)(starts)
+    for w0, w in zip(starts, fitted, strict=True):
+        state = {"w": MaskedParameter(w0, w0 != 0), "b": Parameter(0.0), "y": y}
+        eager, _ = opt.run(state, max_steps=5, progress=False)
+        np.testing.assert_allclose(w, eager["w"].constrained_value, rtol=1e-5)
+        assert np.all(np.asarray(w)[np.asarray(w0) == 0] == 0)
+
+
 def test_forward_mode_matches_reverse_mode():
     state = quadratic_state()
     rev = ADAM.run(state, max_steps=10, progress=False)
@@ -231,6 +251,19 @@ def test_every_chunk_size_gives_the_same_steps():
             quadratic_state(), max_steps=6, chunk_size=chunk_size, progress=False
         )
         assert_trees_close(chunked, plain)
+
+
+def test_a_chunk_is_one_call_of_one_program(monkeypatch):
+    calls = []
+    compiled = optimizer_module.compiled_chunk
+
+    def counting(*args):
+        calls.append(args[4])  # the chunk's layout: (head, groups, tail)
+        return compiled(*args)
+
+    monkeypatch.setattr(optimizer_module, "compiled_chunk", counting)
+    ADAM.run(quadratic_state(), max_steps=10, chunk_size=4, progress=False)
+    assert calls == [(0, 4, 0), (0, 4, 0), (0, 2, 0)]  # every step recorded
 
 
 def test_a_chunk_is_compiled_once_whatever_max_steps():

@@ -436,6 +436,38 @@ def test_equal_settings_give_equal_structures():
     np.testing.assert_allclose(stacked.constrained_value, [[0.3] * 2, [0.6] * 2])
 
 
+def test_a_traced_mask_or_scale_rides_along_as_an_untrained_leaf():
+    w = jnp.array([[0.0, 0.5], [2.0, 0.0]])
+
+    def f(w):
+        state = {"w": MaskedParameter(w, w != 0), "s": NormalizedParameter(w + 1)}
+        params, static = partition_state(state)
+        assert len(jax.tree.leaves(params)) == 2  # only the raw values train
+        back = combine_state(params, static)
+        return back["w"].constrained_value, back["s"].constrained_value
+
+    ws = jnp.stack([w, 2 * w])
+    masked, normalized = jax.vmap(f)(ws)
+    np.testing.assert_array_equal(masked, ws)
+    np.testing.assert_allclose(normalized, ws + 1)
+    # a parameter made under vmap leaves it with its traced fields batched
+    r = jax.vmap(lambda s: RescaledParameter(1.0, scale=s))(jnp.array([2.0, 4.0]))
+    np.testing.assert_allclose(r.scale, [2.0, 4.0])
+    np.testing.assert_allclose(r.constrained_value, [1.0, 1.0])
+
+
+def test_structures_print_the_same_in_every_process():
+    """A Space's description holds its structure's text: no addresses."""
+    state = {
+        "a": SigmoidBoundedParameter(0.5, 0.0, 1.0),
+        "m": MaskedParameter(jnp.ones(2), [True, False]),
+        "t": TransformedParameter(1.0, jnp.exp, jnp.log),
+    }
+    text = str(jax.tree.structure(state))
+    assert " at 0x" not in text and "0.0" in text and "jax.numpy.exp" in text
+    assert text == str(jax.tree.structure(jax.tree.map(lambda x: x, state)))
+
+
 def test_collect_parameters_as_tvb_optim_and_flat():
     state = make_state()
     values = collect_parameters(state)
