@@ -106,22 +106,6 @@ def fmt(x: Any) -> str:
     return " ".join(text.split())
 
 
-def first_bad(owner: str, value: Any, bad: np.ndarray, domain: str) -> ValueError:
-    """The error for a start outside `domain`, naming the first bad entry."""
-    bad = np.asarray(bad)
-    arr = np.broadcast_to(np.asarray(value), bad.shape)
-    if arr.ndim == 0:
-        got = f"value={fmt(arr)}"
-    else:
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = ", ".join(map(str, index))
-        got = (
-            f"{int(bad.sum())} of {bad.size} entries outside, first "
-            f"value[{where}]={fmt(arr[index])}"
-        )
-    return ValueError(f"{owner}: the start `value` must lie in {domain}, got {got}.")
-
-
 class Meta:
     """A hashable, value-compared holder for one piece of a parameter's pytree
     metadata (a float, an array, a callable). An array is compared by dtype,

@@ -16,7 +16,6 @@ from sweepjax._parameters import (
     Parameter,
     as_inexact,
     concrete,
-    first_bad,
     fmt,
     host_or_jnp,
     is_traced,
@@ -35,6 +34,22 @@ __all__ = [
 
 #: How far inside ``(0, 1)`` a sigmoid start at a bound is placed.
 SIGMOID_EPS = 1e-7
+
+
+def _first_bad(owner: str, value: Any, bad: np.ndarray, domain: str) -> ValueError:
+    """The error for a start outside `domain`, naming the first bad entry."""
+    bad = np.asarray(bad)
+    arr = np.broadcast_to(np.asarray(value), bad.shape)
+    if arr.ndim == 0:
+        got = f"value={fmt(arr)}"
+    else:
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = ", ".join(map(str, index))
+        got = (
+            f"{int(bad.sum())} of {bad.size} entries outside, first "
+            f"value[{where}]={fmt(arr[index])}"
+        )
+    return ValueError(f"{owner}: the start `value` must lie in {domain}, got {got}.")
 
 
 @register_pytree_with_keys_class
@@ -161,7 +176,7 @@ class SigmoidBoundedParameter(TransformedParameter):
         bad = np.asarray((start < self.low) | (start > self.high))
         if bad.any():
             domain = f"[low, high] = [{fmt(self.low)}, {fmt(self.high)}]"
-            raise first_bad(type(self).__name__, start, bad, domain)
+            raise _first_bad(type(self).__name__, start, bad, domain)
 
     def forward(self, raw):
         out = self.low + (self.high - self.low) * jax.nn.sigmoid(raw)
@@ -199,7 +214,7 @@ class LogPositiveParameter(TransformedParameter):
         bad = np.asarray(start <= self.lower)
         if bad.any():
             domain = f"(lower, inf) = ({fmt(self.lower)}, inf)"
-            raise first_bad(type(self).__name__, start, bad, domain)
+            raise _first_bad(type(self).__name__, start, bad, domain)
 
     def forward(self, raw):
         return self.lower + jnp.exp(raw)
@@ -235,7 +250,7 @@ class LogNegativeParameter(TransformedParameter):
         bad = np.asarray(start >= self.upper)
         if bad.any():
             domain = f"(-inf, upper) = (-inf, {fmt(self.upper)})"
-            raise first_bad(type(self).__name__, start, bad, domain)
+            raise _first_bad(type(self).__name__, start, bad, domain)
 
     def forward(self, raw):
         return self.upper - jnp.exp(raw)
