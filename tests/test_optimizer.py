@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 
+import sweepjax._optimizer as optimizer_module
 from sweepjax import (
     DataAxis,
     GridAxis,
@@ -177,8 +178,27 @@ def test_every_point_of_a_sweep_runs_its_own_fit():
         np.testing.assert_allclose(result[i]["loss"], history["loss"][-1], rtol=1e-5)
     # a start outside a parameter's domain is refused when the space is made
     bounded = functools.partial(SigmoidBoundedParameter, low=0.0, high=1.0)
-    with pytest.raises(ValueError, match=r"must lie in \[low, high\] = \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"must lie in \[low, high\] = \[0.0, 1.0\]"):
         Space({"a": GridAxis(0.5, 1.5, 3, wrap=bounded)})
+
+
+def test_a_mask_computed_per_point_fits_as_a_concrete_one():
+    """`MaskedParameter(w, w != 0)` under vmap (a traced mask) fits as the
+    same parameter made eagerly."""
+    opt = OptaxOptimizer(least_squares, optax.sgd(0.4))
+    y = X @ W_TRUE + 0.7
+    starts = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+
+    def fit(w0):
+        state = {"w": MaskedParameter(w0, w0 != 0), "b": Parameter(0.0), "y": y}
+        return opt.run(state, max_steps=5)[0]["w"].constrained_value
+
+    fitted = jax.vmap(fit)(starts)
+    for w0, w in zip(starts, fitted, strict=True):
+        state = {"w": MaskedParameter(w0, w0 != 0), "b": Parameter(0.0), "y": y}
+        eager, _ = opt.run(state, max_steps=5, progress=False)
+        np.testing.assert_allclose(w, eager["w"].constrained_value, rtol=1e-5)
+        assert np.all(np.asarray(w)[np.asarray(w0) == 0] == 0)
 
 
 def test_forward_mode_matches_reverse_mode():
@@ -223,6 +243,131 @@ def test_chunks_call_back_once_per_chunk_and_record_as_without():
     assert_trees_close((final, history), plain)
 
 
+def test_every_chunk_size_gives_the_same_steps():
+    """A chunk is one compiled scan, recording every step inside it."""
+    plain = ADAM.run(quadratic_state(), max_steps=6, progress=False)
+    for chunk_size in (3, 6):
+        chunked = ADAM.run(
+            quadratic_state(), max_steps=6, chunk_size=chunk_size, progress=False
+        )
+        assert_trees_close(chunked, plain)
+
+
+def test_a_chunk_is_one_call_of_one_program(monkeypatch):
+    calls = []
+    compiled = optimizer_module.compiled_chunk
+
+    def counting(*args):
+        calls.append(args[4])  # the chunk's layout: (head, groups, tail)
+        return compiled(*args)
+
+    monkeypatch.setattr(optimizer_module, "compiled_chunk", counting)
+    ADAM.run(quadratic_state(), max_steps=10, chunk_size=4, progress=False)
+    assert calls == [(0, 4, 0), (0, 4, 0), (0, 2, 0)]  # every step recorded
+
+
+def test_a_chunk_is_compiled_once_whatever_max_steps():
+    """The program is one chunk's: more steps trace nothing new."""
+    traces = []
+
+    def loss(state):
+        traces.append(1)  # runs at trace time only
+        return quadratic(state)
+
+    opt = OptaxOptimizer(loss, ADAM.optimizer)
+
+    def new_traces(max_steps):
+        before = len(traces)
+        opt.run(quadratic_state(), max_steps=max_steps, chunk_size=4, progress=False)
+        return len(traces) - before
+
+    new_traces(8)  # compiles the chunk
+    assert new_traces(8) == new_traces(40) > 0  # the checks before a run trace
+
+
+def test_an_update_that_needs_numbers_runs_eagerly():
+    """A Python line search inside `update` gets concrete values from
+    `value_fn` (TVB-Optim runs its updates eagerly too)."""
+
+    def update(grads, state, params, *, value, grad, value_fn, **extra):
+        step = 1.0
+        while step > 1e-3:  # backtrack until the loss decreases
+            trial = jax.tree.map(lambda p, g: p - step * g, params, grads)
+            if float(value_fn(trial)) < float(value):
+                break
+            step /= 2
+        return jax.tree.map(lambda g: -step * g, grads), state
+
+    line_search = optax.GradientTransformationExtraArgs(lambda p: (), update)
+    state = {"x": Parameter(jnp.array([0.0, 1.0])), "target": jnp.array([3.0, -1.0])}
+    final, history = OptaxOptimizer(quadratic_target, line_search).run(
+        state, max_steps=2, progress=False
+    )
+    # the step halves once (1 overshoots to the mirror point), then is exact
+    np.testing.assert_allclose(final["x"].value, [3.0, -1.0])
+    np.testing.assert_allclose(history["loss"], [13.0, 0.0], atol=1e-6)
+
+
+def quadratic_target(state):
+    return jnp.sum((state["x"] - state["target"]) ** 2)
+
+
+def nan_past_two(state):
+    """Finite until x passes 2, NaN beyond (with a finite gradient)."""
+    x = state["x"].constrained_value
+    return jnp.sum((x - 3.0) ** 2) + jnp.where(jnp.any(x > 2.0), jnp.nan, 0.0)
+
+
+def nan_update_at(k):
+    """SGD(0.25) whose update at step `k` is NaN."""
+
+    def update(grads, count, params=None):
+        scale = jnp.where(count == k, jnp.nan, -0.25)
+        return jax.tree.map(lambda g: scale * g, grads), count + 1
+
+    return optax.GradientTransformation(lambda p: jnp.asarray(0), update)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 4])
+def test_a_nan_loss_stops_an_eager_fit_at_the_last_finite_parameters(chunk_size):
+    state = {"x": Parameter(jnp.array([0.0]))}
+    run = dict(max_steps=6, chunk_size=chunk_size, progress=False)
+    # x: 0 -> 1.5 -> 2.25, where the loss is NaN
+    opt = OptaxOptimizer(nan_past_two, optax.sgd(0.25))
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"at step 2 the loss is NaN \(or inf\) at finite parameters.*state "
+        r"returned holds the parameters of step 1, the last with a finite loss",
+    ):
+        final, history = opt.run(state, **run)
+    np.testing.assert_allclose(final["x"].value, [1.5])
+    np.testing.assert_array_equal(history["step"], [0, 1, 2])
+    assert np.isnan(history["loss"][-1]) and np.isfinite(history["loss"][:2]).all()
+    # a NaN update: the parameters of step 2 are NaN, those of step 1 kept
+    opt = OptaxOptimizer(quadratic_target, nan_update_at(1))
+    state = {"x": Parameter(jnp.array([0.0])), "target": jnp.array([3.0])}
+    with pytest.warns(RuntimeWarning, match=r"at step 2 the parameters became NaN"):
+        final, history = opt.run(state, **run)
+    np.testing.assert_allclose(final["x"].value, [1.5])
+    assert np.isnan(history["parameters"]["x"][-1]).all()
+    # with a callback every chunk is looked at: none is called back after
+    seen = []
+    opt = OptaxOptimizer(nan_past_two, optax.sgd(0.25), lambda i, *_: seen.append(i))
+    with pytest.warns(RuntimeWarning, match=r"at step 2 the loss is NaN"):
+        opt.run({"x": Parameter(jnp.array([0.0]))}, **run)
+    assert seen == ([0, 1] if chunk_size is None else [])
+
+
+def test_a_nan_at_the_start_keeps_the_start():
+    state = {"x": Parameter(jnp.array([2.5]))}
+    with pytest.warns(RuntimeWarning, match=r"holds the start \(nothing was fitted\)"):
+        final, history = OptaxOptimizer(nan_past_two, optax.sgd(0.25)).run(
+            state, max_steps=3, progress=False
+        )
+    np.testing.assert_array_equal(final["x"].value, [2.5])
+    np.testing.assert_array_equal(history["step"], [0])
+
+
 def test_an_eager_run_shows_a_progress_bar(capsys):
     ADAM.run(quadratic_state(), max_steps=3)
     err = capsys.readouterr().err
@@ -261,7 +406,8 @@ def test_a_callback_under_a_trace_is_refused():
             {"x": jnp.zeros(2), "a": 0.3, "s": 1.0, "target": 3.0},
             {},
             ValueError,
-            r"`state` holds no Parameter, so there is nothing to fit \(state=\{",
+            r"`state` holds no Parameter, so there is nothing to fit \(state=\{.*"
+            r"A likely cause: .* a Space axis without wrap=",
         ),
         (
             quadratic,
@@ -283,6 +429,20 @@ def test_a_callback_under_a_trace_is_refused():
             {"record_every": 0},
             ValueError,
             r"`record_every` must be a positive int, got record_every=0",
+        ),
+        (
+            quadratic,
+            quadratic_state(),
+            {"chunk_size": 0},
+            ValueError,
+            r"chunk_size must be >= 1, got chunk_size=0",
+        ),
+        (
+            quadratic,
+            quadratic_state(),
+            {"chunk_size": 2.0},
+            TypeError,
+            r"`chunk_size` must be an int or None, got float: 2\.0",
         ),
         (
             quadratic,

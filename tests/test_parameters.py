@@ -46,7 +46,8 @@ def test_parameter_holds_a_float_array_and_its_attributes():
     assert np.asarray(p).tolist() == [1.0, 2.0, 3.0]
     assert float(Parameter(2.5)) == 2.5
     assert repr(Parameter(0.5)) == "Parameter(0.5)"
-    assert repr(p) == "Parameter([1., 2., 3.])"
+    assert repr(p) == "Parameter([1. 2. 3.])"  # TVB-Optim prints it so
+    assert repr(Parameter(5)) == "Parameter(5.0)"  # a float: it is one
 
 
 @pytest.mark.parametrize(
@@ -107,15 +108,16 @@ def test_format_formats_the_constrained_value():
 
 def test_reprs_show_the_constrained_value_and_the_settings():
     assert repr(SigmoidBoundedParameter(0.3, 0.05, 1.0)) == (
-        "SigmoidBoundedParameter(0.3, low=0.05, high=1)"
+        "SigmoidBoundedParameter(0.3, low=0.05, high=1.0)"
     )
     assert repr(LogPositiveParameter(2.0, lower=1.0)) == (
-        "LogPositiveParameter(2, lower=1)"
+        "LogPositiveParameter(2.0, lower=1.0)"
     )
     assert repr(RescaledParameter(0.15, 0.3)) == "RescaledParameter(0.15, scale=0.3)"
-    assert repr(BoundedParameter(0.5, 0, 1)) == "BoundedParameter(0.5, low=0, high=1)"
+    bounded = "BoundedParameter(0.5, low=0.0, high=1.0)"
+    assert repr(BoundedParameter(0.5, 0, 1)) == bounded
     moved = with_raw(BoundedParameter(0.5, 0, 1), 1.5)
-    assert repr(moved) == "BoundedParameter(1, low=0, high=1, raw=1.5)"
+    assert repr(moved) == "BoundedParameter(1.0, low=0.0, high=1.0, raw=1.5)"
     # a parameter made under a trace prints its type, not a value
     text = jax.jit(lambda x: jnp.asarray(len(repr(Parameter(x)))))(1.0)
     assert int(text) == len("Parameter(traced float32[])")
@@ -193,7 +195,7 @@ def test_masked_parameter_freezes_the_unmasked_entries():
 
 
 def test_bounded_parameter_clips_and_warns_about_a_start_outside():
-    with pytest.warns(UserWarning, match=r"outside \[low, high\] = \[0, 1\]"):
+    with pytest.warns(UserWarning, match=r"outside \[low, high\] = \[0.0, 1.0\]"):
         p = BoundedParameter(jnp.array([-1.0, 0.5, 2.0]), low=0.0, high=1.0)
     np.testing.assert_array_equal(p.value, [-1.0, 0.5, 2.0])
     np.testing.assert_array_equal(p.constrained_value, [0.0, 0.5, 1.0])
@@ -221,7 +223,7 @@ def test_array_bounds_and_shape_broadcasting():
             lambda: SigmoidBoundedParameter(1.5, low=0.05, high=1.0),
             ValueError,
             r"SigmoidBoundedParameter: the start `value` must lie in \[low, high\] "
-            r"= \[0.05, 1\], got value=1.5\.",
+            r"= \[0.05, 1.0\], got value=1.5\.",
         ),
         (
             lambda: SigmoidBoundedParameter(jnp.array([0.5, 0.2, -3.0]), 0.0, 1.0),
@@ -247,7 +249,7 @@ def test_array_bounds_and_shape_broadcasting():
             lambda: LogPositiveParameter(-1.0),
             ValueError,
             r"LogPositiveParameter: the start `value` must lie in \(lower, inf\) = "
-            r"\(0, inf\), got value=-1\.",
+            r"\(0.0, inf\), got value=-1.0\.",
         ),
         (
             lambda: LogPositiveParameter(jnp.array([1.0, 0.0])),
@@ -287,7 +289,7 @@ def test_array_bounds_and_shape_broadcasting():
         (
             lambda: TransformedParameter(-1.0, jnp.exp, jnp.log),
             ValueError,
-            r"inverse transform of the start is not finite: value=-1 gives raw "
+            r"inverse transform of the start is not finite: value=-1.0 gives raw "
             r"value nan",
         ),
     ],
@@ -398,10 +400,11 @@ def test_is_parameter_and_extract_values():
 
 def test_mark_parameters_marks_only_the_raw_values():
     spec = mark_parameters(make_state())
-    leaves = [True, False, False, True, False, True, False, False]
-    assert jax.tree.leaves(spec) == leaves  # coupling, data, model (sorted keys)
-    assert spec["model"].gain.value is True and spec["model"].gain.scale is False
-    assert spec["model"].weights[0].frozen is False
+    # coupling, data, model (sorted keys); a scale, a mask and frozen entries
+    # are metadata (as in TVB-Optim), not leaves
+    assert jax.tree.leaves(spec) == [True, False, False, True, True, False]
+    assert spec["model"].gain.value is True
+    np.testing.assert_array_equal(spec["model"].gain.scale, 4.0)
 
 
 def test_partition_and_combine_round_trip():
@@ -414,13 +417,13 @@ def test_partition_and_combine_round_trip():
     ]
     for a, b in zip(jax.tree.leaves(params), raw, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert params["model"].gain.scale is None  # a scale is never trained
+    assert jax.tree.leaves(params["model"].gain) == [params["model"].gain.value]
     assert static["model"].gain.value is None
     back = combine_state(params, static)
     assert jax.tree.structure(back) == jax.tree.structure(state)
     for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(state), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert "value=" in repr(params["model"].gain)  # a half prints its children
+    assert repr(static["model"].gain) == "RescaledParameter(value=None)"  # a half
 
 
 def test_equal_settings_give_equal_structures():
@@ -431,6 +434,38 @@ def test_equal_settings_give_equal_structures():
     assert jax.tree.structure(a) != jax.tree.structure(c)
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), a, b)  # as scan/vmap do
     np.testing.assert_allclose(stacked.constrained_value, [[0.3] * 2, [0.6] * 2])
+
+
+def test_a_traced_mask_or_scale_rides_along_as_an_untrained_leaf():
+    w = jnp.array([[0.0, 0.5], [2.0, 0.0]])
+
+    def f(w):
+        state = {"w": MaskedParameter(w, w != 0), "s": NormalizedParameter(w + 1)}
+        params, static = partition_state(state)
+        assert len(jax.tree.leaves(params)) == 2  # only the raw values train
+        back = combine_state(params, static)
+        return back["w"].constrained_value, back["s"].constrained_value
+
+    ws = jnp.stack([w, 2 * w])
+    masked, normalized = jax.vmap(f)(ws)
+    np.testing.assert_array_equal(masked, ws)
+    np.testing.assert_allclose(normalized, ws + 1)
+    # a parameter made under vmap leaves it with its traced fields batched
+    r = jax.vmap(lambda s: RescaledParameter(1.0, scale=s))(jnp.array([2.0, 4.0]))
+    np.testing.assert_allclose(r.scale, [2.0, 4.0])
+    np.testing.assert_allclose(r.constrained_value, [1.0, 1.0])
+
+
+def test_structures_print_the_same_in_every_process():
+    """A Space's description holds its structure's text: no addresses."""
+    state = {
+        "a": SigmoidBoundedParameter(0.5, 0.0, 1.0),
+        "m": MaskedParameter(jnp.ones(2), [True, False]),
+        "t": TransformedParameter(1.0, jnp.exp, jnp.log),
+    }
+    text = str(jax.tree.structure(state))
+    assert " at 0x" not in text and "0.0" in text and "jax.numpy.exp" in text
+    assert text == str(jax.tree.structure(jax.tree.map(lambda x: x, state)))
 
 
 def test_collect_parameters_as_tvb_optim_and_flat():
@@ -447,7 +482,7 @@ def test_show_parameters_prints_a_table(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["path", "type", "value", "raw"]
     assert lines[1].split()[:3] == ["coupling.G", "SigmoidBoundedParameter", "0.3"]
-    assert lines[2].split() == ["model.gain", "RescaledParameter", "2", "0.5"]
+    assert lines[2].split() == ["model.gain", "RescaledParameter", "2.0", "0.5"]
     assert lines[3].startswith("model.weights[0]  MaskedParameter")
     show_parameters({"x": 1.0})
     assert capsys.readouterr().out == "(no parameters)\n"

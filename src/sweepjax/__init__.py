@@ -17,23 +17,24 @@ from sweepjax._axes import (
 )
 from sweepjax._config import Config
 from sweepjax._optimizer import OptaxOptimizer
-from sweepjax._parameters import (
+from sweepjax._parameters import Parameter, is_parameter
+from sweepjax._parameters_state import (
+    collect_parameters,
+    combine_state,
+    extract_values,
+    mark_parameters,
+    partition_state,
+    show_parameters,
+)
+from sweepjax._parameters_transformed import (
     BoundedParameter,
     LogNegativeParameter,
     LogPositiveParameter,
     MaskedParameter,
     NormalizedParameter,
-    Parameter,
     RescaledParameter,
     SigmoidBoundedParameter,
     TransformedParameter,
-    collect_parameters,
-    combine_state,
-    extract_values,
-    is_parameter,
-    mark_parameters,
-    partition_state,
-    show_parameters,
 )
 from sweepjax._result import Result
 from sweepjax._sink import AbstractSink, MemorySink

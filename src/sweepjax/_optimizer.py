@@ -1,16 +1,17 @@
 """Fitting: `OptaxOptimizer` steps the parameters of a state down a loss.
 
-The same call fits one state on the host (a Python loop with a callback and a
-progress bar) or one point of a sweep inside ``jax.jit``/``jax.vmap``/
-`ParallelExecution` (one ``jax.lax.scan``), so a sweep can explore starting
-points, data or fixed settings and fit at every point in one compiled program.
+The same call fits one state on the host (a Python loop over compiled chunks
+of steps, with a callback and a progress bar) or one point of a sweep inside
+``jax.jit``/``jax.vmap``/`ParallelExecution` (one ``jax.lax.scan``), so a sweep
+can explore starting points, data or fixed settings and fit at every point in
+one compiled program.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax
@@ -18,7 +19,15 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from sweepjax._parameters import combine_state, is_parameter, partition_state
+from sweepjax._optimizer_steps import (
+    Fit,
+    chunk_layout,
+    compiled_chunk,
+    loss_and_aux,
+    run_chunk,
+    start,
+)
+from sweepjax._parameters_state import combine_state, partition_state
 from sweepjax._tree import check_positive_int
 
 if TYPE_CHECKING:
@@ -30,21 +39,17 @@ __all__ = ["OptaxOptimizer"]
 #: replaced, with a warning).
 _RESERVED = ("step", "loss", "parameters", "aux")
 
-
-def _constrained(state: Any) -> Any:
-    """`state` reduced to its parameters' constrained values (None elsewhere)."""
-    return jax.tree.map(
-        lambda x: x.constrained_value if is_parameter(x) else None,
-        state,
-        is_leaf=is_parameter,
-    )
+#: What JAX raises when traced code needs a concrete value.
+_NEEDS_CONCRETE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
 
 
-def _stack(records: list[Any]) -> Any:
-    """Stack eager records on the host (``jnp.stack`` would compile anew for
-    every number of records), handing back JAX arrays."""
-    records = jax.device_get(records)
-    return jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs)), *records)
+#: Without a callback or a progress bar, an eager run looks for a non-finite
+#: loss every this many chunks (and at the end), not after each.
+_LOOK_EVERY = 32
 
 
 def _short(x: Any, limit: int = 200) -> str:
@@ -52,83 +57,17 @@ def _short(x: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class _Fit(NamedTuple):
-    """What a step needs besides the arrays: a static argument of the
-    compiled segment, so fits with the same loss and optimizer share it."""
-
-    loss: Callable[[Any], Any]
-    optimizer: Any
-    has_aux: bool
+def _host_concat(parts: list[Any]) -> Any:
+    """Join eager records on the host (``jnp.concatenate`` would compile anew
+    for every number of records), handing back JAX arrays."""
+    parts = jax.device_get(parts)
+    return jax.tree.map(lambda *xs: jnp.asarray(np.concatenate(xs)), *parts)
 
 
-def _loss_and_aux(fit: _Fit, params: Any, static: Any) -> tuple[Any, Any]:
-    out = fit.loss(combine_state(params, static))
-    if fit.has_aux:
-        if not (isinstance(out, tuple | list) and len(out) == 2):
-            raise TypeError(
-                "OptaxOptimizer: with has_aux=True `loss` must return "
-                f"(value, aux), got {type(out).__name__}."
-            )
-        value, aux = out
-    else:
-        value, aux = out, None
-    if is_parameter(value):
-        value = value.constrained_value
-    return value, aux
-
-
-def _value_and_grad(fit: _Fit, params: Any, static: Any, mode: str):
-    """``((loss, aux), grads)`` at `params`, in reverse or forward mode."""
-    if mode == "rev":
-        return jax.value_and_grad(_loss_and_aux, argnums=1, has_aux=True)(
-            fit, params, static
-        )
-
-    def with_value(p):
-        value, aux = _loss_and_aux(fit, p, static)
-        return value, (value, aux)
-
-    grads, (value, aux) = jax.jacfwd(with_value, has_aux=True)(params)
-    return (value, aux), grads
-
-
-def _step(fit: _Fit, params, opt_state, static, mode):
-    """One update; loss, aux and grads are those at the `params` given."""
-    import optax  # heavy (~0.5 s): imported when a fit runs
-
-    (value, aux), grads = _value_and_grad(fit, params, static, mode)
-    updates, opt_state = optax.with_extra_args_support(fit.optimizer).update(
-        grads,
-        opt_state,
-        params,
-        value=value,
-        grad=grads,
-        value_fn=lambda p: _loss_and_aux(fit, p, static)[0],
-    )
-    return optax.apply_updates(params, updates), opt_state, value, aux, grads
-
-
-def _segment(fit: _Fit, params, opt_state, static, n: int, mode: str):
-    """`n` steps; the record (loss, constrained parameters, aux) of the first
-    and the (loss, aux, grads) of the last."""
-    before = _constrained(combine_state(params, static))
-    params, opt_state, value, aux, grads = _step(fit, params, opt_state, static, mode)
-    record = (value, before, aux)
-
-    def body(carry, _):
-        p, s, _, _, _ = carry
-        return _step(fit, p, s, static, mode), None
-
-    if n > 1:
-        carry = (params, opt_state, value, aux, grads)
-        carry, _ = jax.lax.scan(body, carry, None, length=n - 1)
-        params, opt_state, value, aux, grads = carry
-    return params, opt_state, record, (value, aux, grads)
-
-
-#: `_segment` compiled for eager runs (the loss, optimizer, `n` and `mode` are
-#: static, so each combination compiles once per process).
-_compiled_segment = eqx.filter_jit(_segment)
+def _recorded_steps(begin: int, layout: tuple[int, int, int], every: int):
+    head, groups, tail = layout
+    first = begin + head
+    return [first + k * every for k in range(groups + (1 if tail else 0))]
 
 
 class OptaxOptimizer:
@@ -143,7 +82,9 @@ class OptaxOptimizer:
             the loss for code that needs plain arrays.
         optimizer: an ``optax.GradientTransformation`` (``optax.adam(1e-2)``).
             It is called with ``value=``, ``grad=`` and ``value_fn=`` too, so
-            line-search optimizers such as ``optax.lbfgs()`` work.
+            line-search optimizers such as ``optax.lbfgs()`` work. An update
+            that needs concrete values (``float(value_fn(p))``, Python
+            control flow) runs eagerly, step by step, in an eager run.
         callback: ``callback(step, params, static, history, aux, loss_value,
             grads) -> (stop, params, static)``, TVB-Optim's protocol: called
             after every step of an eager run (after every chunk with
@@ -206,13 +147,17 @@ class OptaxOptimizer:
         Args:
             state: a pytree holding at least one `Parameter`.
             max_steps: number of optimizer steps (an eager run stops earlier if
-                the callback says so).
+                the callback says so, or if the loss stops being finite).
             mode: ``"rev"`` (reverse mode, ``jax.value_and_grad``) or ``"fwd"``
                 (forward mode, ``jax.jacfwd``: cheaper for a few parameters);
                 both give the same steps to float tolerance.
-            chunk_size: eager runs only: fuse this many steps into one compiled
+            chunk_size: eager runs: run this many steps as one compiled
                 ``jax.lax.scan`` and call the callback once per chunk (with the
-                last step's loss, aux and grads). Default: one step at a time.
+                last step's loss, aux and grads), as TVB-Optim's
+                ``chunk_size``. The program is that of one chunk, so neither
+                it nor its memory grows with `max_steps`, and every chunk size
+                gives the same steps. Default: one step at a time (a callback
+                sees every step).
             record_every: record every this many steps (steps 0, k, 2k, ...).
             progress: show a tqdm bar (eager runs only).
 
@@ -225,13 +170,19 @@ class OptaxOptimizer:
             parameters and None elsewhere) and, with ``has_aux``, ``"aux"``
             (the aux of those steps, stacked), plus whatever a callback wrote.
 
+        An eager run whose loss or parameters stop being finite (NaN or inf)
+        stops at that step with a `RuntimeWarning` naming it; the final state
+        then holds the last parameters whose loss was finite, and the history
+        ends at that step.
+
         When a leaf of `state` is a tracer (inside ``jax.jit``, ``jax.vmap``
         or a sweep executor) the run is one ``jax.lax.scan`` of `max_steps`
-        steps: no Python loop, no progress bar, and a callback is refused
-        (``ValueError``), since it would run once at trace time on tracers.
-        A loss that closes over traced values while `state` is concrete is
-        found after its first step and run the same way. Eager and traced runs
-        give the same result.
+        steps: no Python loop, no progress bar, no early stop (a diverged
+        fit gives NaN parameters, which the sweep's NaN warning counts), and
+        a callback is refused (``ValueError``), since it would run once at
+        trace time on tracers. A loss that closes over traced values while
+        `state` is concrete is found after its first step and run the same
+        way. Eager and traced runs give the same result.
         """
         if mode not in ("rev", "fwd"):
             raise ValueError(
@@ -240,16 +191,30 @@ class OptaxOptimizer:
         max_steps = check_positive_int("max_steps", max_steps)
         record_every = check_positive_int("record_every", record_every)
         if chunk_size is not None:
-            chunk_size = check_positive_int("chunk_size", chunk_size)
+            if isinstance(chunk_size, bool) or not isinstance(
+                chunk_size, int | np.integer
+            ):
+                raise TypeError(
+                    "OptaxOptimizer.run: `chunk_size` must be an int or None, got "
+                    f"{type(chunk_size).__name__}: {chunk_size!r}."
+                )
+            if chunk_size < 1:
+                raise ValueError(
+                    f"OptaxOptimizer.run: chunk_size must be >= 1, got "
+                    f"chunk_size={chunk_size} (the number of steps run as one "
+                    "compiled call); pass None to step one at a time."
+                )
         params, static = partition_state(state)
         if not jax.tree.leaves(params):
             raise ValueError(
                 "OptaxOptimizer.run: `state` holds no Parameter, so there is "
-                f"nothing to fit (state={_short(state)}). Wrap the values to fit in a "
-                "Parameter (or a subclass); for a state from a Space, give the "
-                "axis wrap=Parameter."
+                f"nothing to fit (state={_short(state)}). A likely cause: the "
+                "values to fit come from a Space axis without wrap= (give the "
+                "axis wrap=Parameter, or a subclass such as "
+                "functools.partial(SigmoidBoundedParameter, low=..., high=...)); "
+                "otherwise wrap them in a Parameter yourself."
             )
-        fit = _Fit(self.loss, self.optimizer, self.has_aux)
+        fit = Fit(self.loss, self.optimizer, self.has_aux)
         self._check_loss(fit, params, static)
         traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(state))
         if traced:
@@ -261,7 +226,7 @@ class OptaxOptimizer:
             static,
             max_steps,
             mode,
-            chunk_size or 1,
+            int(chunk_size or 1),
             record_every,
             progress,
         )
@@ -275,9 +240,9 @@ class OptaxOptimizer:
                 "outside the trace."
             )
 
-    def _check_loss(self, fit: _Fit, params: Any, static: Any) -> None:
+    def _check_loss(self, fit: Fit, params: Any, static: Any) -> None:
         """Trace `loss` once (nothing is computed) and check it gives a scalar."""
-        value, _ = eqx.filter_eval_shape(_loss_and_aux, fit, params, static)
+        value, _ = eqx.filter_eval_shape(loss_and_aux, fit, params, static)
         shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
         if isinstance(value, float):  # a Python float (a constant loss)
             shape, dtype = (), np.dtype(float)
@@ -294,67 +259,100 @@ class OptaxOptimizer:
             )
 
     def _run_traced(self, fit, params, static, max_steps, mode, record_every):
-        opt_state = self.optimizer.init(params)
-
-        def chunk(carry, _):
-            p, s, record, _ = _segment(fit, *carry, static, record_every, mode)
-            return (p, s), record
-
-        n_full, rest = divmod(max_steps, record_every)
-        carry, parts = (params, opt_state), []
-        if n_full:
-            carry, records = jax.lax.scan(chunk, carry, None, length=n_full)
-            parts.append(records)
-        if rest:
-            p, s, record, _ = _segment(fit, *carry, static, rest, mode)
-            carry = (p, s)
-            parts.append(jax.tree.map(lambda x: x[None], record))
-        records = jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
+        carry = start(fit, params, self.optimizer.init(params), static, mode, False)
+        layout = chunk_layout(0, max_steps, record_every)
+        carry, records = run_chunk(fit, carry, static, mode, layout, record_every)
         steps = jnp.arange(0, max_steps, record_every)
-        return combine_state(carry[0], static), self._history({}, steps, records)
+        return combine_state(carry.params, static), self._history({}, steps, records)
 
     def _run_eager(
         self, fit, params, static, max_steps, mode, chunk_size, record_every, progress
     ):
-        start_params = params
         opt_state = self.optimizer.init(params)
+        carry = start(fit, params, opt_state, static, mode, True)
         history: dict[str, Any] = {}
-        steps, records = [], []
-        # segments start at every chunk start and every recorded step
-        starts = sorted(
-            set(range(0, max_steps, chunk_size))
-            | set(range(0, max_steps, record_every))
-        )
-        ends = [*starts[1:], max_steps]
+        steps, parts = [], []
+        eager_update = False
+        begin = n_chunks = 0
         with tqdm(total=max_steps, disable=not progress, desc="fit") as bar:
-            for start, end in zip(starts, ends, strict=True):
-                params, opt_state, record, (value, aux, grads) = _compiled_segment(
-                    fit, params, opt_state, static, end - start, mode
-                )
-                if start == 0 and isinstance(value, jax.core.Tracer):
+            while begin < max_steps:
+                end = min(begin + chunk_size, max_steps)
+                layout = chunk_layout(begin, end, record_every)
+                run = run_chunk if eager_update else compiled_chunk
+                try:
+                    new, records = run(
+                        fit, carry, static, mode, layout, record_every, eager_update
+                    )
+                except _NEEDS_CONCRETE:
+                    if eager_update or begin > 0:
+                        raise
+                    eager_update = True  # the update needs concrete values
+                    continue
+                value, aux, grads = new.last
+                if begin == 0 and isinstance(value, jax.core.Tracer):
                     # the loss closes over traced values: this is a trace after all
                     self._refuse_callback()
                     return self._run_traced(
-                        fit, start_params, static, max_steps, mode, record_every
+                        fit, params, static, max_steps, mode, record_every
                     )
-                if start % record_every == 0:
-                    steps.append(start)
-                    records.append(record)
-                bar.update(end - start)
+                steps += _recorded_steps(begin, layout, record_every)
+                if records is not None:
+                    parts.append(records)
+                carry, n_chunks = new, n_chunks + 1
+                # the carry keeps the first non-finite step and the last finite
+                # parameters, so looking costs one transfer and may wait a while
+                look = self.callback is not None or progress or end == max_steps
+                if look or n_chunks % _LOOK_EVERY == 0:
+                    value, bad = jax.device_get((value, carry.bad))
+                    if bad >= 0:
+                        bar.update(max(0, bad + 1 - begin))
+                        self._warn_not_finite(int(bad), bool(carry.bad_params))
+                        steps = [step for step in steps if step <= bad]
+                        carry = carry.replace(params=carry.good)
+                        break
+                bar.update(end - begin)
                 if progress:
                     bar.set_postfix(loss=f"{float(value):.4g}", refresh=False)
-                if self.callback is None or not (
-                    end % chunk_size == 0 or end == max_steps
-                ):
+                begin = end
+                if self.callback is None:
                     continue
-                out = self.callback(end - 1, params, static, history, aux, value, grads)
+                out = self.callback(
+                    end - 1, carry.params, static, history, aux, value, grads
+                )
                 if out is not None:
-                    stop, params, static = out
+                    stop, new_params, static = out
+                    carry = carry.replace(params=new_params)
                     if stop:
                         break
-        records = _stack(records)
-        return combine_state(params, static), self._history(
+        records = jax.tree.map(lambda x: x[: len(steps)], _host_concat(parts))
+        return combine_state(carry.params, static), self._history(
             history, jnp.asarray(steps), records
+        )
+
+    @staticmethod
+    def _warn_not_finite(bad: int, params_bad: bool) -> None:
+        if params_bad:
+            what = (
+                f"at step {bad} the parameters became NaN (or inf), from the "
+                f"update of step {bad - 1}"
+            )
+        else:
+            what = (
+                f"at step {bad} the loss is NaN (or inf) at finite parameters; "
+                "its gradient would make the parameters NaN"
+            )
+        kept = (
+            "the start (nothing was fitted)"
+            if bad == 0
+            else f"the parameters of step {bad - 1}, the last with a finite loss"
+        )
+        warnings.warn(
+            f"OptaxOptimizer.run: {what}. The fit stopped there: the state "
+            f"returned holds {kept}, and the history ends at step {bad}. Lower "
+            "the learning rate, bound the parameters (SigmoidBoundedParameter) "
+            "or check the model at those values.",
+            RuntimeWarning,
+            stacklevel=4,
         )
 
     def _history(self, history: dict, steps, records) -> dict[str, Any]:

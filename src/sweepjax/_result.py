@@ -78,6 +78,19 @@ class Result:
         """The output pytree, each leaf `[N, *leaf_shape]`."""
         return self._outputs
 
+    @property
+    def results(self) -> list[Any]:
+        """The outputs as a list, one pytree per point (``result[i]`` for
+        every ``i``): TVB-Optim's ``SequentialResult.results``. Built on each
+        access; for a large or stored result prefer `outputs` (each leaf
+        stacked, ``[N, ...]``) or `to_xarray`.
+
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 2)})
+        >>> Result(space, {"y": np.array([1.0, 2.0])}).results
+        [{'y': array(1.)}, {'y': array(2.)}]
+        """
+        return list(self)
+
     def __len__(self) -> int:
         return len(self._space)
 
