@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -34,8 +34,10 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
 
 from sweepjax._sink import model_name
 from sweepjax._space import Space
+from sweepjax._tree import path_name
 
 __all__ = [
+    "PointTrace",
     "UnusedAxisWarning",
     "check_shadowed_options",
     "ignored_axes",
@@ -76,19 +78,46 @@ def point_program(
     return point, dynamic
 
 
+class PointTrace(NamedTuple):
+    """One point's program, traced (not compiled).
+
+    Attributes:
+        struct: the per-point output structure, a pytree of
+            `jax.ShapeDtypeStruct` (as the compiled sweep returns it).
+        unused: the axes no output depends on (see `ignored_axes`).
+        jaxpr: the point program, its outputs ordered by leaf path, so that
+            reordering the fields of an output type does not change it (the
+            program a store fingerprints).
+    """
+
+    struct: Any
+    unused: list[str]
+    jaxpr: ClosedJaxpr
+
+
 def trace_point(
     model: Callable[..., Any], space: Space, args: tuple, kwargs: dict
-) -> tuple[Any, list[str]]:
-    """Trace one point (no compilation): the per-point output structure (a
-    pytree of `jax.ShapeDtypeStruct`, as the compiled sweep returns it) and
-    the axes the outputs do not depend on (see `ignored_axes`)."""
+) -> PointTrace:
+    """Trace one point of `point_program` (no compilation)."""
     point, dynamic = point_program(model, space, args, kwargs)
+    layout: dict[str, Any] = {}
+
+    def by_path(dynamic, tables, pos):
+        flat, treedef = jax.tree_util.tree_flatten_with_path(
+            point(dynamic, tables, pos)
+        )
+        order = sorted(range(len(flat)), key=lambda i: path_name(flat[i][0]))
+        layout.update(treedef=treedef, order=order)
+        return [flat[i][1] for i in order]
+
     pos = jax.ShapeDtypeStruct((len(space.effective_axes),), jnp.int32)
-    traced = jax.jit(point).trace(dynamic, space.tables, pos)
-    struct = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), traced.out_info
-    )
-    return struct, ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
+    traced = jax.jit(by_path).trace(dynamic, space.tables, pos)
+    leaves: list[Any] = [None] * len(layout["order"])
+    for info, i in zip(traced.out_info, layout["order"], strict=True):
+        leaves[i] = jax.ShapeDtypeStruct(info.shape, info.dtype)
+    struct = layout["treedef"].unflatten(leaves)
+    unused = ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
+    return PointTrace(struct, unused, traced.jaxpr)
 
 
 def unused_axes(
@@ -107,7 +136,7 @@ def unused_axes(
     >>> unused_axes(lambda s: s["G"] * 2, space)
     ['typo']
     """
-    return trace_point(model, space, args, {} if kwargs is None else kwargs)[1]
+    return trace_point(model, space, args, {} if kwargs is None else kwargs).unused
 
 
 def ignored_axes(jaxpr: ClosedJaxpr, space: Space, offset: int) -> list[str]:
