@@ -18,6 +18,14 @@ __all__ = ["check_resume", "resume_differences", "show_value"]
 _SHOW_DIFFS = 6
 _SHOW_CHARS = 80
 _PROGRAM = "program"
+#: The key sets of one described leaf (`describe_value`): compared whole.
+_LEAVES = (
+    {"callable"},
+    {"object", "repr"},
+    {"dtype", "value"},
+    {"dtype", "shape", "sha1"},
+    {"key", "shape", "sha1"},
+)
 _CAUSES = (
     "a closed-over value, a global, a helper function, a functools.partial's "
     "target or arguments, an equinox module's weights, an attribute of a "
@@ -68,10 +76,14 @@ def _number(value: Any) -> Any:
     return None
 
 
+def _leaf(value: dict) -> bool:
+    return set(value) in _LEAVES
+
+
 def _differences(stored: Any, now: Any, where: str, retyped: list[str]) -> list[str]:
     """Human-readable differences between two JSON values, by path; paths
     whose values are equal but of another type are added to `retyped`."""
-    if isinstance(stored, dict) and isinstance(now, dict):
+    if isinstance(stored, dict) and isinstance(now, dict) and not _leaf(stored):
         out = []
         for key in list(stored) + [k for k in now if k not in stored]:
             sub = f"{where}.{key}" if where else str(key)
@@ -99,22 +111,28 @@ def _differences(stored: Any, now: Any, where: str, retyped: list[str]) -> list[
     return [f"{where}stored {show_value(stored)}, now {show_value(now)}{hint}"]
 
 
-def _program(stored: dict, now: dict, retyped: list[str]) -> list[str]:
-    """Why two program fingerprints differ, as far as the record tells."""
+def _program(stored: dict, now: dict, retyped: list[str], explained: bool) -> list[str]:
+    """Why two program fingerprints differ, as far as the records tell: the
+    other parts that differ (`explained`), the model's values that changed,
+    else the likely causes."""
     if stored.get("sha1") == now.get("sha1"):
         return []
     line = (
         f"fingerprint stored {show_value(stored.get('sha1'))}, now "
         f"{show_value(now.get('sha1'))}"
     )
-    if stored.get("function") != now.get("function"):
-        return [
-            f"{line}: it calls another function, stored "
-            f"{stored.get('function')}, now {now.get('function')}"
-        ]
+    if explained:
+        return [f"{line}, as follows from the differences above"]
+    function = now.get("function")
+    if stored.get("function") != function:
+        return [f"{line}: stored {stored.get('function')}, now {function}"]
     if stored.get("source_sha1") != now.get("source_sha1"):
-        return [f"{line}: the source of {now.get('function')} changed"]
-    why = f"{line}; the source of {now.get('function')} is unchanged, so {_CAUSES}"
+        return [f"{line}: the source of {function} changed"]
+    changed = _differences(stored.get("values"), now.get("values"), "", [])
+    if stored.get("values") is not None and changed:
+        head = f"{line}; the source of {function} is unchanged, what it uses changed"
+        return [f"{head}: {changed[0]}", *changed[1:]]
+    why = f"{line}; the source of {function} is unchanged, so {_CAUSES}"
     if retyped:
         why += " (equal values of another type: " + ", ".join(retyped) + ")"
     return [why]
@@ -138,7 +156,7 @@ def resume_differences(pairs: list[tuple[str, Any, Any]]) -> list[str]:
         if what == "space":
             stored, now = _by_name(stored), _by_name(now)
         if what == _PROGRAM:
-            diffs = _program(stored, _json(now), retyped)
+            diffs = _program(stored, _json(now), retyped, bool(parts))
         else:
             diffs = _differences(stored, _json(now), "", retyped)
         if diffs:

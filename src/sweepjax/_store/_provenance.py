@@ -42,6 +42,7 @@ from sweepjax._tree import is_key_array, path_name
 
 __all__ = [
     "describe_value",
+    "info_lines",
     "prepared_solves",
     "program_fingerprint",
     "provenance",
@@ -250,6 +251,47 @@ def prepared_solves(*roots: tuple[Any, str]) -> dict[str, dict]:
     return found
 
 
+def _visible_values(model: Any) -> dict[str, Any]:
+    """The values a model carries that a reader can name, described: a
+    partial's arguments, a function's closed-over variables and the
+    globals it reads, a callable module's fields. A resume whose program
+    differs names those that changed (they are hints: the fingerprint
+    decides)."""
+    out: dict[str, Any] = {}
+    for _ in range(16):
+        if isinstance(model, functools.partial):
+            for i, arg in enumerate(model.args):
+                out[f"partial argument [{i}]"] = arg
+            for key, arg in model.keywords.items():
+                out.setdefault(f"partial keyword {key}", arg)
+            model = model.func
+        elif inspect.isfunction(getattr(model, "__wrapped__", None)):
+            model = model.__wrapped__
+        else:
+            break
+    named = _parts(model, "")
+    if inspect.isfunction(model):
+        code = model.__code__
+        kinds = dict.fromkeys(code.co_freevars, "closed-over")
+        named = [(v, f"{kinds.get(n, 'global')} {n}") for v, n in named if n]
+    elif dataclasses.is_dataclass(model):
+        named = [(v, f"field {n}") for v, n in named if n]
+    for value, name in named:
+        if not (inspect.ismodule(value) or isinstance(value, type)):
+            out.setdefault(name, value)
+    described = {}
+    for name, value in list(out.items())[:_SEARCH_ITEMS]:
+        try:
+            leaves = jax.tree_util.tree_flatten_with_path(value)[0]
+            for path, leaf in leaves[:_SEARCH_ITEMS]:
+                sub = path_name(path, root="")
+                sep = "" if not sub or sub.startswith("[") else "."
+                described[f"{name}{sep}{sub}"] = describe_value(leaf)
+        except Exception:  # an odd object: not shown
+            continue
+    return described
+
+
 def provenance(
     model: Callable,
     space: Space,
@@ -272,6 +314,7 @@ def provenance(
             "sha1": program_fingerprint(program),
             "function": model_name(target),
             "source_sha1": source_hash(target),
+            "values": _visible_values(model),
         }
     solves = [(model, "model"), *[(a, f"args[{i}]") for i, a in enumerate(args)]]
     return {
@@ -285,3 +328,19 @@ def provenance(
         "python": ".".join(map(str, sys.version_info[:3])),
         "versions": versions,
     }
+
+
+def info_lines(record: dict | None) -> list[str]:
+    """What `sweepjax info` shows of a record beyond the source line: each
+    prepared solve's settings, by the name the model uses for it."""
+    lines = []
+    for name, settings in ((record or {}).get("solves") or {}).items():
+        shown = ", ".join(f"{k}={_plain(v)}" for k, v in settings.items())
+        lines.append(f"solve:    {name}: {shown}")
+    return lines
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) + "}"
+    return str(value)

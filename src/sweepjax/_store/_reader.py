@@ -34,6 +34,7 @@ from sweepjax._store._format import (
     unflatten,
 )
 from sweepjax._store._integrity import read_done, warn_damaged
+from sweepjax._store._provenance import info_lines
 
 if TYPE_CHECKING:
     import zarr
@@ -153,9 +154,13 @@ class StoreInfo:
         if self.provenance:
             model = self.provenance["model"]
             x64 = "on" if self.provenance.get("x64") else "off"
+            program = (self.provenance.get("program") or {}).get("sha1")
+            program = "" if program is None else f", program sha1 {program[:12]}"
             lines.append(
-                f"source:   sha1 {str(model.get('source_sha1'))[:12]}, x64 {x64}"
+                f"source:   sha1 {str(model.get('source_sha1'))[:12]}{program}, "
+                f"x64 {x64}"
             )
+            lines += info_lines(self.provenance)
         if self.fixed:
             lines.append("fixed:")
             for name, value in self.fixed.items():

@@ -1,0 +1,297 @@
+"""Resume refuses whenever anything that computes a point changed: the store
+fingerprints the traced point program and records each prepared solve.
+
+The stores here are complete, so a resume only checks (no compilation): a
+refusal comes before anything is written, and an accepted resume reads the
+stored result.
+"""
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sweepjax import (
+    DistributedExecution,
+    GridAxis,
+    ParallelExecution,
+    SequentialExecution,
+    Space,
+    store_info,
+)
+from sweepjax.cli import main
+from sweepjax.network import (
+    DenseGraph,
+    Euler,
+    Heun,
+    LinearCoupling,
+    Mean,
+    Network,
+    Std,
+    SupHopf,
+    prepare,
+)
+
+SCALE = 2.0
+
+
+def helper(x):
+    return x + 1.0
+
+
+def another_helper(x):
+    return x - 1.0
+
+
+class Weights(eqx.Module):
+    w: jax.Array
+
+    def __call__(self, x):
+        return x * self.w
+
+
+def make_model(closure=1.5, offset=0.25, weight=3.0):
+    """A model that depends on a closed-over value, a partial's keyword, a
+    global, a helper function and an equinox module's weights."""
+    weights = Weights(jnp.asarray(weight))
+
+    def model(state, offset):
+        x = state["x"]
+        return {"y": weights(x) * closure + offset * SCALE + helper(x)}
+
+    return functools.partial(model, offset=offset)
+
+
+def make_network_model(t1=1.0, dt=0.25, solver=None, observer=None):
+    """A model over a prepared 2-node network (4 steps): what it computes is
+    decided by prepare's settings."""
+    network = Network(
+        SupHopf(),
+        {"c": LinearCoupling(("x", "y"), G=0.1)},
+        DenseGraph(np.ones((2, 2)) - np.eye(2)),
+    )
+    observe = {"m": observer or Mean("x")}
+    solve, config = prepare(network, solver or Heun(), 0.0, t1, dt, observe=observe)
+
+    def model(c):
+        return solve(c).observed
+
+    config.coupling.c.G = GridAxis(0.0, 0.2, 2)
+    return model, Space(config)
+
+
+PLAIN = Space({"x": GridAxis(0.0, 1.0, 4)})
+EXECUTORS = {
+    "sequential": lambda m, s: SequentialExecution(m, s, progress=False),
+    "parallel": lambda m, s: ParallelExecution(m, s, n_vmap=3, progress=False),
+    "distributed": lambda m, s: DistributedExecution(m, s, progress=False),
+}
+
+
+def _global(name, value):
+    globals()[name] = value
+
+
+PLAIN_CHANGES = {
+    "nothing": (dict(), None),
+    "closure": (dict(closure=2.5), r"closed-over closure: stored 1\.5, now 2\.5"),
+    "partial": (dict(offset=0.5), r"partial keyword offset: stored 0\.25, now 0\.5"),
+    "global": (("SCALE", 3.0), r"global SCALE: stored 2\.0, now 3\.0"),
+    "helper": (
+        ("helper", another_helper),
+        r"global helper: stored \S*\.helper, now \S*\.another_helper\)",
+    ),
+    "eqx weight": (
+        dict(weight=4.0),
+        r"closed-over weights\.w: stored float32 3\.0, now float32 4\.0",
+    ),
+}
+NETWORK_CHANGES = {
+    "nothing": (dict(), None),
+    "t1": (dict(t1=2.0), r"solve\.t1: stored 1\.0, now 2\.0"),
+    "dt": (dict(dt=0.125), r"solve\.dt: stored 0\.25, now 0\.125"),
+    "solver": (dict(solver=Euler()), r"solve\.solver: stored 'Heun\(\)', now 'Euler"),
+    "observer": (
+        dict(observer=Std("x")),
+        r"solve\.observe\.m: stored \"Mean\('x'\)\", now \"Std\('x'",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """Complete stores of the unchanged models: the plain one written by
+    ParallelExecution(n_vmap=4), the network one by SequentialExecution."""
+    root = tmp_path_factory.mktemp("fingerprint")
+    ParallelExecution(make_model(), PLAIN, n_vmap=4, progress=False).run(
+        root / "plain", chunk_size=2
+    )
+    model, space = make_network_model()
+    SequentialExecution(model, space, progress=False).run(root / "net")
+    return root
+
+
+def _files(store: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(store)): p.read_bytes()
+        for p in sorted(store.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _resume(store, model, space, executor, expected):
+    before = _files(store)
+    run = EXECUTORS[executor](model, space)
+    if expected is None:
+        result = run.run(store, resume=True)
+        assert len(result) == len(space)
+    else:
+        with pytest.raises(ValueError, match=expected) as refused:
+            run.run(store, resume=True)
+        assert "{...}" not in str(refused.value)
+    assert _files(store) == before  # a refusal writes nothing
+
+
+@settings(
+    max_examples=14,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    change=st.sampled_from(
+        [("plain", k) for k in PLAIN_CHANGES] + [("net", k) for k in NETWORK_CHANGES]
+    ),
+    executor=st.sampled_from(sorted(EXECUTORS)),
+)
+def test_a_resume_refuses_any_change_to_what_computes_a_point(stores, change, executor):
+    family, what = change
+    if family == "plain":
+        edit, expected = PLAIN_CHANGES[what]
+        if isinstance(edit, tuple):  # a module global
+            name, value = edit
+            old = globals()[name]
+            _global(name, value)
+            try:
+                _resume(stores / family, make_model(), PLAIN, executor, expected)
+            finally:
+                _global(name, old)
+        else:
+            _resume(stores / family, make_model(**edit), PLAIN, executor, expected)
+    else:
+        edit, expected = NETWORK_CHANGES[what]
+        model, space = make_network_model(**edit)
+        _resume(stores / family, model, space, executor, expected)
+
+
+def test_info_shows_the_solve_and_the_program(stores, capsys):
+    assert main(["info", str(stores / "net")]) == 0
+    out = capsys.readouterr().out
+    assert "solve:    solve: t0=0.0, t1=1.0, dt=0.25, n_steps=4, solver=Heun()" in out
+    assert "observe={m: Mean('x')}" in out and "noise=None" in out
+    assert ", program sha1 " in out
+    info = store_info(stores / "net")
+    assert info.provenance["solves"]["solve"]["t1"] == 1.0
+
+
+def scaled(state):
+    return {"y": state["x"] * state["k"]}
+
+
+@pytest.mark.parametrize(
+    "k, expected",
+    [
+        (1, None),  # the same program: accepted
+        (
+            np.float32(1.0),  # an array input instead of a constant
+            r"the program differs .*equal values of another type: k "
+            r"\(1\.0 -> float32 1\.0\)",
+        ),
+    ],
+    ids=["int", "float32"],
+)
+def test_an_equal_fixed_value_of_another_type_is_compared_by_what_it_computes(
+    tmp_path, k, expected
+):
+    def space(k):
+        return Space({"x": GridAxis(0.0, 1.0, 3), "k": k})
+
+    SequentialExecution(scaled, space(1.0), progress=False).run(tmp_path / "s")
+    _resume(tmp_path / "s", scaled, space(k), "sequential", expected)
+
+
+def test_a_store_without_a_fingerprint_still_resumes(tmp_path):
+    """Stores written before the fingerprint (format 2) record neither the
+    program nor the solves: nothing to compare, not a difference."""
+    SequentialExecution(make_model(), PLAIN, progress=False).run(tmp_path / "s")
+    attrs = tmp_path / "s" / "zarr.json"
+    meta = json.loads(attrs.read_text())
+    record = meta["attributes"]["sweepjax"]["provenance"]
+    assert record["program"]["sha1"] and record["solves"] == {}
+    del record["program"], record["solves"]
+    attrs.write_text(json.dumps(meta))
+    _resume(tmp_path / "s", make_model(closure=2.5), PLAIN, "sequential", None)
+
+
+def untraceable(state):
+    return {"y": state["x"] * 2.0 if float(state["x"]) > 0.5 else state["x"]}
+
+
+def test_a_model_that_cannot_be_traced_records_no_fingerprint(tmp_path):
+    SequentialExecution(untraceable, PLAIN, progress=False).run(tmp_path / "s")
+    assert store_info(tmp_path / "s").provenance["program"] is None
+    _resume(tmp_path / "s", untraceable, PLAIN, "sequential", None)
+
+
+PROGRAM = """
+import functools
+import jax, jax.numpy as jnp, numpy as np, equinox as eqx
+from sweepjax import GridAxis, Space
+from sweepjax._store._provenance import program_fingerprint
+from sweepjax.execution._dependencies import trace_point
+from sweepjax.network import (AdditiveNoise, DenseGraph, FC, Heun, LinearCoupling,
+    Network, SupHopf, prepare)
+
+net = Network(SupHopf(), {"c": LinearCoupling(("x", "y"), G=0.1)},
+              DenseGraph(np.ones((3, 3)) - np.eye(3)),
+              AdditiveNoise(1e-3, jax.random.key(0)))
+solve, config = prepare(net, Heun(), 0.0, 1.0, 0.25, observe={"fc": FC("x")})
+table = np.linspace(0.0, 1.0, 5)
+mlp = eqx.nn.Linear(3, 2, key=jax.random.key(1))
+
+def model(c, scale):
+    fc = solve(c).observed["fc"]
+    z = jax.lax.cond(fc.sum() > 0, jnp.sin, jnp.cos, fc[0])
+    jax.debug.callback(lambda v: None, z)
+    order = sorted({"b", "a", "c"})  # the same in any hash seed
+    return {"fc": fc, "z": jax.nn.relu(mlp(z)) * scale + table.sum() + len(order)}
+
+config.coupling.c.G = GridAxis(0.0, 0.2, 2)
+space = Space(config)
+trace = trace_point(functools.partial(model, scale=2.0), space, (), {})
+FINGERPRINT = program_fingerprint(trace.jaxpr)
+"""
+
+
+def test_the_fingerprint_is_the_same_in_another_process():
+    here: dict = {}
+    exec(textwrap.dedent(PROGRAM), here)
+    other = subprocess.run(
+        [sys.executable, "-c", PROGRAM + "\nprint(FINGERPRINT)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "123"},
+    )
+    assert other.stdout.split()[-1] == here["FINGERPRINT"]
+    assert len(here["FINGERPRINT"]) == 40
