@@ -295,3 +295,19 @@ def test_the_fingerprint_is_the_same_in_another_process():
     )
     assert other.stdout.split()[-1] == here["FINGERPRINT"]
     assert len(here["FINGERPRINT"]) == 40
+
+
+def test_a_store_run_traces_the_model_once_and_computes_the_same(tmp_path):
+    """The fingerprint's trace is the one the compiled sweep batches."""
+    traces = []
+
+    def model(state):
+        traces.append(1)
+        return {"y": jnp.sin(state["x"]) * 3.0, "z": (state["x"] ** 2, state["x"])}
+
+    executor = ParallelExecution(model, PLAIN, n_vmap=3, progress=False)
+    stored = executor.run(tmp_path / "s", chunk_size=2)
+    assert len(traces) == 1
+    memory = ParallelExecution(model, PLAIN, n_vmap=3, progress=False).run()
+    for a, b in zip(jax.tree.leaves(stored.outputs), jax.tree.leaves(memory.outputs)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jax.extend.core import ClosedJaxpr, Jaxpr
+from jax.extend.core import ClosedJaxpr, Jaxpr, jaxpr_as_fun
 
 # JAX internals (dead-code elimination, the debug effects): if a release
 # moves them, the analysis reports nothing rather than breaking the import.
@@ -42,6 +42,7 @@ __all__ = [
     "check_shadowed_options",
     "ignored_axes",
     "point_program",
+    "replay",
     "trace_point",
     "unused_axes",
     "warn_unused_axes",
@@ -88,11 +89,13 @@ class PointTrace(NamedTuple):
         jaxpr: the point program, its outputs ordered by leaf path, so that
             reordering the fields of an output type does not change it (the
             program a store fingerprints).
+        order: ``order[k]`` is the flat output index of the jaxpr's output `k`.
     """
 
     struct: Any
     unused: list[str]
     jaxpr: ClosedJaxpr
+    order: list[int]
 
 
 def trace_point(
@@ -117,7 +120,25 @@ def trace_point(
         leaves[i] = jax.ShapeDtypeStruct(info.shape, info.dtype)
     struct = layout["treedef"].unflatten(leaves)
     unused = ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
-    return PointTrace(struct, unused, traced.jaxpr)
+    return PointTrace(struct, unused, traced.jaxpr, layout["order"])
+
+
+def replay(trace: PointTrace) -> Callable[..., Any]:
+    """`trace`'s program as ``point(dynamic, tables, pos)`` again (the
+    signature of `point_program`): batching it runs the traced program, not
+    the model's Python, so one trace serves the fingerprint and the compiled
+    sweep, and the compiled program is the one the model's own trace gives."""
+    run = jaxpr_as_fun(trace.jaxpr)
+    treedef = jax.tree.structure(trace.struct)
+
+    def point(dynamic, tables, pos):
+        outs = run(*jax.tree.leaves((dynamic, tables, pos)))
+        leaves: list[Any] = [None] * len(outs)
+        for out, i in zip(outs, trace.order, strict=True):
+            leaves[i] = out
+        return treedef.unflatten(leaves)
+
+    return point
 
 
 def unused_axes(

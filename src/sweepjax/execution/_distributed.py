@@ -99,7 +99,8 @@ class DistributedExecution(AbstractExecution):
         if self._struct is None:
             # One trace of one point, on the client: the output structure the
             # workers must reproduce, and the axes the outputs ignore.
-            struct, unused, _ = self._point_trace()
+            traced = self._point_trace()
+            struct, unused = traced.struct, traced.unused
             warn_unused_axes(unused, self.model, type(self).__name__)
             self._blob = self._payload(describe_outputs(struct))
             self._struct = struct

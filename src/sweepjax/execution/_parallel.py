@@ -16,8 +16,10 @@ from sweepjax._space import Space
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
 from sweepjax.execution._dependencies import (
+    PointTrace,
     ignored_axes,
     point_program,
+    replay,
     warn_unused_axes,
 )
 
@@ -46,6 +48,8 @@ class CompiledSweep:
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
     numbers) is closed over as a compile-time constant (`point_program`).
+    Given the point's `trace` (a store run fingerprints it), the batch
+    function batches that traced program instead of tracing the model again.
     """
 
     def __init__(
@@ -56,10 +60,13 @@ class CompiledSweep:
         kwargs: dict,
         n_vmap: int,
         n_pmap: int,
+        trace: PointTrace | None = None,
     ):
         self.space = space
         self.batch_size = n_vmap * n_pmap
         point, dynamic = point_program(model, space, args, kwargs)
+        if trace is not None:
+            point = replay(trace)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
         if n_pmap == 1:
@@ -155,7 +162,13 @@ class ParallelExecution(AbstractExecution):
         """
         if self._sweep is None:
             self._sweep = CompiledSweep(
-                self.model, self.space, self.args, self.kwargs, self.n_vmap, self.n_pmap
+                self.model,
+                self.space,
+                self.args,
+                self.kwargs,
+                self.n_vmap,
+                self.n_pmap,
+                trace=self._trace,  # a store run's fingerprint traced it already
             )
             # once per executor
             warn_unused_axes(self._sweep.unused_axes, self.model, type(self).__name__)
