@@ -204,32 +204,6 @@ def test_info_shows_the_solve_and_the_program(stores, capsys):
     assert info.provenance["solves"]["solve"]["t1"] == 1.0
 
 
-def scaled(state):
-    return {"y": state["x"] * state["k"]}
-
-
-@pytest.mark.parametrize(
-    "k, expected",
-    [
-        (1, None),  # the same program: accepted
-        (
-            np.float32(1.0),  # an array input instead of a constant
-            r"the program differs .*equal values of another type: k "
-            r"\(1\.0 -> float32 1\.0\)",
-        ),
-    ],
-    ids=["int", "float32"],
-)
-def test_an_equal_fixed_value_of_another_type_is_compared_by_what_it_computes(
-    tmp_path, k, expected
-):
-    def space(k):
-        return Space({"x": GridAxis(0.0, 1.0, 3), "k": k})
-
-    SequentialExecution(scaled, space(1.0), progress=False).run(tmp_path / "s")
-    _resume(tmp_path / "s", scaled, space(k), "sequential", expected)
-
-
 def test_a_store_without_a_fingerprint_still_resumes(tmp_path):
     """Stores written before the fingerprint (format 2) record neither the
     program nor the solves: nothing to compare, not a difference."""
