@@ -125,7 +125,7 @@ def _program(stored: dict, now: dict, retyped: list[str], explained: bool) -> li
         return [f"{line}, as follows from the differences above"]
     function = now.get("function")
     if stored.get("function") != function:
-        return [f"{line}: stored {stored.get('function')}, now {function}"]
+        return [f"{line}: the model calls {function}, not {stored.get('function')}"]
     if stored.get("source_sha1") != now.get("source_sha1"):
         return [f"{line}: the source of {function} changed"]
     changed = _differences(stored.get("values"), now.get("values"), "", [])

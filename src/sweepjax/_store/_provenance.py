@@ -55,6 +55,7 @@ _PACKAGES = ("sweepjax", "jax", "jaxlib", "numpy", "equinox", "diffrax")
 SOLVE_SETTINGS = "solve_settings"
 _SEARCH_DEPTH = 4
 _SEARCH_ITEMS = 64
+_HINT_CHARS = 200
 
 
 def strip_addresses(text: str) -> str:
@@ -104,16 +105,23 @@ def _tree(tree: Any) -> dict[str, Any]:
     return {path_name(path): describe_value(leaf) for path, leaf in flat}
 
 
-def _unwrapped(model: Any) -> Any:
-    """The function behind `functools.partial` and `jax.jit` wrappers."""
+def _unwrapped(model: Any) -> tuple[Any, dict[str, Any]]:
+    """The function behind `functools.partial` and `jax.jit` wrappers, and
+    the arguments the partials bind, by name for messages."""
+    bound: dict[str, Any] = {}
     for _ in range(16):
+        wrapped = getattr(model, "__wrapped__", None)
         if isinstance(model, functools.partial):
+            for i, arg in enumerate(model.args):
+                bound.setdefault(f"partial argument [{i}]", arg)
+            for key, arg in model.keywords.items():
+                bound.setdefault(f"partial keyword {key}", arg)
             model = model.func
-        elif inspect.isfunction(getattr(model, "__wrapped__", None)):
-            model = model.__wrapped__
+        elif inspect.isfunction(wrapped) or isinstance(wrapped, functools.partial):
+            model = wrapped
         else:
             break
-    return model
+    return model, bound
 
 
 def source_hash(model: Callable) -> str | None:
@@ -257,22 +265,10 @@ def _visible_values(model: Any) -> dict[str, Any]:
     globals it reads, a callable module's fields. A resume whose program
     differs names those that changed (they are hints: the fingerprint
     decides)."""
-    out: dict[str, Any] = {}
-    for _ in range(16):
-        if isinstance(model, functools.partial):
-            for i, arg in enumerate(model.args):
-                out[f"partial argument [{i}]"] = arg
-            for key, arg in model.keywords.items():
-                out.setdefault(f"partial keyword {key}", arg)
-            model = model.func
-        elif inspect.isfunction(getattr(model, "__wrapped__", None)):
-            model = model.__wrapped__
-        else:
-            break
+    model, out = _unwrapped(model)
     named = _parts(model, "")
     if inspect.isfunction(model):
-        code = model.__code__
-        kinds = dict.fromkeys(code.co_freevars, "closed-over")
+        kinds = dict.fromkeys(model.__code__.co_freevars, "closed-over")
         named = [(v, f"{kinds.get(n, 'global')} {n}") for v, n in named if n]
     elif dataclasses.is_dataclass(model):
         named = [(v, f"field {n}") for v, n in named if n]
@@ -286,9 +282,17 @@ def _visible_values(model: Any) -> dict[str, Any]:
             for path, leaf in leaves[:_SEARCH_ITEMS]:
                 sub = path_name(path, root="")
                 sep = "" if not sub or sub.startswith("[") else "."
-                described[f"{name}{sep}{sub}"] = describe_value(leaf)
+                described[f"{name}{sep}{sub}"] = _hint(describe_value(leaf))
         except Exception:  # an odd object: not shown
             continue
+    return described
+
+
+def _hint(described: Any) -> Any:
+    """A described value kept short (an object's repr can be long)."""
+    text = described.get("repr") if isinstance(described, dict) else None
+    if isinstance(text, str) and len(text) > _HINT_CHARS:
+        return {**described, "repr": text[:_HINT_CHARS] + "..."}
     return described
 
 
@@ -307,7 +311,7 @@ def provenance(
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    target = _unwrapped(model)
+    target, _ = _unwrapped(model)
     fingerprint = None
     if program is not None:
         fingerprint = {
