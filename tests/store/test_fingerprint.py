@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import equinox as eqx
@@ -30,6 +29,7 @@ from sweepjax import (
     Space,
     store_info,
 )
+from sweepjax._store._check import resume_differences
 from sweepjax.cli import main
 from sweepjax.network import (
     DenseGraph,
@@ -228,47 +228,54 @@ def test_a_model_that_cannot_be_traced_records_no_fingerprint(tmp_path):
 
 
 PROGRAM = """
-import functools
+import functools, json
 import jax, jax.numpy as jnp, numpy as np, equinox as eqx
 from sweepjax import GridAxis, Space
-from sweepjax._store._provenance import program_fingerprint
+from sweepjax._store._provenance import provenance
 from sweepjax.execution._dependencies import trace_point
-from sweepjax.network import (AdditiveNoise, DenseGraph, FC, Heun, LinearCoupling,
+from sweepjax.network import (AdditiveNoise, DenseGraph, Heun, LinearCoupling, Mean,
     Network, SupHopf, prepare)
 
 net = Network(SupHopf(), {"c": LinearCoupling(("x", "y"), G=0.1)},
               DenseGraph(np.ones((3, 3)) - np.eye(3)),
               AdditiveNoise(1e-3, jax.random.key(0)))
-solve, config = prepare(net, Heun(), 0.0, 1.0, 0.25, observe={"fc": FC("x")})
+solve, config = prepare(net, Heun(), 0.0, 1.0, 0.25, observe={"m": Mean("x")})
 table = np.linspace(0.0, 1.0, 5)
 mlp = eqx.nn.Linear(3, 2, key=jax.random.key(1))
 
 def model(c, scale):
-    fc = solve(c).observed["fc"]
-    z = jax.lax.cond(fc.sum() > 0, jnp.sin, jnp.cos, fc[0])
+    mean = solve(c).observed["m"]
+    z = jax.lax.cond(mean.sum() > 0, jnp.sin, jnp.cos, mean)
     jax.debug.callback(lambda v: None, z)
     order = sorted({"b", "a", "c"})  # the same in any hash seed
-    return {"fc": fc, "z": jax.nn.relu(mlp(z)) * scale + table.sum() + len(order)}
+    return {"m": mean, "z": jax.nn.relu(mlp(z)) * scale + table.sum() + len(order)}
 
 config.coupling.c.G = GridAxis(0.0, 0.2, 2)
 space = Space(config)
-trace = trace_point(functools.partial(model, scale=2.0), space, (), {})
-FINGERPRINT = program_fingerprint(trace.jaxpr)
+MODEL = functools.partial(model, scale=2.0)
+program = trace_point(MODEL, space, (), {}).jaxpr
+RECORD = json.loads(json.dumps(provenance(MODEL, space, (), {}, program)))
 """
 
 
-def test_the_fingerprint_is_the_same_in_another_process():
-    here: dict = {}
-    exec(textwrap.dedent(PROGRAM), here)
+def test_another_process_records_the_same_program_and_solves():
+    """What a resume compares, made in another process (another hash seed,
+    other addresses): the program fingerprint, the model's values, the
+    prepared solve's settings, all equal."""
     other = subprocess.run(
-        [sys.executable, "-c", PROGRAM + "\nprint(FINGERPRINT)"],
+        [sys.executable, "-c", PROGRAM + "\nprint(json.dumps(RECORD))"],
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "PYTHONHASHSEED": "123"},
     )
-    assert other.stdout.split()[-1] == here["FINGERPRINT"]
-    assert len(here["FINGERPRINT"]) == 40
+    here: dict = {"__name__": "__main__"}
+    exec(PROGRAM, here)
+    there = json.loads(other.stdout.splitlines()[-1])
+    assert there["program"]["sha1"] == here["RECORD"]["program"]["sha1"]
+    assert there["solves"]["solve"]["solver"] == "Heun()"
+    parts = ["model", "fixed", "args", "kwargs", "solves", "program"]
+    assert not resume_differences([(k, there[k], here["RECORD"][k]) for k in parts])
 
 
 def test_a_store_run_traces_the_model_once_and_computes_the_same(tmp_path):
