@@ -217,6 +217,35 @@ def test_a_store_without_a_fingerprint_still_resumes(tmp_path):
     _resume(tmp_path / "s", make_model(closure=2.5), PLAIN, "sequential", None)
 
 
+def doubled(state):
+    return {"y": state["x"] * 2.0}
+
+
+def doubled_edited(state):
+    # the same computation, edited: a comment, a local variable
+    twice = state["x"] * 2.0
+    return {"y": twice}
+
+
+def tripled(state):
+    return {"y": state["x"] * 3.0}
+
+
+doubled_edited.__qualname__ = tripled.__qualname__ = "doubled"
+
+
+def test_the_program_decides_not_the_source_text(tmp_path):
+    ParallelExecution(doubled, PLAIN, n_vmap=2, progress=False).run(tmp_path / "s")
+    _resume(tmp_path / "s", doubled_edited, PLAIN, "sequential", None)
+    _resume(
+        tmp_path / "s",
+        tripled,
+        PLAIN,
+        "parallel",
+        r"the program differs \(fingerprint .*: the source of \S*doubled changed\)",
+    )
+
+
 def untraceable(state):
     return {"y": state["x"] * 2.0 if float(state["x"]) > 0.5 else state["x"]}
 

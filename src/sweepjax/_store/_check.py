@@ -18,6 +18,7 @@ __all__ = ["check_resume", "resume_differences", "show_value"]
 _SHOW_DIFFS = 6
 _SHOW_CHARS = 80
 _PROGRAM = "program"
+_MODEL = "model"
 #: The key sets of one described leaf (`describe_value`): compared whole.
 _LEAVES = (
     {"callable"},
@@ -138,6 +139,12 @@ def _program(stored: dict, now: dict, retyped: list[str], explained: bool) -> li
     return [why]
 
 
+def _without_source(model: Any) -> Any:
+    if not isinstance(model, dict):
+        return model
+    return {k: v for k, v in model.items() if k != "source_sha1"}
+
+
 def _by_name(space_description: dict) -> dict:
     """A space description with its axes keyed by name, for readable diffs."""
     out = dict(space_description)
@@ -148,11 +155,19 @@ def _by_name(space_description: dict) -> dict:
 def resume_differences(pairs: list[tuple[str, Any, Any]]) -> list[str]:
     """One line per differing part, naming each changed leaf (old -> new):
     `pairs` is [(what, stored, now)]; a part stored as None (not recorded)
-    is not compared, nor a program that one side could not trace."""
+    is not compared, nor a program that one side could not trace. Where both
+    sides fingerprinted the program, the model's source hash is a hint of
+    the program's message, not a difference of its own (an edited comment
+    changes no point)."""
     parts, retyped = [], []
+    programs = [(a, b) for what, a, b in pairs if what == _PROGRAM]
+    fingerprinted = bool(programs) and None not in programs[0]
     for what, stored, now in pairs:
         if stored is None or (what == _PROGRAM and now is None):
             continue
+        if what == _MODEL and fingerprinted:
+            # the program decides; its message names a changed source
+            stored, now = _without_source(stored), _without_source(now)
         if what == "space":
             stored, now = _by_name(stored), _by_name(now)
         if what == _PROGRAM:
