@@ -59,8 +59,9 @@ class StoreInfo:
             None when no chunk has been computed yet.
         done: bool `[n_chunks]`, which chunks are written and marked done.
         provenance: how the sweep was run: fixed leaves, arguments, model
-            name and source hash, x64 mode, package versions (None for
-            stores written before sweepjax 0.2).
+            name and source hash, program fingerprint, prepared solves'
+            settings, x64 mode, package versions (None for stores written
+            before sweepjax 0.2).
 
     >>> _ = ParallelExecution(model, space, progress=False).run(store="sweep.zarr")
     >>> print(store_info("sweep.zarr"))   # what `sweepjax info` shows
