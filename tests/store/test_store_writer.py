@@ -132,7 +132,7 @@ def test_resume_refuses_other_outputs_and_skips_a_complete_store(tmp_path):
         ValueError,
         match=r"output structure differs \(y\.shape: stored \[\], now \[2\]\)",
     ):
-        with pytest.warns(UserWarning, match="resume='force' although the model"):
+        with pytest.warns(UserWarning, match="resume='force' although the program"):
             ParallelExecution(model_x_shape, space, progress=False).run(
                 store, resume="force"
             )
