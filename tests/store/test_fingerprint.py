@@ -61,16 +61,19 @@ class Weights(eqx.Module):
         return x * self.w
 
 
-def make_model(closure=1.5, offset=0.25, weight=3.0):
-    """A model that depends on a closed-over value, a partial's keyword, a
-    global, a helper function and an equinox module's weights."""
+def make_model(closure=1.5, offset=0.25, weight=3.0, target="model"):
+    """A model that depends on a closed-over value, a partial's keyword and
+    target, a global, a helper function and an equinox module's weights."""
     weights = Weights(jnp.asarray(weight))
 
     def model(state, offset):
         x = state["x"]
         return {"y": weights(x) * closure + offset * SCALE + helper(x)}
 
-    return functools.partial(model, offset=offset)
+    def another_model(state, offset):
+        return {"y": state["x"] * closure + offset}
+
+    return functools.partial(locals()[target], offset=offset)
 
 
 def make_network_model(t1=1.0, dt=0.25, solver=None, observer=None):
@@ -107,6 +110,10 @@ PLAIN_CHANGES = {
     "nothing": (dict(), None),
     "closure": (dict(closure=2.5), r"closed-over closure: stored 1\.5, now 2\.5"),
     "partial": (dict(offset=0.5), r"partial keyword offset: stored 0\.25, now 0\.5"),
+    "partial target": (
+        dict(target="another_model"),
+        r"the model calls \S*another_model, not \S*\.model\)",
+    ),
     "global": (("SCALE", 3.0), r"global SCALE: stored 2\.0, now 3\.0"),
     "helper": (
         ("helper", another_helper),
@@ -164,7 +171,7 @@ def _resume(store, model, space, executor, expected):
 
 
 @settings(
-    max_examples=14,
+    max_examples=24,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -192,6 +199,26 @@ def test_a_resume_refuses_any_change_to_what_computes_a_point(stores, change, ex
         edit, expected = NETWORK_CHANGES[what]
         model, space = make_network_model(**edit)
         _resume(stores / family, model, space, executor, expected)
+
+
+class Gain:
+    """A plain object as a fixed leaf: its repr does not show its value."""
+
+    def __init__(self, k):
+        self.k = k
+
+
+def test_a_changed_attribute_of_a_fixed_object_is_refused(tmp_path):
+    def space(k):
+        return Space({"x": GridAxis(0.0, 1.0, 3), "gain": Gain(k)})
+
+    def model(state):
+        return {"y": state["x"] * state["gain"].k}
+
+    SequentialExecution(model, space(2.0), progress=False).run(tmp_path / "s")
+    _resume(tmp_path / "s", model, space(2.0), "parallel", None)
+    expected = r"the program differs .* an attribute of a fixed object"
+    _resume(tmp_path / "s", model, space(3.0), "parallel", expected)
 
 
 def test_info_shows_the_solve_and_the_program(stores, capsys):
