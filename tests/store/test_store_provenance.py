@@ -20,6 +20,7 @@ from sweepjax import (
     store_info,
 )
 from sweepjax.cli import main
+from sweepjax.execution._dependencies import trace_point
 
 
 def scaled(state, gain, offset=0.0):
@@ -64,6 +65,38 @@ def test_resume_refuses_changed_parameters_and_names_them(tmp_path, change, matc
     with pytest.raises(ValueError, match="resume='force'"):
         run(tmp_path / "s", resume=True, **change)
     run(tmp_path / "s", resume=True)  # unchanged: resumes
+
+
+def times_k(state):
+    return {"y": state["x"] * state["k"]}
+
+
+@pytest.mark.parametrize(
+    "k, expected",
+    [
+        (1, None),  # the same program: accepted
+        (
+            np.float32(1.0),  # an array input instead of a constant
+            r"the program differs .*equal values of another type: k "
+            r"\(1\.0 -> float32 1\.0\)",
+        ),
+    ],
+    ids=["int", "float32"],
+)
+def test_an_equal_fixed_value_of_another_type_is_compared_by_what_it_computes(
+    tmp_path, k, expected
+):
+    def space(k):
+        return Space({"x": GridAxis(0.0, 1.0, 3), "k": k})
+
+    SequentialExecution(times_k, space(1.0), progress=False).run(tmp_path / "s")
+    executor = SequentialExecution(times_k, space(k), progress=False)
+    if expected is None:
+        assert len(executor.run(tmp_path / "s", resume=True)) == 3
+        return
+    with pytest.raises(ValueError, match=expected) as refused:
+        executor.run(tmp_path / "s", resume=True)
+    assert "{...}" not in str(refused.value)
 
 
 def test_resume_refuses_changed_model_code_unless_forced(tmp_path):
@@ -201,10 +234,15 @@ def test_ctrl_c_keeps_the_finished_points_in_memory_runs():
 
 def test_provenance_has_no_process_specific_values():
     space = Space(WithCallable(GridAxis(0.0, 1.0, 2), jnp.tanh))
-    record = sweepjax._store.provenance(apply, space, (), {"f": jnp.sin})
-    text = repr(record)
+    program = trace_point(apply, space, (), {}).jaxpr
+
+    def record():
+        return sweepjax._store.provenance(apply, space, (), {"f": jnp.sin}, program)
+
+    text = repr(record())
     assert " at 0x" not in text and "id=" not in text
-    assert record["kwargs"]["f"] == {"callable": "jax.numpy.sin"}
+    assert record()["kwargs"]["f"] == {"callable": "jax.numpy.sin"}
+    assert len(record()["program"]["sha1"]) == 40
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert record == sweepjax._store.provenance(apply, space, (), {"f": jnp.sin})
+        assert record() == record()

@@ -133,14 +133,15 @@ def test_resume_refuses_other_outputs_and_skips_a_complete_store(tmp_path):
         ValueError,
         match=r"output structure differs \(y\.shape: stored \[\], now \[2\]\)",
     ):
-        with pytest.warns(UserWarning, match="resume='force' although the model"):
+        with pytest.warns(UserWarning, match="resume='force' although the program"):
             ParallelExecution(model_x_shape, space, progress=False).run(
                 store, resume="force"
             )
     traces = []
 
     def counted(state):
-        traces.append(1)
+        if not isinstance(state["x"], jax.core.Tracer):  # not the fingerprint's trace
+            traces.append(1)
         return model_x(state)
 
     counted.__qualname__ = "model_x"
@@ -150,7 +151,7 @@ def test_resume_refuses_other_outputs_and_skips_a_complete_store(tmp_path):
     with pytest.warns(UserWarning, match="resume='force'"):
         again = SequentialExecution(counted, space, progress=False)
         done = again.run(store, resume="force")
-    assert len(traces) == 4  # a complete store: nothing is computed or traced
+    assert len(traces) == 4  # a complete store: nothing is computed
     np.testing.assert_allclose(done.outputs["y"], np.linspace(0, 1, 8) * 2)
 
 

@@ -34,6 +34,7 @@ from sweepjax._store._format import (
     unflatten,
 )
 from sweepjax._store._integrity import read_done, warn_damaged
+from sweepjax._store._provenance import info_lines
 
 if TYPE_CHECKING:
     import zarr
@@ -58,8 +59,9 @@ class StoreInfo:
             None when no chunk has been computed yet.
         done: bool `[n_chunks]`, which chunks are written and marked done.
         provenance: how the sweep was run: fixed leaves, arguments, model
-            name and source hash, x64 mode, package versions (None for
-            stores written before sweepjax 0.2).
+            name and source hash, program fingerprint, prepared solves'
+            settings, x64 mode, package versions (None for stores written
+            before sweepjax 0.2).
 
     >>> _ = ParallelExecution(model, space, progress=False).run(store="sweep.zarr")
     >>> print(store_info("sweep.zarr"))   # what `sweepjax info` shows
@@ -153,9 +155,13 @@ class StoreInfo:
         if self.provenance:
             model = self.provenance["model"]
             x64 = "on" if self.provenance.get("x64") else "off"
+            program = (self.provenance.get("program") or {}).get("sha1")
+            program = "" if program is None else f", program sha1 {program[:12]}"
             lines.append(
-                f"source:   sha1 {str(model.get('source_sha1'))[:12]}, x64 {x64}"
+                f"source:   sha1 {str(model.get('source_sha1'))[:12]}{program}, "
+                f"x64 {x64}"
             )
+            lines += info_lines(self.provenance)
         if self.fixed:
             lines.append("fixed:")
             for name, value in self.fixed.items():

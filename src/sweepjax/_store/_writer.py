@@ -64,8 +64,10 @@ _PROVENANCE = {
     "fixed": "fixed parameters",
     "args": "positional arguments",
     "kwargs": "keyword arguments",
+    "solves": "prepared solve",
     "x64": "x64 mode",
     "versions": "package versions",
+    "program": "program",
 }
 _FORCE_HINT = (
     " If you changed the model or its parameters on purpose and want its new"

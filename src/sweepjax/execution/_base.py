@@ -13,7 +13,11 @@ from sweepjax._result import Result
 from sweepjax._sink import AbstractSink, MemorySink, Ranges, model_name
 from sweepjax._space import Space
 from sweepjax._store import ZarrSink, provenance
-from sweepjax.execution._dependencies import check_shadowed_options
+from sweepjax.execution._dependencies import (
+    PointTrace,
+    check_shadowed_options,
+    trace_point,
+)
 from sweepjax.execution._interrupt import StopRequest
 from sweepjax.execution._memory import BatchTooLarge
 
@@ -98,6 +102,7 @@ class AbstractExecution(abc.ABC):
         self.progress = options["progress"]
         self._record: dict | None = None
         self._stopping: StopRequest = StopRequest(enabled=False)
+        self._trace: PointTrace | None = None
 
     def run(
         self,
@@ -221,12 +226,30 @@ class AbstractExecution(abc.ABC):
 
     def _provenance(self, full: bool) -> dict:
         """How this executor runs its sweep (a store records and compares it;
-        host memory needs only the model's name). Made once per executor."""
+        host memory needs only the model's name). Made once per executor.
+
+        It traces one point (no compilation) to fingerprint the program,
+        whatever the executor, so a store resumes under any of them; a model
+        that cannot be traced (`SequentialExecution` runs those) records no
+        fingerprint, and its error surfaces where the run traces or calls it.
+        """
         if not full:
             return {"model": {"name": model_name(self.model)}}
         if self._record is None:
-            self._record = provenance(self.model, self.space, self.args, self.kwargs)
+            try:
+                program = self._point_trace().jaxpr
+            except Exception:
+                program = None
+            self._record = provenance(
+                self.model, self.space, self.args, self.kwargs, program
+            )
         return self._record
+
+    def _point_trace(self) -> PointTrace:
+        """One point's program traced, once per executor (`trace_point`)."""
+        if self._trace is None:
+            self._trace = trace_point(self.model, self.space, self.args, self.kwargs)
+        return self._trace
 
     @staticmethod
     def _keep(sink: AbstractSink) -> int:

@@ -14,12 +14,11 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
-from jax.extend.core import ClosedJaxpr, Jaxpr
+from jax.extend.core import ClosedJaxpr, Jaxpr, jaxpr_as_fun
 
 # JAX internals (dead-code elimination, the debug effects): if a release
 # moves them, the analysis reports nothing rather than breaking the import.
@@ -34,12 +33,15 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
 
 from sweepjax._sink import model_name
 from sweepjax._space import Space
+from sweepjax._tree import path_name
 
 __all__ = [
+    "PointTrace",
     "UnusedAxisWarning",
     "check_shadowed_options",
     "ignored_axes",
     "point_program",
+    "replay",
     "trace_point",
     "unused_axes",
     "warn_unused_axes",
@@ -111,19 +113,66 @@ def _traced_leaf_message(space: Space, err: Exception) -> str:
     )
 
 
+class PointTrace(NamedTuple):
+    """One point's program, traced (not compiled).
+
+    Attributes:
+        struct: the per-point output structure, a pytree of
+            `jax.ShapeDtypeStruct` (as the compiled sweep returns it).
+        unused: the axes no output depends on (see `ignored_axes`).
+        jaxpr: the point program, its outputs ordered by leaf path, so that
+            reordering the fields of an output type does not change it (the
+            program a store fingerprints).
+        order: ``order[k]`` is the flat output index of the jaxpr's output `k`.
+    """
+
+    struct: Any
+    unused: list[str]
+    jaxpr: ClosedJaxpr
+    order: list[int]
+
+
 def trace_point(
     model: Callable[..., Any], space: Space, args: tuple, kwargs: dict
-) -> tuple[Any, list[str]]:
-    """Trace one point (no compilation): the per-point output structure (a
-    pytree of `jax.ShapeDtypeStruct`, as the compiled sweep returns it) and
-    the axes the outputs do not depend on (see `ignored_axes`)."""
+) -> PointTrace:
+    """Trace one point of `point_program` (no compilation)."""
     point, dynamic = point_program(model, space, args, kwargs)
-    pos = jax.ShapeDtypeStruct((len(space.effective_axes),), jnp.int32)
-    traced = jax.jit(point).trace(dynamic, space.tables, pos)
-    struct = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype), traced.out_info
-    )
-    return struct, ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
+    layout: dict[str, Any] = {}
+
+    def by_path(dynamic, tables, pos):
+        flat, treedef = jax.tree_util.tree_flatten_with_path(
+            point(dynamic, tables, pos)
+        )
+        order = sorted(range(len(flat)), key=lambda i: path_name(flat[i][0]))
+        layout.update(treedef=treedef, order=order)
+        return [flat[i][1] for i in order]
+
+    pos = jax.ShapeDtypeStruct((len(space.effective_axes),), space.position_dtype)
+    traced = jax.jit(by_path).trace(dynamic, space.tables, pos)
+    leaves: list[Any] = [None] * len(layout["order"])
+    for info, i in zip(traced.out_info, layout["order"], strict=True):
+        leaves[i] = jax.ShapeDtypeStruct(info.shape, info.dtype)
+    struct = layout["treedef"].unflatten(leaves)
+    unused = ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
+    return PointTrace(struct, unused, traced.jaxpr, layout["order"])
+
+
+def replay(trace: PointTrace) -> Callable[..., Any]:
+    """`trace`'s program as ``point(dynamic, tables, pos)`` again (the
+    signature of `point_program`): batching it runs the traced program, not
+    the model's Python, so one trace serves the fingerprint and the compiled
+    sweep, and the compiled program is the one the model's own trace gives."""
+    run = jaxpr_as_fun(trace.jaxpr)
+    treedef = jax.tree.structure(trace.struct)
+
+    def point(dynamic, tables, pos):
+        outs = run(*jax.tree.leaves((dynamic, tables, pos)))
+        leaves: list[Any] = [None] * len(outs)
+        for out, i in zip(outs, trace.order, strict=True):
+            leaves[i] = out
+        return treedef.unflatten(leaves)
+
+    return point
 
 
 def unused_axes(
@@ -142,7 +191,7 @@ def unused_axes(
     >>> unused_axes(lambda s: s["G"] * 2, space)
     ['typo']
     """
-    return trace_point(model, space, args, {} if kwargs is None else kwargs)[1]
+    return trace_point(model, space, args, {} if kwargs is None else kwargs).unused
 
 
 def ignored_axes(jaxpr: ClosedJaxpr, space: Space, offset: int) -> list[str]:

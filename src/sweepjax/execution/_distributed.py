@@ -15,7 +15,7 @@ from sweepjax._space import Space
 from sweepjax._store import ZarrSink
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
-from sweepjax.execution._dependencies import trace_point, warn_unused_axes
+from sweepjax.execution._dependencies import warn_unused_axes
 from sweepjax.execution._worker import ChunkFailed, identity, numeric_config, run_chunk
 
 __all__ = ["DistributedExecution", "connect_scheduler"]
@@ -120,7 +120,8 @@ class DistributedExecution(AbstractExecution):
         if self._struct is None:
             # One trace of one point, on the client: the output structure the
             # workers must reproduce, and the axes the outputs ignore.
-            struct, unused = trace_point(self.model, self.space, self.args, self.kwargs)
+            traced = self._point_trace()
+            struct, unused = traced.struct, traced.unused
             warn_unused_axes(unused, self.model, type(self).__name__)
             self._blob = self._payload(describe_outputs(struct))
             self._struct = struct

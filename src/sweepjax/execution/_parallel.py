@@ -16,8 +16,10 @@ from sweepjax._space import Space
 from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
 from sweepjax.execution._dependencies import (
+    PointTrace,
     ignored_axes,
     point_program,
+    replay,
     warn_unused_axes,
 )
 from sweepjax.execution._memory import AUTO_MAX, AUTO_SHARE, check_fits, fitting_n_vmap
@@ -58,7 +60,9 @@ class CompiledSweep:
     travel per chunk. Array leaves of the state and of the extra arguments
     are device-resident inputs; everything else (strings, Python objects and
     numbers) is closed over as a compile-time constant (`point_program`).
-    A device's share of a batch holds at least `MIN_VMAP` points.
+    A device's share of a batch holds at least `MIN_VMAP` points. Given the
+    point's `trace` (a store run fingerprints it), the batch function batches
+    that traced program instead of tracing the model again.
     """
 
     def __init__(
@@ -69,11 +73,14 @@ class CompiledSweep:
         kwargs: dict,
         n_vmap: int,
         n_pmap: int,
+        trace: PointTrace | None = None,
     ):
         self.space = space
         self.batch_size = max(n_vmap, MIN_VMAP) * n_pmap
         self._pos_dtype = space.position_dtype
         point, dynamic = point_program(model, space, args, kwargs)
+        if trace is not None:
+            point = replay(trace)
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
         if n_pmap == 1:
@@ -245,7 +252,13 @@ class ParallelExecution(AbstractExecution):
 
     def _sweep_of(self, n_vmap: int) -> CompiledSweep:
         return CompiledSweep(
-            self.model, self.space, self.args, self.kwargs, n_vmap, self.n_pmap
+            self.model,
+            self.space,
+            self.args,
+            self.kwargs,
+            n_vmap,
+            self.n_pmap,
+            trace=self._trace,  # a store run's fingerprint traced it already
         )
 
     def _output_struct(self, first: int) -> Any:

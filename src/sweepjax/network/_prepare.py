@@ -118,6 +118,10 @@ def prepare(
     Returns:
         ``(solve_fn, config)``; ``config`` is a :class:`sweepjax.Config` (see
         :func:`make_config`) on whose leaves sweep axes may be placed.
+        ``solve_fn.solve_settings`` describes the solve (t0, t1, dt,
+        n_steps, solver, monitor, observers, transient, noise): a store
+        whose model uses ``solve_fn`` records it, ``sweepjax info`` shows it
+        and a resume with other settings is refused, naming them.
 
     Example::
 
@@ -159,4 +163,25 @@ def prepare(
         # the rules the constructors applied, on the values actually received
         return solve(check_leaves(values, rules))
 
-    return jax.jit(checked_solve), config
+    jitted = jax.jit(checked_solve)
+    jitted.solve_settings = _settings(
+        network, solver, (t0, t1, dt, n_steps), monitor, observe, transient
+    )
+    return jitted, config
+
+
+def _settings(network, solver, grid, monitor, observe, transient) -> dict[str, Any]:
+    """What `prepare` was asked for, readably (JSON values), for stores."""
+    t0, t1, dt, n_steps = grid
+    noise = getattr(network, "noise", None)
+    return {
+        "t0": float(t0),
+        "t1": float(t1),
+        "dt": float(dt),
+        "n_steps": n_steps,
+        "solver": repr(solver),
+        "monitor": None if observe else repr(monitor),
+        "observe": {k: repr(v) for k, v in observe.items()} if observe else None,
+        "transient": float(transient),
+        "noise": None if noise is None else repr(noise),
+    }
