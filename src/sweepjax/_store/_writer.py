@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import warnings
@@ -31,11 +30,8 @@ from sweepjax._store._format import (
     axes_meta,
     check_file_names,
     check_path,
-    codec,
-    fill_value,
     open_store,
     store_exists,
-    structure,
 )
 from sweepjax._store._integrity import (
     checksum,
@@ -47,10 +43,10 @@ from sweepjax._store._integrity import (
     write_error,
     write_sums,
 )
+from sweepjax._store._layout import lay_out
 from sweepjax._store._lock import LOCK, StoreLock, holds, lock_owner, read_only
 from sweepjax._store._provenance import strip_addresses
 from sweepjax._store._reader import stored_outputs
-from sweepjax._tree import is_key_array
 
 if TYPE_CHECKING:
     import zarr
@@ -355,91 +351,14 @@ class ZarrSink(AbstractSink):
     # -- layout -------------------------------------------------------------------
 
     def _lay_out(self, point_struct: Any) -> None:
-        """Create the arrays (a run killed while laying the store out left
-        some: they are recreated, as no chunk was written yet), then record
-        the chunk size and outputs, which is what makes the layout final."""
-        group, meta, n, size = self._group, self._meta, len(self.space), self.chunk_size
-        markers = self.path / DONE / "c"  # any marker: a writer has been here
-        if markers.is_dir() and any(markers.iterdir()):
-            raise RuntimeError(
-                f"The store at {str(self.path)!r} holds done chunks but no output "
-                "layout: it is damaged; write the sweep to a new store."
-            )
-        group.create_array(
-            DONE,
-            shape=(math.ceil(n / size),),
-            chunks=(1,),
-            dtype="uint8",
-            fill_value=0,
-            compressors=None,
-            overwrite=True,
-        )
-        used = {META, POINT}
-        params = []
-        for k, (axis, table) in enumerate(
-            zip(meta["axes"], self.space.tables, strict=True)
-        ):
-            data = np.asarray(
-                jax.random.key_data(table) if is_key_array(table) else table
-            )
-            group.create_array(
-                f"{META}/axes/{k}",
-                shape=data.shape,
-                chunks=data.shape or (1,),
-                dtype=data.dtype,
-                overwrite=True,
-            )[...] = data
-            if axis["column"]:
-                column = array_name(axis["name"], used)
-                params.append(column)
-                self._create(column, (), data.dtype, [POINT], None)
-        taken = {a["name"] for a in meta["axes"]}
-        arrays = []
-        coords = " ".join(a for a in params if " " not in a)
-        for name, s in zip(
-            output_names(point_struct), jax.tree.leaves(point_struct), strict=True
-        ):
-            if name == POINT or name.startswith(META):
-                raise ValueError(
-                    f"Output leaf {name!r} has a name the store reserves (the "
-                    f"{POINT!r} dimension, {META!r} metadata); rename it, e.g. "
-                    f"return {{'{name}_value': ...}}."
-                )
-            column = f"result.{name}" if name in taken else name
-            array = array_name(column, used)
-            arrays.append([column, array])
-            dims = [POINT] + [f"{column}_dim_{d}" for d in range(len(s.shape))]
-            self._create(array, s.shape, np.dtype(s.dtype), dims, coords)
-        self._meta = {
-            **meta,
-            "chunk_size": size,
-            "n_chunks": math.ceil(n / size),
-            "outputs": {
-                "leaves": describe_outputs(point_struct),
-                "arrays": arrays,
-                "structure": structure(point_struct),
-            },
-        }
-        group.attrs[ATTR] = self._meta
-        with warnings.catch_warnings():
-            # Zarr warns that consolidated metadata is not in the v3 spec yet;
-            # it is what lets xarray.open_zarr read the store without warnings.
-            warnings.simplefilter("ignore")
-            import zarr
-
-            zarr.consolidate_metadata(self.path)
-
-    def _create(self, name, shape, dtype, dims, coords) -> None:
-        self._group.create_array(
-            name,
-            shape=(len(self.space), *shape),
-            chunks=(self.chunk_size, *[max(s, 1) for s in shape]),
-            dtype=dtype,
-            fill_value=fill_value(dtype),
-            dimension_names=dims,
-            compressors=codec(),
-            attributes={"coordinates": coords} if coords else None,
-            overwrite=True,
+        """Create the store's arrays and record the final layout (`lay_out`)."""
+        self._meta = lay_out(
+            self._group,
+            self.path,
+            self._meta,
+            self.space,
+            point_struct,
+            self.chunk_size,
         )
 
     def _attach_arrays(self, point_struct: Any) -> None:

@@ -53,6 +53,8 @@ class SequentialExecution(AbstractExecution):
             raise PointFailed(index, err) from err
 
     def _output_struct(self, first: int) -> Any:
+        if self._trace is not None:  # a store run traced one point already
+            return self._trace.struct
         # The first pending point's outputs define the structure; they are
         # kept so that point is not computed twice.
         out = self._call(first, self.space[first])

@@ -1,0 +1,136 @@
+"""A store's arrays: created once, when the first run knows its outputs.
+
+The layout is what makes a store final: one array per swept column and per
+output leaf, ``point`` as their first dimension and `chunk_size` points per
+chunk, the done markers, the axis tables under the metadata prefix, and the
+outputs' record (leaf paths, array names, structure) in the group's
+attributes. Recording that last is what marks the layout as complete.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+
+from sweepjax._result import output_names
+from sweepjax._sink import describe_outputs
+from sweepjax._space import Space
+from sweepjax._store._format import (
+    ATTR,
+    DONE,
+    META,
+    POINT,
+    array_name,
+    codec,
+    fill_value,
+    structure,
+)
+from sweepjax._tree import is_key_array
+
+if TYPE_CHECKING:
+    import zarr
+
+__all__ = ["lay_out"]
+
+
+def lay_out(
+    group: zarr.Group,
+    path: Path,
+    meta: dict,
+    space: Space,
+    point_struct: Any,
+    chunk_size: int,
+) -> dict:
+    """Create the arrays of a store whose metadata `meta` has no outputs yet,
+    and return the metadata that records them (also written to `group`).
+
+    A run killed while laying the store out left some arrays: they are
+    recreated, since no chunk was written yet; a store holding done markers
+    but no layout is damaged and refused.
+    """
+    n = len(space)
+    markers = path / DONE / "c"  # any marker: a writer has been here
+    if markers.is_dir() and any(markers.iterdir()):
+        raise RuntimeError(
+            f"The store at {str(path)!r} holds done chunks but no output "
+            "layout: it is damaged; write the sweep to a new store."
+        )
+    group.create_array(
+        DONE,
+        shape=(math.ceil(n / chunk_size),),
+        chunks=(1,),
+        dtype="uint8",
+        fill_value=0,
+        compressors=None,
+        overwrite=True,
+    )
+
+    def create(name, shape, dtype, dims, coords) -> None:
+        group.create_array(
+            name,
+            shape=(n, *shape),
+            chunks=(chunk_size, *[max(s, 1) for s in shape]),
+            dtype=dtype,
+            fill_value=fill_value(dtype),
+            dimension_names=dims,
+            compressors=codec(),
+            attributes={"coordinates": coords} if coords else None,
+            overwrite=True,
+        )
+
+    used = {META, POINT}
+    params = []
+    for k, (axis, table) in enumerate(zip(meta["axes"], space.tables, strict=True)):
+        data = np.asarray(jax.random.key_data(table) if is_key_array(table) else table)
+        group.create_array(
+            f"{META}/axes/{k}",
+            shape=data.shape,
+            chunks=data.shape or (1,),
+            dtype=data.dtype,
+            overwrite=True,
+        )[...] = data
+        if axis["column"]:
+            column = array_name(axis["name"], used)
+            params.append(column)
+            create(column, (), data.dtype, [POINT], None)
+    taken = {a["name"] for a in meta["axes"]}
+    arrays = []
+    coords = " ".join(a for a in params if " " not in a)
+    for name, s in zip(
+        output_names(point_struct), jax.tree.leaves(point_struct), strict=True
+    ):
+        if name == POINT or name.startswith(META):
+            raise ValueError(
+                f"Output leaf {name!r} has a name the store reserves (the "
+                f"{POINT!r} dimension, {META!r} metadata); rename it, e.g. "
+                f"return {{'{name}_value': ...}}."
+            )
+        column = f"result.{name}" if name in taken else name
+        array = array_name(column, used)
+        arrays.append([column, array])
+        dims = [POINT] + [f"{column}_dim_{d}" for d in range(len(s.shape))]
+        create(array, s.shape, np.dtype(s.dtype), dims, coords)
+    meta = {
+        **meta,
+        "chunk_size": chunk_size,
+        "n_chunks": math.ceil(n / chunk_size),
+        "outputs": {
+            "leaves": describe_outputs(point_struct),
+            "arrays": arrays,
+            "structure": structure(point_struct),
+        },
+    }
+    group.attrs[ATTR] = meta
+    with warnings.catch_warnings():
+        # Zarr warns that consolidated metadata is not in the v3 spec yet;
+        # it is what lets xarray.open_zarr read the store without warnings.
+        warnings.simplefilter("ignore")
+        import zarr
+
+        zarr.consolidate_metadata(path)
+    return meta
