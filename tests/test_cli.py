@@ -281,7 +281,7 @@ def test_shell_messages_name_options_not_python_arguments(
     assert "differs" in err and "resume with --force-resume" in err
     monkeypatch.setenv("SWEEP_FAIL", "1")
     (store / "_sweepjax" / "done" / "c" / "2").unlink()
-    forced = r"with --force-resume although the model differs"
+    forced = r"with --force-resume although the (model|program) differs"
     with pytest.warns(UserWarning, match=forced):
         assert main([*argv, "--force-resume"]) == 1  # fails at x = 0.8
     err = capsys.readouterr().err

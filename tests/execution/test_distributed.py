@@ -417,7 +417,7 @@ def test_no_write_lands_after_the_run_ended(client, tmp_path, end):
 
 def test_workers_that_cannot_see_the_store_say_so(client, tmp_path):
     space = indexed_space(4)
-    struct, _ = trace_point(fixed_model, space, (), {})
+    struct = trace_point(fixed_model, space, (), {}).struct
     blob = cloudpickle.dumps((fixed_model, space, (), {}, 2, describe_outputs(struct)))
     missing = str(tmp_path / "elsewhere.zarr")
     future = client.submit(
