@@ -237,3 +237,19 @@ def test_keys_of_another_generator_are_drawn_whole(monitor):
     expected = raw_fn(config).ys
     expected = expected[4::5] if isinstance(monitor, SubSample) else expected
     np.testing.assert_allclose(drawn, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_a_forward_run_skips_the_checkpointed_blocks():
+    """``checkpoint=True`` splits a loop into checkpointed blocks for a
+    gradient only: a forward run (sweeps) is one plain loop, which is faster,
+    while a gradient still goes through the checkpointed blocks."""
+    solve_fn, config = noisy_heun(10.0)  # 100 steps: split when checkpointed
+
+    def loss(G):
+        config.coupling.instant.G = G
+        return solve_fn(config).ys.sum()
+
+    forward = str(jax.make_jaxpr(loss)(0.5))
+    gradient = str(jax.make_jaxpr(jax.grad(loss))(0.5))
+    assert "remat" not in forward  # jax.checkpoint's primitive
+    assert "remat" in gradient
