@@ -311,3 +311,15 @@ def test_allowed_in_words_and_wrong_kinds():
     )
     with pytest.raises(TypeError, match="sigma must be a number or a numeric array"):
         AdditiveNoise("loud")
+
+
+def test_the_values_are_judged_on_the_host_not_by_compiled_reductions():
+    """The check adds no reduction to the program (reductions over every
+    checked leaf cost each network program 0.17 s of XLA compilation): one
+    host callback judges the values, and the branch raises."""
+    solve_fn, config = prepare(delayed_network(), Euler(), 0.0, T1, DT)
+    unchecked = Euler().build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    checked = [n for n, _ in _primitives(jax.make_jaxpr(solve_fn)(config).jaxpr)]
+    plain = [n for n, _ in _primitives(jax.make_jaxpr(unchecked)(config).jaxpr)]
+    reductions = [n for n in checked if n.startswith("reduce")]
+    assert reductions == [n for n in plain if n.startswith("reduce")]

@@ -27,7 +27,13 @@ from sweepjax.network import (
     make_config,
     prepare,
 )
-from sweepjax.network._integrate import integrate, noise_increment, noise_shape
+from sweepjax.network._batching import Points
+from sweepjax.network._integrate import (
+    integrate,
+    make_body,
+    noise_increment,
+    noise_shape,
+)
 
 _PREPARED = {}
 
@@ -237,3 +243,48 @@ def test_keys_of_another_generator_are_drawn_whole(monitor):
     expected = raw_fn(config).ys
     expected = expected[4::5] if isinstance(monitor, SubSample) else expected
     np.testing.assert_allclose(drawn, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_a_forward_run_skips_the_checkpointed_blocks():
+    """``checkpoint=True`` splits a loop into checkpointed blocks for a
+    gradient only: a forward run (sweeps) is one plain loop, which is faster,
+    while a gradient still goes through the checkpointed blocks."""
+    solve_fn, config = noisy_heun(10.0)  # 100 steps: split when checkpointed
+
+    def loss(G):
+        config.coupling.instant.G = G
+        return solve_fn(config).ys.sum()
+
+    forward = str(jax.make_jaxpr(loss)(0.5))
+    gradient = str(jax.make_jaxpr(jax.grad(loss))(0.5))
+    assert "remat" not in forward  # jax.checkpoint's primitive
+    assert "remat" in gradient
+
+
+def test_points_sharing_a_key_share_one_draw_per_step():
+    """A sweep that leaves the key alone draws each step's normals once for
+    the batch (not once per point, broadcast and copied through the carry);
+    every point still gets the specified draw of the key."""
+    solve_fn, config = noisy_heun(2.0)  # 20 steps, 3 nodes
+    network = rww_network(n=3, sigma=1e-2)
+    batch = copy.deepcopy(config)
+    batch.noise.sigma = jnp.array([1e-2, 3e-2])
+    axes = jax.tree.map(lambda _: None, config)
+    axes.noise.sigma = 0
+    _, carry = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
+    assert carry[3].shape == (1, 3)  # [n_noise_states, n_nodes]: no batch axis
+    batch.noise.key = jax.random.split(jax.random.key(1), 2)
+    axes.noise.key = 0
+    _, carry = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
+    assert carry[3].shape == (2, 1, 3)  # each point its own draw
+
+    def solve(sigma, samples=None):
+        point = copy.deepcopy(config)
+        point.noise.sigma = sigma
+        point._internal.noise_samples = samples
+        return solve_fn(point).ys
+
+    swept = jax.vmap(solve)(jnp.array([1e-2, 3e-2]))
+    z = jax.random.normal(config.noise.key, (20, 1, 3))
+    for i, sigma in enumerate((1e-2, 3e-2)):
+        np.testing.assert_allclose(swept[i], solve(sigma, z), rtol=1e-6, atol=1e-8)

@@ -12,6 +12,7 @@ known to the rule, and decides whether the layout can be shared.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import jax
@@ -53,7 +54,9 @@ class Points:
 
 
 def batch_aware(
-    run: Callable[[Points], Solution], shares: Callable[[Points], bool]
+    run: Callable[[Points], Solution],
+    shares: Callable[[Points], bool],
+    differentiated: Callable[[Points], Solution] | None = None,
 ) -> SolveFn:
     """``solve(config)`` of one point from ``run``, a solve of a batch.
 
@@ -61,10 +64,12 @@ def batch_aware(
     ``points.size`` axis. Under ``jax.vmap``, ``run`` gets the whole batch
     when ``shares(points)`` (its layout can be shared by all points), else
     each point is solved on its own (``jax.vmap`` of the one-point solve).
-    Derivatives (``jax.jvp``, ``jax.grad``) go through the one-point solve.
+    Derivatives (``jax.jvp``, ``jax.grad``) go through the one-point solve
+    of ``differentiated`` (``run`` by default): the same numbers, arranged
+    for differentiation (e.g. checkpointed), which a forward run skips.
     """
 
-    def single(config: Config) -> Solution:
+    def single(config: Config, run: Callable[[Points], Solution] = run) -> Solution:
         solution = run(Points.single(config))
         first = jax.tree.map(lambda x: x[0], solution.observed)
         return Solution(solution.ts, solution.ys[0], first)
@@ -90,6 +95,7 @@ def batch_aware(
 
     @differentiable.defjvp
     def _(primals: tuple, tangents: tuple) -> tuple[Solution, Solution]:
-        return jax.jvp(single, primals, tangents)
+        derivative_run = run if differentiated is None else differentiated
+        return jax.jvp(partial(single, run=derivative_run), primals, tangents)
 
     return differentiable

@@ -134,6 +134,11 @@ def loop_normals(
     ``every`` steps is drawn from ``fold_in(key, b)`` (decimating
     monitors), step ``k`` row ``k % every`` of block ``k // every``.
 
+    ``at(k)`` is ``[size, n_noise_states, n_nodes]``, or, when every point
+    has the same key (:func:`shares_key`), the one draw they share,
+    ``[n_noise_states, n_nodes]``: drawn once, not broadcast to the batch
+    and copied through the carry every step.
+
     Drawn one step ahead into the carry (:func:`make_body`), the step's
     normals stay in cache and never fill a block: a delayed 64-point
     SupHopf sweep ran 25-35% faster than with blocks of 25 steps drawn at
@@ -153,9 +158,15 @@ def loop_normals(
                 key, row = jax.random.fold_in(config.noise.key, k // every), k % every
             return rows_of_normal(key, shape, row, 1, dtype)[0]
 
-        return points.map(draw)
+        return draw(points.config) if shares_key(points) else points.map(draw)
 
     return at
+
+
+def shares_key(points: Points) -> bool:
+    """Whether every point of the batch has the same noise key (a sweep
+    that does not sweep the key): one draw of normals then serves them all."""
+    return not points.varies(lambda config: config.noise.key)
 
 
 def make_body(
@@ -187,13 +198,14 @@ def make_body(
         else None
     )
     last = n_steps - 1  # the draw ahead of the last step is never used
+    z_axis = None if at is not None and shares_key(points) else 0
 
     def body(carry: Carry, z_k: jax.Array | None) -> tuple[Carry, jax.Array]:
         y, history, k, z = carry
         if at is not None:
             z_k = z
         held, history = line.hold(history, y, k)
-        y = points.map(advance, y, held, z_k, k, arg_axes=(0, 0, 0, None))
+        y = points.map(advance, y, held, z_k, k, arg_axes=(0, 0, z_axis, None))
         z = () if at is None else at(jnp.minimum(k + 1, last))
         return (y, history, k + 1, z), y
 
@@ -508,9 +520,11 @@ def integrate(
     ``observation`` nothing is recorded (``ys`` has no rows) and
     ``Solution.observed`` holds the observers' results.
     ``unroll`` is the steps per ``lax.scan`` iteration (speed only);
-    ``checkpoint`` bounds a gradient's memory (:func:`scan_checkpointed`). Under
-    ``jax.vmap`` the points of the batch share one delay history
-    (:mod:`._batching`).
+    ``checkpoint`` bounds a gradient's memory (:func:`scan_checkpointed`): a
+    derivative goes through the checkpointed loops, a forward run through
+    plain ones (the split into checkpointed blocks cost a forward RWW sweep
+    20-25%), the same numbers either way. Under ``jax.vmap`` the points of
+    the batch share one delay history (:mod:`._batching`).
 
     >>> solve = integrate(network, Heun().step, 0.0, 0.1, 50, Raw(), 1)
     >>> solve(make_config(network)).ys.shape      # [50, n_states, n_nodes]
@@ -519,7 +533,7 @@ def integrate(
     ts_host = monitor.times(t0, dt, n_steps // monitor.every)
     every_step = type(monitor) is Raw  # decimating monitors draw noise per block
 
-    def run(points: Points) -> Solution:
+    def run(points: Points, checkpoint: bool) -> Solution:
         every = None if every_step or observation is not None else monitor.every
         # an unrolled loop fuses a carried draw into the next steps' arithmetic
         # and recomputes it there (4-6x slower): it takes its noise in blocks
@@ -541,4 +555,8 @@ def integrate(
             )
         return Solution(jnp.asarray(ts_host, ys.dtype), ys)
 
-    return batch_aware(run, partial(shares_layout, network))
+    return batch_aware(
+        partial(run, checkpoint=False),
+        partial(shares_layout, network),
+        partial(run, checkpoint=checkpoint),
+    )

@@ -60,8 +60,9 @@ class AbstractFixedStepSolver(AbstractSolver):
     deterministic convergence order. Supports delays, every monitor and
     injected ``noise_samples``; ``unroll`` sets the scan's unrolling.
 
-    ``checkpoint=True`` (the default) runs the steps in blocks under
-    ``jax.checkpoint``: a forward run is unchanged, and a gradient keeps
+    ``checkpoint=True`` (the default) runs the steps of a derivative in
+    blocks under ``jax.checkpoint`` (a forward run is one plain loop either
+    way, with the same numbers): a gradient keeps
     one state per block and recomputes the steps inside (memory about
     ``sqrt(n_steps)`` steps' worth instead of ``n_steps``), so long, noisy
     and delayed runs differentiate in bounded memory. ``False`` keeps every
