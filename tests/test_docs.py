@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from sweepjax import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NEEDS_CLUSTER = "# needs: a SLURM cluster"
@@ -180,10 +182,9 @@ def test_page_runs_as_written(path, tmp_path, monkeypatch):
         elif path.name != "README.md":  # README's bash block: the Quick start
             for line in code.splitlines():
                 command = shlex.split(line.split("#")[0])
-                if command:
+                if command:  # in-process: a subprocess would import JAX again
                     assert command[0] == "sweepjax"
-                    argv = [sys.executable, "-m", "sweepjax.cli", *command[1:]]
-                    subprocess.run(argv, check=True, capture_output=True)
+                    assert cli.main(command[1:]) == 0, line
         ran += 1
     assert ran >= 1
 
