@@ -382,6 +382,7 @@ class NumPyroAxis(AbstractAxis):
         return fields
 
 
-#: The axes `sweepjax._tables.range_tables` makes together: their values depend on nothing but
-#: their type, bounds, size, shape and key (a subclass is made on its own).
+#: The axes `sweepjax._tables.range_tables` makes together: their values
+#: depend on nothing but their type, bounds, size, shape and key (a subclass
+#: is made on its own).
 PROGRAMMED_AXES = (GridAxis, LogGridAxis, UniformAxis)
