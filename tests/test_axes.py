@@ -417,11 +417,14 @@ def test_host_uniform_fixed_cases(key, low, high):
 
 
 @pytest.mark.parametrize(
-    "case", ["x64", "not partitionable", "rbg key", "key array", "traced"]
+    "case", ["x64", "not partitionable", "rbg key", "key array", "traced", "gpu"]
 )
-def test_host_key_data_declines_what_it_cannot_emulate(case):
+def test_host_key_data_declines_what_it_cannot_emulate(case, monkeypatch):
     # None sends the draw to JAX itself (range_tables' program).
-    if case == "x64":
+    if case == "gpu":
+        monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+        assert host_random.host_key_data(None) is None
+    elif case == "x64":
         with jax.enable_x64(True):
             assert host_random.host_key_data(jax.random.key(0)) is None
     elif case == "not partitionable":

@@ -65,8 +65,11 @@ def host_key_data(key: Any) -> np.ndarray | None:
     ``jax.random.key(0)``), read without a program; None where the emulation
     does not apply: 64-bit floats, the non-default split/draw scheme
     (``jax_threefry_partitionable`` off), another PRNG implementation, a
-    traced key, or anything but one key."""
+    traced key, anything but one key, or a default backend other than the
+    CPU (whose fused multiply-add was checked; a GPU's was not)."""
     if jax.config.jax_enable_x64 or not jax.config.jax_threefry_partitionable:
+        return None
+    if jax.default_backend() != "cpu":
         return None
     if key is None:
         return np.zeros(2, _U32)
