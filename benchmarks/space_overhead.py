@@ -131,8 +131,9 @@ def main() -> None:
         f"{(total - compile_s) * 1e3:.1f} ms"
     )
     print(
-        f"  XLA compilations: {n_compiles} "
-        f"(target <= 1: {verdict(n_compiles, 1, False)}); all runs (build, first, "
+        f"  XLA compilations: {n_compiles} (target <= 1: "
+        f"{verdict(n_compiles, 1, False)}; the grid's linspace, the uniform draw "
+        "is made on the host); all runs (build, first, "
         "compilations): "
         + ", ".join(f"({b * 1e3:.0f} ms, {f * 1e3:.1f} ms, {c})" for b, f, c, _ in runs)
     )

@@ -1,3 +1,5 @@
+import contextlib
+import functools
 import re
 
 import jax
@@ -5,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sweepjax import (
     AbstractAxis,
@@ -12,9 +16,11 @@ from sweepjax import (
     GridAxis,
     LogGridAxis,
     NumPyroAxis,
+    Space,
     UniformAxis,
 )
 from sweepjax import _axis_checks as axis_checks
+from sweepjax import _host_random as host_random
 from sweepjax._axis_checks import check_size
 
 KEY = jax.random.key(7)
@@ -342,3 +348,110 @@ def test_float64_data_that_float32_merges_is_refused():
     with jax.enable_x64(True):
         axis = DataAxis(np.array([1, 1 + 1e-9, 1 + 2e-9]))
         assert len(np.unique(np.asarray(axis.values))) == 3
+
+
+# Uniform draws are made on the host (sweepjax._host_random); they must be
+# JAX's bit for bit, since stores fingerprint them.
+_DRAW_SIZES = (1, 2, 3, 7, 1000, 4097)
+
+
+@jax.jit
+def _jax_split(key):
+    return jax.random.split(key, 5)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _jax_uniform(key, low, high, n):
+    return jax.random.uniform(key, (n,), minval=low, maxval=high)
+
+
+def _host_draw(key, j, n, low, high):
+    subkeys = host_random.host_split(host_random.host_key_data(key), 5)
+    return host_random.host_uniform(subkeys[j], n, low, high)
+
+
+def _assert_same_bits(host, jax_values):
+    jax_values = np.asarray(jax_values)
+    assert host.dtype == jax_values.dtype == np.float32
+    np.testing.assert_array_equal(host.view(np.uint32), jax_values.view(np.uint32))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**63 - 1),
+    raw=st.booleans(),
+    j=st.integers(0, 4),
+    n=st.sampled_from(_DRAW_SIZES),
+    low=st.floats(-1e6, 1e6),
+    width=st.floats(1e-6, 1e6),
+)
+def test_host_uniform_equals_jax_bit_for_bit(seed, raw, j, n, low, width):
+    key = jax.random.PRNGKey(seed) if raw else jax.random.key(seed)
+    high = low + width
+    subkeys = _jax_split(key)
+    np.testing.assert_array_equal(
+        host_random.host_split(host_random.host_key_data(key), 5),
+        np.asarray(subkeys if raw else jax.random.key_data(subkeys)),
+    )
+    _assert_same_bits(
+        _host_draw(key, j, n, low, high), _jax_uniform(subkeys[j], low, high, n)
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "low", "high"),
+    [
+        (None, 1e-4, 1e-2),  # the default key, the issue's sigma axis
+        (jax.random.key(123), 0.01, 0.1),  # the seed document's noise_level
+        (jax.random.key(7), -3.0, -2.9999),
+        (jax.random.key(2**63 - 1), -1e38, 1e38),
+        (jax.random.PRNGKey(0), 0.0, 1.0),
+    ],
+)
+def test_host_uniform_fixed_cases(key, low, high):
+    subkeys = _jax_split(jax.random.key(0) if key is None else key)
+    for n in _DRAW_SIZES:
+        _assert_same_bits(
+            _host_draw(key, 3, n, low, high), _jax_uniform(subkeys[3], low, high, n)
+        )
+
+
+@pytest.mark.parametrize(
+    "case", ["x64", "not partitionable", "rbg key", "key array", "traced", "gpu"]
+)
+def test_host_key_data_declines_what_it_cannot_emulate(case, monkeypatch):
+    # None sends the draw to JAX itself (range_tables' program).
+    if case == "gpu":
+        monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+        assert host_random.host_key_data(None) is None
+    elif case == "x64":
+        with jax.enable_x64(True):
+            assert host_random.host_key_data(jax.random.key(0)) is None
+    elif case == "not partitionable":
+        with jax.threefry_partitionable(False):
+            assert host_random.host_key_data(None) is None
+    elif case == "rbg key":
+        assert host_random.host_key_data(jax.random.key(0, impl="rbg")) is None
+    elif case == "key array":
+        assert host_random.host_key_data(_jax_split(jax.random.key(0))) is None
+    else:
+        seen = []
+        jax.jit(lambda k: seen.append(host_random.host_key_data(k)) or 0)(
+            jax.random.key(0)
+        )
+        assert seen == [None]
+
+
+@pytest.mark.parametrize("impl", ["rbg", "not partitionable"])
+def test_space_draws_fall_back_to_jax_and_match_generate_values(impl):
+    # Where the host emulation does not apply, the draw still equals the
+    # axis generated alone with its documented subkey.
+    axis = UniformAxis(0.5, 2.0, 6, shape=(2,))
+    if impl == "rbg":
+        key, context = jax.random.key(4, impl="rbg"), contextlib.nullcontext()
+    else:
+        key, context = jax.random.key(4), jax.threefry_partitionable(False)
+    with context:
+        space = Space({"a": GridAxis(0.0, 1.0, 2), "u": axis}, "product", key=key)
+        alone = axis.generate_values(jax.random.split(key, 3)[2])
+        np.testing.assert_array_equal(np.asarray(space.values["u"]), alone)

@@ -21,6 +21,7 @@ LAYERS = [
     {"sweepjax._tree"},
     {"sweepjax._config"},
     {"sweepjax._axis_checks"},
+    {"sweepjax._host_random"},
     {"sweepjax._axes"},
     {"sweepjax._tables"},
     {"sweepjax._space"},

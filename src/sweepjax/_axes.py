@@ -7,7 +7,6 @@ Their arguments are checked at construction and their values after generation
 from __future__ import annotations
 
 import abc
-import functools
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -38,7 +37,6 @@ __all__ = [
     "DataAxis",
     "NumPyroAxis",
     "PROGRAMMED_AXES",
-    "range_tables",
 ]
 
 
@@ -384,63 +382,7 @@ class NumPyroAxis(AbstractAxis):
         return fields
 
 
-#: The axes `range_tables` makes together: their values depend on nothing but
-#: their type, bounds, size, shape and key (a subclass is made on its own).
+#: The axes `sweepjax._tables.range_tables` makes together: their values
+#: depend on nothing but their type, bounds, size, shape and key (a subclass
+#: is made on its own).
 PROGRAMMED_AXES = (GridAxis, LogGridAxis, UniformAxis)
-
-
-def range_tables(
-    axes: Sequence[AbstractAxis], key: jax.Array | None = None
-) -> list[jax.Array | None]:
-    """The values of the `GridAxis`, `LogGridAxis` and `UniformAxis` among
-    `axes` (None for the others), made by one compiled program.
-
-    Axis ``i`` gets exactly what ``axes[i].generate_values(subkeys[i + 1])``
-    gives, with ``subkeys = jax.random.split(key, len(axes) + 1)`` (`key`
-    defaults to ``jax.random.key(0)``). The program depends only on the
-    axes' types, sizes and shapes (the bounds and key are its inputs), so a
-    process compiles it once per such layout, where making the tables one by
-    one costs a compilation per operation (the key, the split, each
-    indexing, each draw).
-
-    >>> [t.shape for t in range_tables([GridAxis(0, 1, 3), UniformAxis(0, 1, 2)])]
-    [(3,), (2,)]
-    """
-    plan, bounds = [], []
-    keyed = any(type(a) in PROGRAMMED_AXES and a.uses_key for a in axes)
-    for i, axis in enumerate(axes):
-        if type(axis) in PROGRAMMED_AXES:
-            # Keyless axes do not depend on their place: layouts share programs.
-            where = i if axis.uses_key else -1
-            plan.append((where, type(axis), axis.n, axis.shape))
-            bounds.append((axis.low, axis.high))
-    out: list[jax.Array | None] = [None] * len(axes)
-    if not plan:
-        return out
-    tables = _range_program(
-        key if keyed else None,
-        tuple(bounds),
-        plan=tuple(plan),
-        n_keys=len(axes) + 1 if keyed else 0,
-    )
-    slots = [i for i, axis in enumerate(axes) if type(axis) in PROGRAMMED_AXES]
-    for i, points in zip(slots, tables, strict=True):
-        shape = axes[i].shape
-        if shape is not None:  # on the host: a copy, and a program of its own
-            n = points.shape[0]
-            column = np.asarray(points).reshape((n,) + (1,) * len(shape))
-            points = jax.device_put(np.broadcast_to(column, (n, *shape)))
-        out[i] = points
-    return out
-
-
-@functools.partial(jax.jit, static_argnames=("plan", "n_keys"))
-def _range_program(key, bounds, plan, n_keys):
-    subkeys = None
-    if n_keys:
-        subkeys = jax.random.split(jax.random.key(0) if key is None else key, n_keys)
-    # The points alone: a broadcast fused with them could round differently.
-    return [
-        cls._points(low, high, n, None if i < 0 else subkeys[i + 1])
-        for (i, cls, n, _), (low, high) in zip(plan, bounds, strict=True)
-    ]

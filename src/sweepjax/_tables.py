@@ -3,23 +3,27 @@
 read), and handed out as JAX values without compiling anything.
 
 Building a Space and reading its first point is interactive work, so it
-compiles at most one XLA program: the range axes' values (`range_tables`).
-Everything else is NumPy on the host and plain device transfers.
+compiles at most one XLA program: the grid axes' values (`range_tables`).
+Uniform draws are made on the host, bit for bit as JAX makes them
+(`sweepjax._host_random`); everything else is NumPy on the host and plain
+device transfers.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import numpy as np
 
-from sweepjax._axes import PROGRAMMED_AXES, AbstractAxis, range_tables
+from sweepjax._axes import PROGRAMMED_AXES, AbstractAxis, UniformAxis
 from sweepjax._axis_checks import check_size
+from sweepjax._host_random import host_key_data, host_split, host_uniform
 from sweepjax._tree import is_key_array
 
-__all__ = ["AxisTables", "check_key"]
+__all__ = ["AxisTables", "check_key", "range_tables"]
 
 # Points hand out axis values as JAX arrays made in blocks of this many rows;
 # each axis keeps its latest blocks (at most this many).
@@ -168,3 +172,75 @@ def _host_table(table: jax.Array) -> Any:
     host = np.asarray(table).copy()
     host.flags.writeable = False
     return host
+
+
+def range_tables(
+    axes: Sequence[AbstractAxis], key: jax.Array | None = None
+) -> list[jax.Array | None]:
+    """The values of the `GridAxis`, `LogGridAxis` and `UniformAxis` among
+    `axes` (None for the others): the uniform draws in NumPy where the
+    emulation applies (`host_key_data`), the rest by one compiled program.
+
+    Axis ``i`` gets exactly what ``axes[i].generate_values(subkeys[i + 1])``
+    gives, with ``subkeys = jax.random.split(key, len(axes) + 1)`` (`key`
+    defaults to ``jax.random.key(0)``). The program depends only on the
+    axes' types, sizes and shapes (the bounds and key are its inputs), so a
+    process compiles it once per such layout, where making the tables one by
+    one costs a compilation per operation (the key, the split, each
+    indexing, each draw).
+
+    >>> from sweepjax import GridAxis
+    >>> [t.shape for t in range_tables([GridAxis(0, 1, 3), UniformAxis(0, 1, 2)])]
+    [(3,), (2,)]
+    """
+    out: list[Any] = [None] * len(axes)
+    data = None
+    if any(type(a) is UniformAxis for a in axes):
+        data = host_key_data(key)
+    if data is not None:  # uniform draws on the host, bit for bit: no program
+        subkeys = host_split(data, len(axes) + 1)
+        for i, a in enumerate(axes):
+            if type(a) is UniformAxis:
+                out[i] = host_uniform(subkeys[i + 1], a.n, a.low, a.high)
+    plan, bounds = [], []
+    slots = [i for i, a in enumerate(axes) if type(a) in PROGRAMMED_AXES]
+    slots = [i for i in slots if out[i] is None]
+    keyed = any(axes[i].uses_key for i in slots)
+    for i in slots:
+        axis = axes[i]
+        # Keyless axes do not depend on their place: layouts share programs.
+        where = i if axis.uses_key else -1
+        plan.append((where, type(axis), axis.n, axis.shape))
+        bounds.append((axis.low, axis.high))
+    tables = []
+    if plan:
+        tables = _range_program(
+            key if keyed else None,
+            tuple(bounds),
+            plan=tuple(plan),
+            n_keys=len(axes) + 1 if keyed else 0,
+        )
+    for i, points in zip(slots, tables, strict=True):
+        out[i] = points
+    for i, axis in enumerate(axes):
+        if out[i] is None or type(axis) not in PROGRAMMED_AXES:
+            continue
+        points, shape = out[i], axis.shape
+        if shape is not None:  # on the host: a copy, and a program of its own
+            n = points.shape[0]
+            column = np.asarray(points).reshape((n,) + (1,) * len(shape))
+            points = np.broadcast_to(column, (n, *shape))
+        out[i] = points if isinstance(points, jax.Array) else jax.device_put(points)
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("plan", "n_keys"))
+def _range_program(key, bounds, plan, n_keys):
+    subkeys = None
+    if n_keys:
+        subkeys = jax.random.split(jax.random.key(0) if key is None else key, n_keys)
+    # The points alone: a broadcast fused with them could round differently.
+    return [
+        cls._points(low, high, n, None if i < 0 else subkeys[i + 1])
+        for (i, cls, n, _), (low, high) in zip(plan, bounds, strict=True)
+    ]
