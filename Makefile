@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-thorough lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/sweepjax demo
 
+# SWEEPJAX_HYPOTHESIS: fast (a quarter of each property test's examples) or
+# thorough (all of them): tests/conftest.py.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+
+test-thorough: $(STAMP)
+	SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

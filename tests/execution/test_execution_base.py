@@ -82,6 +82,17 @@ def test_a_failure_keeps_every_point_computed_before_it(
         assert "resume=True" in str(failure)
 
 
+@pytest.mark.parametrize("kind", ["parallel", "parallel_4dev"])
+def test_a_failure_is_reported_once_not_again_at_exit(kind):
+    # JAX's exit hook waits on the last batches' effects: a callback error
+    # kept there would print "Exception ignored in atexit callback".
+    space = Space({"i": GridAxis(0, 11, 12), "x": GridAxis(0.0, 1.0, 12)})
+    run = EXECUTORS[kind](fails_from, space, None, at=7)
+    with pytest.raises(ExecutionError, match=r"failed at index \d+"):
+        run.run(chunk_size=4)
+    jax.effects_barrier()
+
+
 def test_a_model_that_cannot_be_traced_gets_a_clear_error():
     def model(state):
         if state["x"] > 0.5:  # Python control flow on a traced value

@@ -6,6 +6,9 @@ A plain module (not conftest.py) so that its name cannot collide with
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import diffrax
 import jax
 import jax.numpy as jnp
@@ -23,6 +26,7 @@ from sweepjax.network import (
     LinearCoupling,
     Network,
     ReducedWongWang,
+    prepare,
 )
 
 #: Every solver; a new solver joins every invariant test by being added here.
@@ -79,6 +83,19 @@ def rww_network(n: int = 4, G: float = 0.5, sigma: float | None = 1e-3) -> Netwo
         graph=DenseGraph(all_to_all(n)),
         noise=noise,
     )
+
+
+@functools.cache
+def _prepared_rww(n, G, sigma, t1, dt, x64):
+    return prepare(rww_network(n, G, sigma), Heun(), 0.0, t1, dt)
+
+
+def prepared_rww(n=4, G=0.5, sigma: float | None = 1e-3, t1=2.0, dt=0.1):
+    """``prepare(rww_network(n, G, sigma), Heun(), 0.0, t1, dt)`` once per
+    session and float mode (so every test that runs it shares one compiled
+    solve), with a fresh copy of the config."""
+    solve_fn, config = _prepared_rww(n, G, sigma, t1, dt, jax.config.jax_enable_x64)
+    return solve_fn, copy.deepcopy(config)
 
 
 def replace_leaf(config, path: str, value):

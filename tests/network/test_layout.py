@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from network_helpers import replace_leaf, rww_network
+from network_helpers import prepared_rww, replace_leaf, rww_network
 
 from sweepjax import Config, GridAxis, ParallelExecution, Space
 from sweepjax._tree import is_key_array
@@ -108,7 +108,7 @@ def test_initial_state_of_broadcasts_a_swept_scalar():
     ],
 )
 def test_any_leaf_vmaps_like_a_loop(path, values):
-    solve_fn, config = prepare(rww_network(n=4), Heun(), 0.0, 2.0, 0.1)
+    solve_fn, config = prepared_rww(n=4)  # shared by the parameters
 
     def run(value):
         return solve_fn(replace_leaf(config, path, value)).ys

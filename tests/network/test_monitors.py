@@ -19,8 +19,9 @@ from sweepjax.network import (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def raw():
+    """The default (raw) solution and its config, compiled once per module."""
     solve_fn, config = prepare(rww_network(n=3, G=0.8, sigma=None), Heun(), 0, 6.0, 0.1)
     return solve_fn(config), config
 

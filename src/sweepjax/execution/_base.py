@@ -7,6 +7,7 @@ from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
+import jax
 from tqdm.auto import tqdm
 
 from sweepjax._result import Result
@@ -165,6 +166,7 @@ class AbstractExecution(abc.ABC):
             if self._stopping() and sink.pending():
                 raise KeyboardInterrupt
         except PointFailed as failed:
+            _settle_effects()
             raise self._failure(sink, failed) from failed.cause
         except KeyboardInterrupt:
             # JAX's frames say nothing useful here: the message is the story.
@@ -258,6 +260,20 @@ class AbstractExecution(abc.ABC):
             return 0
         sink.flush()
         return sink.written_prefix()
+
+
+def _settle_effects() -> None:
+    """Wait for the batches still in flight after a failure and forget their
+    host-callback errors: the failure is reported once, as the ExecutionError,
+    not again by JAX at interpreter exit ("Exception ignored in atexit")."""
+    try:
+        jax.effects_barrier()
+    except Exception:
+        # JAX keeps a failed computation's token and re-raises it at every
+        # barrier, exit included; these tokens are JAX internals.
+        from jax._src import dispatch
+
+        dispatch.runtime_tokens.clear()
 
 
 def _store_hint(sink: AbstractSink) -> str:
