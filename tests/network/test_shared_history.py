@@ -161,6 +161,7 @@ def test_a_batch_equals_its_points_solved_one_by_one(
         np.testing.assert_allclose(batched[p], solve(c).ys, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.filterwarnings("ignore:dt=0.1 ms rounds:UserWarning")  # sub-step delays
 def test_swept_delays_take_the_per_point_path_and_others_share():
     network = random_network(0, 3, 1.0, False)
     _, config = prepare(network, Heun(), 0.0, 1.0, DT)
