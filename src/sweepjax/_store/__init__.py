@@ -1,8 +1,8 @@
 """Zarr persistence: the store format, the resume check, the reader, the writer.
 
 Layers inside the package, bottom to top: `_format`, `_check`, `_lock`,
-`_integrity` and `_provenance`, `_reader`, `_writer` (the `ZarrSink`
-executors write through).
+`_integrity` and `_provenance`, `_reader`, `_layout` (creating and opening
+the arrays), `_writer` (the `ZarrSink` executors write through).
 """
 
 from sweepjax._store._lock import StoreBusyError
