@@ -26,6 +26,8 @@ LAYERS = [
     {"sweepjax._host_random"},
     {"sweepjax._axes"},
     {"sweepjax._tables"},
+    {"sweepjax._dimensions"},
+    {"sweepjax._positions"},
     {"sweepjax._space"},
     {"sweepjax._result"},
     {"sweepjax._sink"},

@@ -6,7 +6,7 @@ the arrays), `_writer` (the `ZarrSink` executors write through).
 """
 
 from sweepjax._store._lock import StoreBusyError
-from sweepjax._store._provenance import provenance
+from sweepjax._store._provenance import describe_space, provenance
 from sweepjax._store._reader import StoreInfo, open_result, store_info
 from sweepjax._store._writer import ZarrSink, remove_store
 
@@ -14,6 +14,7 @@ __all__ = [
     "StoreBusyError",
     "StoreInfo",
     "ZarrSink",
+    "describe_space",
     "open_result",
     "provenance",
     "remove_store",

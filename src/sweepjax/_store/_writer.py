@@ -42,7 +42,7 @@ from sweepjax._store._integrity import (
 )
 from sweepjax._store._layout import lay_out, open_arrays
 from sweepjax._store._lock import LOCK, StoreLock, holds, lock_owner, read_only
-from sweepjax._store._provenance import strip_addresses
+from sweepjax._store._provenance import describe_space
 from sweepjax._store._reader import stored_outputs
 
 __all__ = ["ZarrSink", "remove_store"]
@@ -153,8 +153,7 @@ class ZarrSink(AbstractSink):
         return self._lock.token
 
     def _begin_locked(self, space: Space, provenance: dict, laid: bool) -> None:
-        described = space.describe()
-        described["structure"] = strip_addresses(described["structure"])
+        described = describe_space(space)
         if not laid:
             meta = {
                 "format": FORMAT,
