@@ -1,4 +1,10 @@
-"""Space: a lazy, indexable sequence of the pytrees a state with axes describes."""
+"""Space: a lazy, indexable sequence of the pytrees a state with axes describes.
+
+Its parts live below it: `_dimensions` names the leaves and zips grouped axes
+into dimensions, `_positions` turns flat indices into per-dimension positions,
+`_tables` makes and keeps the axes' values. The record of a space a store
+keeps (to refuse resuming another space) is `sweepjax._store.describe_space`.
+"""
 
 from __future__ import annotations
 

@@ -169,9 +169,9 @@ def open_arrays(
     by position."""
     params = []
     for k, name in column_arrays(meta["axes"], {META, POINT}):
-        axis = meta["axes"][k]["name"]
-        table = np.asarray(space.values[axis])
-        params.append((name, node(group, path, name), table, space.dimension(axis)))
+        dim = space.dimension(meta["axes"][k]["name"])
+        table = np.asarray(space.host_tables[k])  # a scalar axis: never keys
+        params.append((name, node(group, path, name), table, dim))
     stored = meta["outputs"]
     by_leaf = dict(zip(stored["leaves"], stored["arrays"], strict=True))
     names = list(stored["leaves"])
