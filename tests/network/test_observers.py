@@ -43,7 +43,7 @@ from sweepjax.network import (
     power_spectrum,
     prepare,
 )
-from sweepjax.network._fit import fc, fcd
+from sweepjax.network._metrics import fc, fcd
 from sweepjax.network._observers import AbstractObserver
 
 DT, T1, TRANSIENT = 0.1, 30.0, 5.0

@@ -36,16 +36,6 @@ from sweepjax.network._couplings import (
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
-from sweepjax.network._fit import (
-    fc,
-    fc_correlation,
-    fcd,
-    fcd_distance,
-    ks_distance,
-    sliding_fc,
-    to_samples,
-    upper_triangle,
-)
 from sweepjax.network._graph import (
     AbstractDelayGraph,
     AbstractGraph,
@@ -55,6 +45,16 @@ from sweepjax.network._graph import (
     SparseGraph,
 )
 from sweepjax.network._layout import make_config
+from sweepjax.network._metrics import (
+    fc,
+    fc_correlation,
+    fcd,
+    fcd_distance,
+    ks_distance,
+    sliding_fc,
+    to_samples,
+    upper_triangle,
+)
 from sweepjax.network._models import (
     CoombesByrne,
     Epileptor,

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax.network._bold import BalloonWindkessel, first_order_volterra
-from sweepjax.network._fit import fc, fcd
+from sweepjax.network._metrics import fc, fcd
 from sweepjax.network._network import Network
 from sweepjax.network._spectra import Spectrum, check_frequencies, power_spectrum
 
