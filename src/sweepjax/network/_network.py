@@ -189,7 +189,8 @@ def _output_components(
 ) -> int:
     """How many components ``coupling`` gives (the rows of its ``post``),
     from its parameters' shapes: ``G`` ``[2, 1]`` on one state gives two."""
-    params = Config(**{k: jnp.asarray(v) for k, v in coupling.parameters().items()})
+    leaves = coupling.leaves().items()
+    params = Config(**{k: jnp.asarray(leaf.value) for k, leaf in leaves})
     x = jax.ShapeDtypeStruct((n_incoming, n_nodes), jnp.result_type(float))
 
     def output(params: Config, x: jax.Array) -> jax.Array:
