@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +22,7 @@ from sweepjax.network._stimulus import AbstractStimulus
 INITIAL_STATE = Allowed()
 
 
-class Network:
+class Network(eqx.Module):
     """A whole-brain network model: what ``prepare`` compiles.
 
     Args:
@@ -46,7 +47,24 @@ class Network:
             graph=DenseGraph(np.ones((8, 8)) - np.eye(8)),
             noise=AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
         )
+
+    Like its parts, a Network is an Equinox Module: immutable, equal to
+    another built from equal parts.
     """
+
+    dynamics: AbstractDynamics
+    coupling: dict[str, AbstractCoupling]
+    graph: AbstractGraph
+    noise: AbstractNoise | None
+    stimulus: dict[str, AbstractStimulus]
+    initial_state: np.ndarray = eqx.field(repr=False)
+    # what the checks found, for the solvers: per coupling, its input and
+    # the indices of the states it reads; those of the noisy and stimulated
+    # states
+    targets: dict[str, str] = eqx.field(repr=False)
+    incoming_index: dict[str, tuple[int, ...]] = eqx.field(repr=False)
+    noise_index: tuple[int, ...] | None = eqx.field(repr=False)
+    stimulus_index: dict[str, tuple[int, ...]] = eqx.field(repr=False)
 
     def __init__(
         self,
@@ -82,11 +100,11 @@ class Network:
         self.graph = graph
         self.noise = noise
         self.coupling = dict(coupling)
-        self.targets: dict[str, str] = {}
-        self.incoming_index: dict[str, tuple[int, ...]] = {}
+        self.targets = {}
+        self.incoming_index = {}
         for name, c in self.coupling.items():
             self._check_coupling(name, c)
-        self.noise_index: tuple[int, ...] | None = None
+        self.noise_index = None
         if noise is not None:
             states = noise.states or dynamics.state_names
             self.noise_index = dynamics.state_index(states)
@@ -145,7 +163,7 @@ class Network:
                 "stimulus must be a dict {name: stimulus}, e.g. "
                 f"{{'pulses': PulseTrain('S', amp=0.1)}}, got {stimulus!r}."
             )
-        self.stimulus_index: dict[str, tuple[int, ...]] = {}
+        self.stimulus_index = {}
         for name, s in stimulus.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise TypeError(f"stimulus names must be identifiers, got {name!r}.")
@@ -175,13 +193,6 @@ class Network:
                 f"initial_state must broadcast to [n_states, n_nodes] = {shape}, "
                 f"got shape {array.shape}."
             ) from None
-
-    def __repr__(self) -> str:
-        return (
-            f"Network(dynamics={self.dynamics!r}, coupling={self.coupling!r}, "
-            f"graph={self.graph!r}, noise={self.noise!r}, "
-            f"stimulus={self.stimulus!r})"
-        )
 
 
 def _output_components(
