@@ -133,7 +133,7 @@ class AbstractGraph(AbstractComponent):
     #: Whether the graph carries conduction delays.
     has_delays: ClassVar[bool] = False
     n_nodes: AbstractVar[int]
-    weights: AbstractVar[np.ndarray]
+    weights: np.ndarray = leaf(allowed=WEIGHTS)
 
     @abc.abstractmethod
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -161,8 +161,8 @@ class AbstractDelayGraph(AbstractGraph):
     """
 
     has_delays: ClassVar[bool] = True
-    delays: AbstractVar[np.ndarray]
-    max_delay: AbstractVar[float]
+    delays: np.ndarray = leaf(allowed=DELAYS)
+    max_delay: float
 
     def _checked_max_delay(self, max_delay: float | None) -> float:
         """``max_delay`` (default: the largest delay), checked against the
@@ -197,8 +197,9 @@ class _AbstractDense(AbstractGraph):
 class _AbstractEdgeList(AbstractGraph):
     """``[n_edges]`` weights on edges sorted by target: sums are segment sums."""
 
-    targets: AbstractVar[np.ndarray]
-    sources: AbstractVar[np.ndarray]
+    targets: np.ndarray
+    sources: np.ndarray
+    n_nodes: int
 
     def _set_edges(
         self, targets: Any, sources: Any, weights: Any, n_nodes: Any
@@ -231,8 +232,6 @@ class DenseGraph(_AbstractDense):
     4
     """
 
-    weights: np.ndarray = leaf(allowed=WEIGHTS)
-
     def __init__(self, weights: Any):
         self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
 
@@ -258,9 +257,6 @@ class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
     >>> graph = DenseDelayGraph(np.eye(2)[::-1], lengths / 3.0)  # 3 mm/ms
     """
 
-    weights: np.ndarray = leaf(allowed=WEIGHTS)
-    delays: np.ndarray = leaf(allowed=DELAYS)
-    max_delay: float
     all_edges: bool
 
     def __init__(
@@ -314,11 +310,6 @@ class SparseGraph(_AbstractEdgeList):
     (array([2. , 0.5]), 2)
     """
 
-    targets: np.ndarray
-    sources: np.ndarray
-    weights: np.ndarray = leaf(allowed=WEIGHTS)
-    n_nodes: int
-
     def __init__(self, targets: Any, sources: Any, weights: Any, n_nodes: int):
         self._set_edges(targets, sources, weights, n_nodes)
 
@@ -347,13 +338,6 @@ class SparseDelayGraph(_AbstractEdgeList, AbstractDelayGraph):
     >>> graph.max_delay
     4.0
     """
-
-    targets: np.ndarray
-    sources: np.ndarray
-    weights: np.ndarray = leaf(allowed=WEIGHTS)
-    delays: np.ndarray = leaf(allowed=DELAYS)
-    n_nodes: int
-    max_delay: float
 
     def __init__(
         self,

@@ -118,13 +118,9 @@ class Network(eqx.Module):
 
     def _check_coupling(self, name: Any, c: Any) -> None:
         dyn = self.dynamics
-        if not isinstance(name, str) or not name.isidentifier():
-            raise TypeError(f"coupling names must be identifiers, got {name!r}.")
-        if not isinstance(c, AbstractCoupling):
-            raise TypeError(
-                f"coupling {name!r} must be an AbstractCoupling such as "
-                f"LinearCoupling('S', G=0.5), got {c!r}."
-            )
+        _check_named(
+            "coupling", name, c, AbstractCoupling, "LinearCoupling('S', G=0.5)"
+        )
         inputs = dict(dyn.coupling_inputs)
         target = c.target
         if target is None:
@@ -165,13 +161,9 @@ class Network(eqx.Module):
             )
         self.stimulus_index = {}
         for name, s in stimulus.items():
-            if not isinstance(name, str) or not name.isidentifier():
-                raise TypeError(f"stimulus names must be identifiers, got {name!r}.")
-            if not isinstance(s, AbstractStimulus):
-                raise TypeError(
-                    f"stimulus {name!r} must be an AbstractStimulus such as "
-                    f"PulseTrain('S', amp=0.1), got {s!r}."
-                )
+            _check_named(
+                "stimulus", name, s, AbstractStimulus, "PulseTrain('S', amp=0.1)"
+            )
             self.stimulus_index[name] = self.dynamics.state_index(s.states)
             weights = np.shape(s.weights)
             if weights not in ((), (1,), (self.n_nodes,)):
@@ -193,6 +185,17 @@ class Network(eqx.Module):
                 f"initial_state must broadcast to [n_states, n_nodes] = {shape}, "
                 f"got shape {array.shape}."
             ) from None
+
+
+def _check_named(kind: str, name: Any, value: Any, base: type, example: str) -> None:
+    """A named coupling or stimulus: an identifier naming a ``base``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"{kind} names must be identifiers, got {name!r}.")
+    if not isinstance(value, base):
+        raise TypeError(
+            f"{kind} {name!r} must be an {base.__name__} such as {example}, "
+            f"got {value!r}."
+        )
 
 
 def _output_components(

@@ -36,13 +36,13 @@ class AbstractStimulus(AbstractComponent):
 
     ``states`` names the stimulated state variables; ``weights`` is the
     spatial pattern, a scalar or one value per node (0 leaves a node
-    unstimulated). Subclasses declare ``states``, their parameters as
-    :func:`leaf` fields (finite, or as their rule says) and ``weights`` last,
+    unstimulated). Subclasses declare their parameters as :func:`leaf`
+    fields (finite, or as their rule says) and ``weights`` last,
     and write ``value(params, t, k)``: ``s`` at time ``t`` of step ``k``, a
     scalar or ``[n_nodes]``, and ``check_steps``.
     """
 
-    states: AbstractVar[tuple[str, ...]]
+    states: tuple[str, ...] = eqx.field(converter=_as_states)
     weights: AbstractVar[Any]
 
     @abc.abstractmethod
@@ -74,7 +74,6 @@ class PulseTrain(_AbstractEquation):
     >>> stimulus = PulseTrain("S", onset=100.0, T=50.0, tau=5.0, amp=0.2)
     """
 
-    states: tuple[str, ...] = eqx.field(converter=_as_states)
     onset: Any = leaf(30.0, allowed=FINITE)
     T: Any = leaf(42.0, allowed=NON_NEGATIVE)
     tau: Any = leaf(13.0, allowed=NON_NEGATIVE)
@@ -95,16 +94,14 @@ class Sinusoid(_AbstractEquation):
     >>> stimulus = Sinusoid("x", amp=0.5, frequency=0.04)   # 40 Hz
     """
 
-    states: tuple[str, ...] = eqx.field(converter=_as_states)
     amp: Any = leaf(1.0, allowed=FINITE)
     frequency: Any = leaf(0.01, allowed=FINITE)
     onset: Any = leaf(0.0, allowed=FINITE)
     weights: Any = leaf(1.0, allowed=FINITE)
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
-        p = params
-        wave = p.amp * jnp.sin(2.0 * jnp.pi * p.frequency * (t - p.onset))
-        return jnp.where(t >= p.onset, wave, 0.0)
+        phase = 2.0 * jnp.pi * params.frequency * (t - params.onset)
+        return jnp.where(t >= params.onset, params.amp * jnp.sin(phase), 0.0)
 
 
 class DataStimulus(AbstractStimulus):
@@ -116,7 +113,6 @@ class DataStimulus(AbstractStimulus):
     >>> stimulus = DataStimulus("x", data=np.sin(np.arange(1000) * 0.01))
     """
 
-    states: tuple[str, ...] = eqx.field(converter=_as_states)
     data: Any = leaf(allowed=FINITE)
     weights: Any = leaf(1.0, allowed=FINITE)
 
