@@ -32,6 +32,7 @@ from sweepjax.network import (
     make_config,
 )
 from sweepjax.network._checks import dotted
+from sweepjax.network._component import AbstractComponent
 from sweepjax.network._couplings import COUPLINGS
 from sweepjax.network._layout import leaf_rules
 
@@ -217,3 +218,37 @@ def test_the_checks_come_from_the_same_walk_as_the_config():
     assert rules["stimulus.pulses.T"] is PulseTrain("S").leaves()["T"].allowed
     assert rules["graph.delays"].describe() == "finite values >= 0 ms"
     assert "noise.key" not in rules and "coupling.lin.G" not in rules
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("sweepjax.network"):
+            found += [sub, *_subclasses(sub)]
+    return found
+
+
+COMPONENT_CLASSES = [*_subclasses(AbstractComponent), Network]
+
+
+@pytest.mark.parametrize("cls", COMPONENT_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_class_is_abstract_or_final(cls):
+    """Equinox's rule: a class that others extend is abstract (and named so)."""
+    if _subclasses(cls):
+        assert cls.__name__.lstrip("_").startswith("Abstract"), cls
+
+
+@pytest.mark.parametrize("cls", COMPONENT_CLASSES, ids=lambda cls: cls.__name__)
+def test_only_abstract_methods_are_overridden(cls):
+    """Equinox's rule: no method replaces a parent's implementation, so no
+    call ever has to skip a parent to reach a grandparent's."""
+    for name, member in vars(cls).items():
+        if name.startswith("__") or not callable(member):
+            continue
+        for base in cls.__mro__[1:]:
+            inherited = vars(base).get(name)
+            if inherited is not None:
+                assert getattr(inherited, "__isabstractmethod__", False), (
+                    f"{cls.__name__}.{name} overrides {base.__name__}'s"
+                )
+                break
