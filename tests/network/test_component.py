@@ -252,3 +252,12 @@ def test_only_abstract_methods_are_overridden(cls):
                     f"{cls.__name__}.{name} overrides {base.__name__}'s"
                 )
                 break
+
+
+def test_a_long_list_prints_as_a_short_array():
+    stimulus = DataStimulus("S", [0.0] * 1000, weights=[1.0, 0.5])
+    assert repr(stimulus) == (
+        "DataStimulus(states=('S',), data=f64[1000](numpy), weights=f64[2](numpy))"
+    )
+    coupling = LinearCoupling("S", G=[[0.5], [0.0]])
+    assert "G=f64[2,1](numpy)" in repr(coupling)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
+import numpy as np
 
 from sweepjax.network._checks import Allowed
 
@@ -28,6 +29,17 @@ class Leaf(NamedTuple):
 
     value: Any
     allowed: Allowed | None
+
+
+def _as_array(value: Any) -> Any:
+    """A list or tuple of numbers as a NumPy array, so that it prints as
+    ``f64[1000](numpy)`` like any array; other values as given."""
+    if isinstance(value, list | tuple):
+        try:
+            return np.asarray(value)
+        except (TypeError, ValueError):  # ragged: the rule's check says so
+            return value
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +61,11 @@ def leaf(
 
     ``allowed`` is checked at construction and in every solve; ``when(self)``
     False leaves it out of the config (a parameter that another field makes
-    unused); ``group=True`` marks a ``{name: value}`` mapping of leaves.
+    unused); ``group=True`` marks a ``{name: value}`` mapping of leaves. A
+    list or tuple of numbers is kept as a NumPy array (its repr stays short).
     """
+    if not group:
+        kwargs.setdefault("converter", _as_array)
     metadata = {_LEAF: _Spec(allowed, when, group)}
     return eqx.field(default=default, metadata=metadata, **kwargs)
 
