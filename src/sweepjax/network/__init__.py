@@ -16,6 +16,7 @@ initial state) can carry sweep axes::
 """
 
 from sweepjax.network._bold import BalloonWindkessel, bold, first_order_volterra
+from sweepjax.network._component import leaf
 from sweepjax.network._connectome import (
     Connectome,
     available_connectomes,
@@ -176,6 +177,7 @@ __all__ = [
     "fcd_distance",
     "first_order_volterra",
     "ks_distance",
+    "leaf",
     "load_connectome",
     "load_dataset",
     "make_config",
