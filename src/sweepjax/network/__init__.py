@@ -102,6 +102,7 @@ from sweepjax.network._stimulus import (
     PulseTrain,
     Sinusoid,
 )
+from sweepjax.network._wasserstein import fcd_wasserstein, wasserstein_distance
 
 __all__ = [
     "AbstractCoupling",
@@ -174,6 +175,7 @@ __all__ = [
     "fc_correlation",
     "fcd",
     "fcd_distance",
+    "fcd_wasserstein",
     "first_order_volterra",
     "ks_distance",
     "load_connectome",
@@ -184,4 +186,5 @@ __all__ = [
     "sliding_fc",
     "to_samples",
     "upper_triangle",
+    "wasserstein_distance",
 ]
