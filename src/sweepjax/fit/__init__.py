@@ -4,10 +4,27 @@ Modules, bottom to top: `_parameters` (the base `Parameter` and its
 metadata), `_parameters_transformed` (parameters kept inside a domain by a
 transform), `_parameters_state` (marking, partitioning and listing the
 parameters of a state), `_optimizer_steps` (the compiled update steps) and
-`_optimizer` (`OptaxOptimizer`). The names here are re-exported flat from
-`sweepjax`.
+`_optimizer` (`OptaxOptimizer`), with `_callbacks` (TVB-Optim's callbacks
+and `EarlyStopping`) beside the steps. The parameter and optimizer names are
+re-exported flat from `sweepjax`; the callbacks stay here
+(``sweepjax.fit.StopLossCallback``), as in ``tvboptim.optim.callbacks``.
 """
 
+from sweepjax.fit._callbacks import (
+    AbstractCallback,
+    DefaultPrintCallback,
+    EarlyStopping,
+    MultiCallback,
+    PrintGlobalGradsCallback,
+    PrintGradsCallback,
+    PrintParameterCallback,
+    SaveBestSeenCallback,
+    SavingCallback,
+    StopConvergenceCallback,
+    StopLossCallback,
+    StopTimeCallback,
+    TimingCallback,
+)
 from sweepjax.fit._optimizer import OptaxOptimizer
 from sweepjax.fit._parameters import Parameter, is_parameter
 from sweepjax.fit._parameters_state import (
@@ -30,6 +47,19 @@ from sweepjax.fit._parameters_transformed import (
 )
 
 __all__ = [
+    "AbstractCallback",
+    "DefaultPrintCallback",
+    "EarlyStopping",
+    "MultiCallback",
+    "PrintGlobalGradsCallback",
+    "PrintGradsCallback",
+    "PrintParameterCallback",
+    "SaveBestSeenCallback",
+    "SavingCallback",
+    "StopConvergenceCallback",
+    "StopLossCallback",
+    "StopTimeCallback",
+    "TimingCallback",
     "BoundedParameter",
     "LogNegativeParameter",
     "LogPositiveParameter",
