@@ -7,7 +7,9 @@ parameters of a state), `_optimizer_steps` (the compiled update steps) and
 `_optimizer` (`OptaxOptimizer`), with `_callbacks` (TVB-Optim's callbacks
 and `EarlyStopping`) beside the steps. The parameter and optimizer names are
 re-exported flat from `sweepjax`; the callbacks stay here
-(``sweepjax.fit.StopLossCallback``), as in ``tvboptim.optim.callbacks``.
+(``sweepjax.fit.StopLossCallback``), as in ``tvboptim.optim.callbacks``, and
+so do `_identifiability` (curvature at the optima of a multi-start fit) and
+`_profiles` (profile likelihood, a vmapped refit).
 """
 
 from sweepjax.fit._callbacks import (
@@ -24,6 +26,11 @@ from sweepjax.fit._callbacks import (
     StopLossCallback,
     StopTimeCallback,
     TimingCallback,
+)
+from sweepjax.fit._identifiability import (
+    Identifiability,
+    cluster_optima,
+    identifiability,
 )
 from sweepjax.fit._optimizer import OptaxOptimizer
 from sweepjax.fit._parameters import Parameter, is_parameter
@@ -45,11 +52,13 @@ from sweepjax.fit._parameters_transformed import (
     SigmoidBoundedParameter,
     TransformedParameter,
 )
+from sweepjax.fit._profiles import profile_likelihood
 
 __all__ = [
     "AbstractCallback",
     "DefaultPrintCallback",
     "EarlyStopping",
+    "Identifiability",
     "MultiCallback",
     "PrintGlobalGradsCallback",
     "PrintGradsCallback",
@@ -70,11 +79,14 @@ __all__ = [
     "RescaledParameter",
     "SigmoidBoundedParameter",
     "TransformedParameter",
+    "cluster_optima",
     "collect_parameters",
     "combine_state",
     "extract_values",
+    "identifiability",
     "is_parameter",
     "mark_parameters",
     "partition_state",
+    "profile_likelihood",
     "show_parameters",
 ]
