@@ -146,5 +146,7 @@ def test_bad_bandwidth_and_grid_are_refused():
         wasserstein_distance(a, b, 0.0, grid=np.linspace(-1, 1, 5))
     with pytest.raises(ValueError, match="grid.*at least 2.*got shape \\(1,\\)"):
         wasserstein_distance(a, b, 0.1, grid=np.zeros(1))
-    with pytest.raises(ValueError, match="fcd_a.*square"):
+    with pytest.raises(
+        ValueError, match=r"`fcd_a` must be a square FCD matrix.*got shape \(3,\)"
+    ):
         fcd_wasserstein(np.zeros(3), np.eye(3))

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax.network._metrics import _float_dtype, _sample, _square, _upper
+from sweepjax.network._metrics import upper_triangle
 
 __all__ = ["fcd_wasserstein", "wasserstein_distance"]
 
@@ -63,7 +63,9 @@ def wasserstein_distance(
     0.5
     """
     a, b = _sample(a, "a"), _sample(b, "b")
-    dtype = _float_dtype(a, b)
+    dtype = jnp.result_type(a, b)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
     a, b = a.astype(dtype), b.astype(dtype)
     if isinstance(bandwidth, str):
         if bandwidth != "scott":
@@ -114,9 +116,25 @@ def fcd_wasserstein(
     >>> round(float(fcd_wasserstein(fcd_a, fcd_a + 0.1, bandwidth=0)), 6)
     0.1
     """
-    fcd_a = _square(fcd_a, "fcd_a", minimum=2)
-    fcd_b = _square(fcd_b, "fcd_b", minimum=2)
-    return wasserstein_distance(_upper(fcd_a, 1), _upper(fcd_b, 1), bandwidth, grid)
+    values = []
+    for name, matrix in (("fcd_a", fcd_a), ("fcd_b", fcd_b)):
+        matrix = jnp.asarray(matrix)
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or len(matrix) < 2:
+            raise ValueError(
+                f"`{name}` must be a square FCD matrix of at least 2x2, got shape "
+                f"{matrix.shape}."
+            )
+        values.append(upper_triangle(matrix, 1))
+    return wasserstein_distance(*values, bandwidth, grid)
+
+
+def _sample(sample: jax.Array, name: str) -> jax.Array:
+    sample = jnp.asarray(sample)
+    if sample.ndim != 1 or sample.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must be a non-empty 1-D sample, got shape {sample.shape}."
+        )
+    return sample
 
 
 def _grid(grid: jax.Array | None, dtype) -> jax.Array:
