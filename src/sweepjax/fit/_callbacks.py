@@ -178,7 +178,9 @@ class TimingCallback(SavingCallback):
 class SaveBestSeenCallback(AbstractCallback):
     """Keep ``history[key] = (loss, step, params, static)`` of the lowest loss
     seen (the highest with ``minimization=False``); as in TVB-Optim, `params`
-    are those after the step whose starting loss this is."""
+    are those after the step whose starting loss this is. (When maximising,
+    TVB-Optim 0.4.0 compares the negated loss with the stored one, not
+    negated; here both are.)"""
 
     def __init__(
         self, every: int = 1, key: str = "best", minimization: bool = True

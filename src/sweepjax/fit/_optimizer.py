@@ -190,9 +190,10 @@ class OptaxOptimizer:
 
         When a leaf of `state` is a tracer (inside ``jax.jit``, ``jax.vmap``
         or a sweep executor) the run is one ``jax.lax.scan`` of `max_steps`
-        steps: no Python loop, no progress bar, no early stop (a diverged
-        fit gives NaN parameters, which the sweep's NaN warning counts), and
-        a callback is refused (``ValueError``), since it would run once at
+        steps: no Python loop, no progress bar, no stop on a non-finite loss
+        (a diverged fit gives NaN parameters, which the sweep's NaN warning
+        counts), `early_stopping` freezes the parameters instead of ending
+        the scan, and a callback is refused (``ValueError``), since it would run once at
         trace time on tracers. A loss that closes over traced values while
         `state` is concrete is found after its first step and run the same
         way. Eager and traced runs give the same result.
