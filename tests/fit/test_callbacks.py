@@ -135,6 +135,11 @@ def test_print_grads_prints_the_gradient_by_path(capsys):
     assert "Grads at Step 0: 13.000000" in out
     assert re.search(r"x: \[-6\.?0* +4\.?0*\]", out), out
     assert "Norm x: 7.2111" in out and "Step 0: 13.000000" in out
+    sj.OptaxOptimizer(loss, optax.sgd(0.0), callback=fit.PrintParameterCallback()).run(
+        state(), max_steps=1, progress=False
+    )
+    out = capsys.readouterr().out
+    assert "Step 0, Loss=13.000000 State:" in out and re.search(r"x: \[0\.?0* +1", out)
 
 
 # ----- EarlyStopping: the same stop in eager and traced fits ----------------------
@@ -203,3 +208,33 @@ def test_callback_and_early_stopping_arguments_are_checked():
         fit.StopLossCallback(every=0)
     with pytest.raises(TypeError, match=r"`callbacks\[1\]` must be callable, got int"):
         fit.MultiCallback([fit.DefaultPrintCallback(), 3])
+
+
+def test_stop_time_stops_at_tvb_optims_step_on_the_same_clock(monkeypatch, capsys):
+    """A clock that ticks one second per reading: both stop at step 2."""
+    for module in (fit._callbacks.time, tvb_callbacks.time):
+        ticks = iter(range(1000))
+        monkeypatch.setattr(module, "time", lambda ticks=ticks: float(next(ticks)))
+    mine, their, ours, theirs = both(
+        fit.StopTimeCallback(time_limit=2.5),
+        tvb_callbacks.StopTimeCallback(time_limit=2.5),
+        capsys,
+    )
+    assert stop_step(ours) == stop_step(theirs) == 2
+    assert "time limit of 2.5 seconds" in ours
+    np.testing.assert_allclose(values(mine[0]), values(their[0]), rtol=1e-12)
+
+
+def test_save_best_seen_when_maximising_keeps_the_highest():
+    """TVB-Optim 0.4.0 compares the negated loss with the stored raw one, so
+    with a positive loss it keeps the last step's; here the highest."""
+    callback = fit.SaveBestSeenCallback(minimization=False)
+    _, history = sj.OptaxOptimizer(loss, optax.adam(0.1), callback=callback).run(
+        state(), max_steps=5, progress=False
+    )
+    assert history["best"][1] == 0  # the loss falls, so step 0 is the highest
+    theirs = tvb_callbacks.SaveBestSeenCallback(minimization=False)
+    _, their_history = TvbOptimizer(loss, optax.adam(0.1), callback=theirs).run(
+        state(tvb.Parameter), max_steps=5
+    )
+    assert their_history["best"][1] == 4
