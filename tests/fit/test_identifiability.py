@@ -187,3 +187,33 @@ def test_errors_name_the_argument():
         fit.profile_likelihood(loss, state, "d", [1.0], optax.sgd(0.1))
     with pytest.raises(ValueError, match=r"values.*shape \[V, \*\(2,\)\].*got shape"):
         fit.profile_likelihood(loss, state, "c", [1.0, 2.0], optax.sgd(0.1))
+
+
+def test_a_sweep_fits_and_analyses_every_start_in_its_point_program(multistart):
+    """curvature() inside an executor's point function: the same analysis as
+    identifiability() of the vmapped fit."""
+    double_well, _, starts, expected = multistart
+    opt = sj.OptaxOptimizer(double_well, optax.adam(0.05))
+
+    def point(state):
+        return fit.curvature(double_well, opt.run(state, max_steps=600)[0])
+
+    space = sj.Space(
+        {
+            "x": sj.DataAxis(np.asarray(starts), group="start", wrap=sj.Parameter),
+            "y": sj.DataAxis(np.zeros(6), group="start", wrap=sj.Parameter),
+        }
+    )
+    result = sj.ParallelExecution(point, space, n_vmap=6, progress=False).run()
+    ours = fit.Identifiability.from_curvature(
+        result.outputs, fit.parameter_labels(space[0])
+    )
+    assert ours.labels == ("x", "y") and ours.n_optima == 2
+    np.testing.assert_array_equal(ours.optimum, expected.optimum)
+    np.testing.assert_allclose(ours.eigenvalues, expected.eigenvalues, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"missing \['theta'\]"):
+        fit.Identifiability.from_curvature(
+            {k: v for k, v in result.outputs.items() if k != "theta"}, ours.labels
+        )
+    with pytest.raises(ValueError, match="`labels` must name the 2 coordinates, got 1"):
+        fit.Identifiability.from_curvature(result.outputs, ["x"])

@@ -30,7 +30,9 @@ from sweepjax.fit._callbacks import (
 from sweepjax.fit._identifiability import (
     Identifiability,
     cluster_optima,
+    curvature,
     identifiability,
+    parameter_labels,
 )
 from sweepjax.fit._optimizer import OptaxOptimizer
 from sweepjax.fit._parameters import Parameter, is_parameter
@@ -81,11 +83,13 @@ __all__ = [
     "TransformedParameter",
     "cluster_optima",
     "collect_parameters",
+    "curvature",
     "combine_state",
     "extract_values",
     "identifiability",
     "is_parameter",
     "mark_parameters",
+    "parameter_labels",
     "partition_state",
     "profile_likelihood",
     "show_parameters",

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,7 +34,13 @@ from sweepjax._tree import path_name
 from sweepjax.fit._parameters import is_parameter
 from sweepjax.fit._parameters_state import combine_state, partition_state
 
-__all__ = ["Identifiability", "cluster_optima", "identifiability"]
+__all__ = [
+    "Identifiability",
+    "cluster_optima",
+    "curvature",
+    "identifiability",
+    "parameter_labels",
+]
 
 _KINDS = {"hessian": "loss Hessian", "fisher": "Fisher information"}
 
@@ -69,6 +76,53 @@ class Identifiability:
     optimum: np.ndarray
     labels: tuple[str, ...]
     kind: str
+
+    @classmethod
+    def from_curvature(
+        cls,
+        arrays: dict[str, Any],
+        labels: Any,
+        kind: str = "hessian",
+        rtol: float = 1e-3,
+        atol: float = 1e-6,
+        warn_gradient_tol: float = 1e-3,
+    ) -> Identifiability:
+        """The analysis of what `curvature` returned, for one start or
+        stacked over starts (a sweep's ``result.outputs``); `labels` are
+        `parameter_labels` of one start's state, `kind` says whether
+        `curvature` was given residuals (``"fisher"``)."""
+        if kind not in _KINDS:
+            raise ValueError(
+                f"`kind` must be 'hessian' or 'fisher', got kind={kind!r}."
+            )
+        missing = sorted(set(_FIELDS) - set(arrays))
+        if missing:
+            raise ValueError(
+                f"`arrays` must be what `curvature` returns, with {list(_FIELDS)}; "
+                f"missing {missing}."
+            )
+        out = {k: np.asarray(arrays[k]) for k in _FIELDS}
+        if out["loss"].ndim == 0:  # one start
+            out = {k: v[None] for k, v in out.items()}
+        labels = tuple(labels)
+        if out["theta"].shape[-1] != len(labels):
+            raise ValueError(
+                f"`labels` must name the {out['theta'].shape[-1]} coordinates, got "
+                f"{len(labels)}: {labels}."
+            )
+        far = np.flatnonzero(~(out["gradient_norm"] <= warn_gradient_tol))
+        if far.size:
+            warnings.warn(
+                f"identifiability: the gradient norm is above {warn_gradient_tol:g} "
+                f"at start(s) {far.tolist()} (largest "
+                f"{out['gradient_norm'][far].max():.3e}); the eigenspectrum "
+                "describes an optimum only, so fit longer there or raise "
+                "warn_gradient_tol if this is intended.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        optimum = cluster_optima(out["theta"], out["loss"], rtol, atol)
+        return cls(**out, optimum=optimum, labels=labels, kind=kind)
 
     @property
     def n_optima(self) -> int:
@@ -169,9 +223,16 @@ def cluster_optima(
     return labels
 
 
-def _labels(params: Any) -> tuple[str, ...]:
-    """One name per raw coordinate, in ``ravel_pytree`` order."""
+def parameter_labels(state: Any) -> tuple[str, ...]:
+    """One name per raw coordinate of the parameters of `state` (one start),
+    in the order of `curvature`'s ``theta``: the path, ``name[i]`` for the
+    entries of an array.
+
+    >>> parameter_labels({"a": Parameter(1.0), "c": Parameter([0.0, 1.0])})
+    ('a', 'c[0]', 'c[1]')
+    """
     names: list[str] = []
+    params = partition_state(state)[0]
     flat = jax.tree_util.tree_flatten_with_path(params, is_leaf=is_parameter)[0]
     for path, p in flat:
         if not is_parameter(p):
@@ -179,11 +240,54 @@ def _labels(params: Any) -> tuple[str, ...]:
         leaves = jax.tree.leaves(p)
         for k, leaf in enumerate(leaves):
             base = path_name(path) + (f".{k}" if len(leaves) > 1 else "")
-            size = int(np.size(leaf))
-            names += (
-                [base] if np.ndim(leaf) == 0 else [f"{base}[{i}]" for i in range(size)]
-            )
+            if np.ndim(leaf) == 0:
+                names.append(base)
+            else:
+                names += [f"{base}[{i}]" for i in range(int(np.size(leaf)))]
     return tuple(names)
+
+
+_FIELDS = ("eigenvalues", "eigenvectors", "matrix", "theta", "loss", "gradient_norm")
+
+
+def curvature(
+    loss: Callable[[Any], Any],
+    state: Any,
+    residuals: Callable[[Any], Any] | None = None,
+    sigma: Any = 1.0,
+) -> dict[str, jax.Array]:
+    """The curvature of `loss` at one `state`, as arrays: traceable, so a
+    sweep's point function can fit and analyse in one compiled program.
+
+    Returns ``{"eigenvalues": [P] (ascending), "eigenvectors": [P, P]
+    (columns), "matrix": [P, P], "theta": [P] (raw values), "loss": [],
+    "gradient_norm": []}``; `Identifiability.from_curvature` reads them
+    (stacked over starts or not). `residuals` and `sigma` as in
+    `identifiability`.
+    """
+    params, static = partition_state(state)
+    if not jax.tree.leaves(params):
+        raise ValueError(
+            "identifiability: `state` holds no Parameter, so there is nothing to "
+            "analyse; wrap the fitted quantities in Parameter (or pass the state "
+            "OptaxOptimizer.run returned)."
+        )
+    theta, unravel = ravel_pytree(params)
+
+    def at(fn):
+        return lambda t: fn(combine_state(unravel(t), static))
+
+    value, grad = jax.value_and_grad(at(loss))(theta)
+    if residuals is None:
+        matrix = jax.hessian(at(loss))(theta)
+    else:
+        jac = jax.jacfwd(lambda t: jnp.ravel(at(residuals)(t)))(theta)
+        jac = jac / jnp.reshape(jnp.asarray(sigma, jac.dtype), (-1, 1))
+        matrix = jac.T @ jac
+    matrix = 0.5 * (matrix + matrix.T)
+    eigenvalues, eigenvectors = jnp.linalg.eigh(matrix)
+    arrays = (eigenvalues, eigenvectors, matrix, theta, value, jnp.linalg.norm(grad))
+    return dict(zip(_FIELDS, arrays, strict=True))
 
 
 def identifiability(
@@ -201,8 +305,8 @@ def identifiability(
     Args:
         loss: ``loss(state) -> scalar``, as given to `OptaxOptimizer`.
         state: the fitted state (holding `Parameter` leaves); with
-            ``batched=True``, a multi-start fit's states, every leaf with a
-            leading start axis (what ``jax.vmap`` of a fit returns).
+            ``batched=True``, a multi-start fit's states, every array leaf
+            with a leading start axis (what ``jax.vmap`` of a fit returns).
         residuals: ``residuals(state) -> array``: the vector whose sum of
             squares is the loss. When given, the curvature is the Fisher
             information ``J^T J / sigma**2`` of its Jacobian ``J`` instead of
@@ -215,62 +319,21 @@ def identifiability(
         warn_gradient_tol: warn when a start's gradient norm is above this:
             away from an optimum the curvature mixes with the slope.
 
-    All starts are computed by one compiled ``jax.vmap`` of the per-start
-    curvature, gradient and ``eigh``.
+    All starts are computed by one compiled ``jax.vmap`` of `curvature`. In
+    a sweep, return ``curvature(loss, final_state)`` from the point function
+    instead and read ``Identifiability.from_curvature(result.outputs,
+    parameter_labels(space[0]))``.
     """
-    params, static = partition_state(state)
-    if not jax.tree.leaves(params):
-        raise ValueError(
-            "identifiability: `state` holds no Parameter, so there is nothing to "
-            "analyse; wrap the fitted quantities in Parameter (or pass the state "
-            "OptaxOptimizer.run returned)."
-        )
-    kind = "hessian" if residuals is None else "fisher"
-    template = jax.tree.map(lambda x: x[0], params) if batched else params
-    labels = _labels(template)
-    _, unravel = ravel_pytree(template)
 
-    def one(params, static):
-        theta, _ = ravel_pytree(params)
-
-        def at(fn):
-            return lambda t: fn(combine_state(unravel(t), static))
-
-        value, grad = jax.value_and_grad(at(loss))(theta)
-        if residuals is None:
-            matrix = jax.hessian(at(loss))(theta)
-        else:
-            jac = jax.jacfwd(lambda t: jnp.ravel(at(residuals)(t)))(theta)
-            jac = jac / jnp.reshape(jnp.asarray(sigma, jac.dtype), (-1, 1))
-            matrix = jac.T @ jac
-        matrix = 0.5 * (matrix + matrix.T)
-        eigenvalues, eigenvectors = jnp.linalg.eigh(matrix)
-        return eigenvalues, eigenvectors, matrix, theta, value, jnp.linalg.norm(grad)
+    def one(state):
+        return curvature(loss, state, residuals, sigma)
 
     if batched:
-        out = jax.jit(jax.vmap(one))(params, static)
+        arrays = eqx.filter_jit(eqx.filter_vmap(one))(state)
+        template = jax.tree.map(lambda x: x[0], state)
     else:
-        out = jax.tree.map(lambda x: x[None], jax.jit(one)(params, static))
-    out = [np.asarray(x) for x in out]
-    eigenvalues, eigenvectors, matrix, theta, value, grad_norm = out
-    far = np.flatnonzero(~(grad_norm <= warn_gradient_tol))
-    if far.size:
-        warnings.warn(
-            f"identifiability: the gradient norm is above {warn_gradient_tol:g} at "
-            f"start(s) {far.tolist()} (largest {grad_norm[far].max():.3e}); the "
-            "eigenspectrum describes an optimum only, so fit longer there or "
-            "raise warn_gradient_tol if this is intended.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return Identifiability(
-        eigenvalues=eigenvalues,
-        eigenvectors=eigenvectors,
-        matrix=matrix,
-        theta=theta,
-        loss=value,
-        gradient_norm=grad_norm,
-        optimum=cluster_optima(theta, value, rtol, atol),
-        labels=labels,
-        kind=kind,
+        arrays, template = eqx.filter_jit(one)(state), state
+    kind = "hessian" if residuals is None else "fisher"
+    return Identifiability.from_curvature(
+        arrays, parameter_labels(template), kind, rtol, atol, warn_gradient_tol
     )
