@@ -167,6 +167,10 @@ def test_early_stopping_matches_the_callback_eager_and_traced(capsys, early, cal
     assert int(history["stopped_at"]) == stop
     np.testing.assert_array_equal(history["step"], ref_history["step"])
     np.testing.assert_allclose(values(eager), values(reference), rtol=1e-12)
+    # in chunks of compiled steps: the stop falls inside a chunk, same result
+    chunked, c_history = opt.run(state(), steps, chunk_size=7, progress=False)
+    assert int(c_history["stopped_at"]) == stop and c_history["step"][-1] == stop
+    np.testing.assert_allclose(values(chunked), values(reference), rtol=1e-12)
 
     # traced: the same final parameters, every step run and recorded, the
     # updates after the stop masked (the loss stays that of the frozen state)
