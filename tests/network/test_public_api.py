@@ -19,6 +19,7 @@ Epileptor LarterBreakspear
 BOLD BalloonWindkessel FCD bold Average
 HRFBold first_order_volterra Power PeakFrequency power_spectrum
 fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_triangle
+fcd_wasserstein wasserstein_distance
 ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCoupling
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sweepjax._tree import check_positive_int
+from sweepjax.fit._callbacks import EarlyStopping
 from sweepjax.fit._optimizer_steps import (
     Fit,
     chunk_layout,
@@ -37,7 +38,7 @@ __all__ = ["OptaxOptimizer"]
 
 #: History keys the optimizer writes (a callback's entries under them are
 #: replaced, with a warning).
-_RESERVED = ("step", "loss", "parameters", "aux")
+_RESERVED = ("step", "loss", "parameters", "aux", "stopped_at")
 
 #: What JAX raises when traced code needs a concrete value.
 _NEEDS_CONCRETE = (
@@ -94,6 +95,10 @@ class OptaxOptimizer:
             `history` (the dict `run` returns), or return None to continue.
         has_aux: whether `loss` returns ``(value, aux)``; the history then keeps
             the recorded aux too.
+        early_stopping: an `EarlyStopping` (stop on loss or on convergence)
+            decided inside the compiled steps, so it also stops a traced fit
+            (by masking the updates after the stop; see `EarlyStopping`).
+            The history then holds ``"stopped_at"`` (-1: it did not stop).
 
     >>> import optax
     >>> from sweepjax import Parameter
@@ -110,6 +115,7 @@ class OptaxOptimizer:
         optimizer: optax.GradientTransformation,
         callback: Callable[..., Any] | None = None,
         has_aux: bool = False,
+        early_stopping: EarlyStopping | None = None,
     ) -> None:
         if not callable(loss):
             raise TypeError(
@@ -127,6 +133,13 @@ class OptaxOptimizer:
                 f"OptaxOptimizer: `callback` must be callable or None, got "
                 f"{type(callback).__name__}: {callback!r}."
             )
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(
+                "OptaxOptimizer: `early_stopping` must be an EarlyStopping or None, "
+                f"got {type(early_stopping).__name__}: {early_stopping!r}; for a "
+                "Python callback (eager runs only) pass callback= instead."
+            )
+        self.early_stopping = early_stopping
         self.loss = loss
         self.optimizer = optimizer
         self.callback = callback
@@ -177,9 +190,10 @@ class OptaxOptimizer:
 
         When a leaf of `state` is a tracer (inside ``jax.jit``, ``jax.vmap``
         or a sweep executor) the run is one ``jax.lax.scan`` of `max_steps`
-        steps: no Python loop, no progress bar, no early stop (a diverged
-        fit gives NaN parameters, which the sweep's NaN warning counts), and
-        a callback is refused (``ValueError``), since it would run once at
+        steps: no Python loop, no progress bar, no stop on a non-finite loss
+        (a diverged fit gives NaN parameters, which the sweep's NaN warning
+        counts), `early_stopping` freezes the parameters instead of ending
+        the scan, and a callback is refused (``ValueError``), since it would run once at
         trace time on tracers. A loss that closes over traced values while
         `state` is concrete is found after its first step and run the same
         way. Eager and traced runs give the same result.
@@ -214,7 +228,7 @@ class OptaxOptimizer:
                 "functools.partial(SigmoidBoundedParameter, low=..., high=...)); "
                 "otherwise wrap them in a Parameter yourself."
             )
-        fit = Fit(self.loss, self.optimizer, self.has_aux)
+        fit = Fit(self.loss, self.optimizer, self.has_aux, self.early_stopping)
         self._check_loss(fit, params, static)
         traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(state))
         if traced:
@@ -263,7 +277,8 @@ class OptaxOptimizer:
         layout = chunk_layout(0, max_steps, record_every)
         carry, records = run_chunk(fit, carry, static, mode, layout, record_every)
         steps = jnp.arange(0, max_steps, record_every)
-        return combine_state(carry.params, static), self._history({}, steps, records)
+        history = self._history({}, steps, records, carry)
+        return combine_state(carry.params, static), history
 
     def _run_eager(
         self, fit, params, static, max_steps, mode, chunk_size, record_every, progress
@@ -302,6 +317,7 @@ class OptaxOptimizer:
                 # the carry keeps the first non-finite step and the last finite
                 # parameters, so looking costs one transfer and may wait a while
                 look = self.callback is not None or progress or end == max_steps
+                look = look or carry.halt is not None
                 if look or n_chunks % _LOOK_EVERY == 0:
                     value, bad = jax.device_get((value, carry.bad))
                     if bad >= 0:
@@ -310,24 +326,28 @@ class OptaxOptimizer:
                         steps = [step for step in steps if step <= bad]
                         carry = carry.replace(params=carry.good)
                         break
+                halted = carry.halt is not None and bool(carry.halt[0])
+                if halted:
+                    at = int(carry.halt[1])
+                    steps = [step for step in steps if step <= at]
+                    end = at + 1
                 bar.update(end - begin)
                 if progress:
                     bar.set_postfix(loss=f"{float(value):.4g}", refresh=False)
                 begin = end
-                if self.callback is None:
-                    continue
-                out = self.callback(
-                    end - 1, carry.params, static, history, aux, value, grads
-                )
-                if out is not None:
-                    stop, new_params, static = out
-                    carry = carry.replace(params=new_params)
-                    if stop:
-                        break
+                if self.callback is not None:
+                    out = self.callback(
+                        end - 1, carry.params, static, history, aux, value, grads
+                    )
+                    if out is not None:
+                        stop, new_params, static = out
+                        carry = carry.replace(params=new_params)
+                        halted = halted or stop
+                if halted:
+                    break
         records = jax.tree.map(lambda x: x[: len(steps)], _host_concat(parts))
-        return combine_state(carry.params, static), self._history(
-            history, jnp.asarray(steps), records
-        )
+        history = self._history(history, jnp.asarray(steps), records, carry)
+        return combine_state(carry.params, static), history
 
     @staticmethod
     def _warn_not_finite(bad: int, params_bad: bool) -> None:
@@ -355,7 +375,7 @@ class OptaxOptimizer:
             stacklevel=4,
         )
 
-    def _history(self, history: dict, steps, records) -> dict[str, Any]:
+    def _history(self, history: dict, steps, records, carry) -> dict[str, Any]:
         clash = [key for key in _RESERVED if key in history]
         if clash:
             warnings.warn(
@@ -368,4 +388,6 @@ class OptaxOptimizer:
         history.update(step=steps, loss=loss, parameters=parameters)
         if self.has_aux:
             history["aux"] = aux
+        if carry.halt is not None:
+            history["stopped_at"] = carry.halt[1]
         return history

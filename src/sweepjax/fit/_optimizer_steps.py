@@ -35,6 +35,7 @@ class Fit(NamedTuple):
     loss: Callable[[Any], Any]
     optimizer: Any
     has_aux: bool
+    early: Any = None  # an EarlyStopping, or None
 
 
 class Carry(NamedTuple):
@@ -45,6 +46,8 @@ class Carry(NamedTuple):
     ``good`` holds the latest parameters whose loss and values were finite,
     ``bad`` the first step where they were not (-1: none yet) and
     ``bad_params`` whether the parameters themselves were not finite there.
+    With early stopping, ``halt`` is ``(stopped, stopped_at, best_loss,
+    patience_count)``.
     """
 
     params: Any
@@ -54,6 +57,7 @@ class Carry(NamedTuple):
     good: Any = None
     bad: Any = None
     bad_params: Any = None
+    halt: Any = None
 
     def replace(self, **changes: Any) -> Carry:
         """A copy with the fields in `changes` replaced."""
@@ -130,6 +134,10 @@ def start(fit: Fit, params: Any, opt_state: Any, static: Any, mode: str, track: 
         (value, aux, grads),
     )
     carry = Carry(params, opt_state, last, jnp.asarray(0, jnp.int32))
+    if fit.early is not None:
+        halt = (jnp.asarray(False), jnp.asarray(-1, jnp.int32))
+        halt += (jnp.full((), jnp.inf, value.dtype), jnp.asarray(0, jnp.int32))
+        carry = carry.replace(halt=halt)
     if track:
         carry = carry.replace(
             good=params, bad=jnp.asarray(-1, jnp.int32), bad_params=jnp.asarray(False)
@@ -160,6 +168,8 @@ def _step(fit: Fit, carry: Carry, static: Any, mode: str, eager: bool):
         last=(value, aux, grads),
         step=carry.step + 1,
     )
+    if fit.early is not None:
+        new = _halt(fit.early, carry, new, value)
     if carry.bad is not None:
         params_ok = _all_finite(params)
         ok = jnp.isfinite(value) & params_ok
@@ -173,6 +183,36 @@ def _step(fit: Fit, carry: Carry, static: Any, mode: str, eager: bool):
             bad_params=jnp.where(first, ~params_ok, carry.bad_params),
         )
     return new, (value, _constrained(combine_state(params, static)), aux)
+
+
+def _halt(early: Any, carry: Carry, new: Carry, value: Any) -> Carry:
+    """Early stopping as a masked update: decide on this step's loss as
+    `StopLossCallback` and `StopConvergenceCallback` do; once stopped, keep
+    the parameters and optimizer state of the stop."""
+    stopped, at, best, count = carry.halt
+    improved = value < best - early.min_delta
+    best = jnp.where(improved, value, best)
+    count = jnp.where(improved, 0, count + 1)
+    hit = jnp.asarray(False)
+    if early.stop_loss is not None:
+        hit = hit | (value < early.stop_loss)
+    if early.patience is not None:
+        hit = hit | (count > early.patience)
+    hit = hit & ~stopped
+
+    def keep(old, fresh):
+        return jax.tree.map(lambda o, f: jnp.where(stopped, o, f), old, fresh)
+
+    return new.replace(
+        params=keep(carry.params, new.params),
+        opt_state=keep(carry.opt_state, new.opt_state),
+        halt=(
+            stopped | hit,
+            jnp.where(hit, carry.step, at),
+            keep(carry.halt[2], best),
+            keep(carry.halt[3], count),
+        ),
+    )
 
 
 def _python_scan(f, carry, xs, length):

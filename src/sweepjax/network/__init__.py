@@ -103,6 +103,7 @@ from sweepjax.network._stimulus import (
     PulseTrain,
     Sinusoid,
 )
+from sweepjax.network._wasserstein import fcd_wasserstein, wasserstein_distance
 
 __all__ = [
     "AbstractCoupling",
@@ -175,6 +176,7 @@ __all__ = [
     "fc_correlation",
     "fcd",
     "fcd_distance",
+    "fcd_wasserstein",
     "first_order_volterra",
     "ks_distance",
     "leaf",
@@ -186,4 +188,5 @@ __all__ = [
     "sliding_fc",
     "to_samples",
     "upper_triangle",
+    "wasserstein_distance",
 ]
