@@ -492,3 +492,23 @@ def test_degenerate_statistics_warn_at_prepare_naming_the_observer():
         warnings.simplefilter("error")
         observe = {"fc": FC(bold), "fcd": FCD(bold, window=3, step=1)}
         prepare(hopf(2), Heun(), 0.0, 5.0, 0.1, observe=observe, transient=1.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: Average("x", period_ms=np.inf), "period_ms"),
+        (lambda: HRFBold("x", tr_ms=np.inf), "tr_ms"),
+        (lambda: BOLD("x", tr_ms=np.inf), "tr_ms"),
+        (
+            lambda: prepare(
+                hopf(), Heun(), 0.0, T1, DT, observe={"m": Mean("x")}, transient=np.inf
+            ),
+            "transient",
+        ),
+    ],
+    ids=["Average", "HRFBold", "BOLD", "transient"],
+)
+def test_an_infinite_duration_is_a_value_error_naming_it(make, name):
+    with pytest.raises(ValueError, match=f"{name} must be .* finite, got {name}=inf"):
+        make()

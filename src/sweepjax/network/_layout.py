@@ -36,7 +36,9 @@ def make_config(network: Network) -> Config:
     ``graph.weights`` (and ``graph.delays``), ``noise.sigma`` and
     ``noise.key`` (an empty ``noise`` when deterministic),
     ``stimulus.<name>.<param>``, ``initial_state``
-    ``[n_states, n_nodes]`` and ``_internal.noise_samples`` (None). Floats
+    ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is
+    drawn from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
+    n_nodes]`` used instead). Floats
     take JAX's default float dtype; keys are kept as given.
 
     Every level is a closed :class:`sweepjax.Config`: existing fields take
@@ -65,7 +67,7 @@ def make_config(network: Network) -> Config:
             {name: _leaves(s.parameters()) for name, s in network.stimulus.items()}
         ),
         initial_state=_leaf(network.initial_state),
-        _internal=Config.closed(noise_samples=None),
+        noise_samples=None,
     )
 
 
