@@ -137,10 +137,9 @@ def plan_noise(
         return NoisePlan("none")
     shape = noise_shape(network, n_steps)
     config = points.config
-    if config.noise_samples is not None:
-        injected = _steps_first(
-            points.map(lambda c: noise_samples(network, c, n_steps))
-        )
+    samples = points.map(lambda c: noise_samples(network, c, n_steps))
+    if samples is not None:
+        injected = _steps_first(samples)
 
         def sliced(start: jax.Array, rows: int) -> jax.Array:
             return jax.lax.dynamic_slice_in_dim(injected, start, rows)

@@ -1,23 +1,28 @@
-"""Observers: summaries of a run computed inside the integration loop.
+"""Observers: what a run saves, computed inside the integration loop, and
+the observation plan that ``prepare`` hands a solver.
 
 An observer folds every state after the transient into a small accumulator
 (running moments, co-moments, ...), so a sweep that asks only for
 summaries never holds a trajectory: memory is that of the accumulators,
 whatever the length of the run. ``prepare(..., observe={"fc": FC("S")},
 transient=1000.0)`` runs them; ``solution.observed["fc"]`` is the result.
+The loop (:mod:`._loops`) hands them a block of consecutive states at a time
+(``update_block``; at most about ``_loops.BLOCK_NUMBERS`` numbers).
 
-The loop hands the observers a block of consecutive states at a time
-(``update_block``; at most about ``_integrate.BLOCK_NUMBERS`` numbers). The
-moments take each block's centred sums of squares and products (one matrix
-product for the co-moments) and merge them into the running ones with Chan,
-Golub and LeVeque's pairwise update, which stays accurate in float32 over
-millions of steps where raw sums of squares would cancel; other observers
-fold the block's states one by one (``update``).
+Where each piece sits:
 
-Some observers make a small time series at their own period (:class:`BOLD`
-every TR); the observables of a series (:class:`FC` of it, :class:`FCD`)
-take that observer as their source and compute from its series at the end,
-never from the raw steps: ``FC(BOLD("x", tr_ms=720.0))``.
+- :mod:`._observer`: the interface (:class:`AbstractObserver`) and the
+  checks of durations in ms (``check_ms``, ``steps_of``);
+- :mod:`._moments`: running moments (:class:`Mean`, :class:`Std`,
+  :class:`Covariance`, :class:`Synchrony`);
+- :mod:`._monitors`: the recorded series (:class:`Raw`, :class:`SubSample`,
+  :class:`TemporalAverage`), ``monitor=``'s too;
+- :mod:`._series`: series at their own period (:class:`Average`,
+  :class:`BOLD`, :class:`HRFBold`);
+- :mod:`._of_series`: observables of a series (:class:`FC`, :class:`FCD`,
+  :class:`Power`, :class:`PeakFrequency`), computed from their source's
+  series at the end, never from the raw steps: ``FC(BOLD("x", tr_ms=720.0))``;
+- here: :class:`Observation` and :func:`check_observation`, the plan.
 """
 
 from __future__ import annotations
