@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sweepjax.network._network import Network
+
+
+class Timing(NamedTuple):
+    """The run an observer is bound to (:meth:`AbstractObserver.bind`)."""
+
+    dt: float  # the step, ms
+    n_steps: int  # the observed steps (after the transient)
 
 
 class AbstractObserver(abc.ABC):
@@ -43,8 +50,10 @@ class AbstractObserver(abc.ABC):
         return self._n_samples
 
     def bind(self, dt: float, n_steps: int) -> AbstractObserver:
-        """This observer for ``n_steps`` observed steps of ``dt`` ms (itself,
-        unless it needs to know them)."""
+        """This observer for ``n_steps`` observed steps of ``dt`` ms: itself,
+        unless it needs to know them, then a new observer made by its
+        constructor with ``timing=Timing(dt, n_steps)`` (observers are never
+        changed once made)."""
         return self
 
     def index(self, network: Network) -> Any:

@@ -5,7 +5,6 @@ from that series at the end, never from the raw steps."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jax
@@ -14,7 +13,7 @@ import numpy as np
 
 from sweepjax.network._fit import fc, fcd
 from sweepjax.network._moments import CoMoments
-from sweepjax.network._observer import AbstractObserver, one_state
+from sweepjax.network._observer import AbstractObserver, Timing, one_state
 from sweepjax.network._spectra import Spectrum, check_frequencies, power_spectrum
 
 
@@ -47,11 +46,6 @@ class _OfSeries(AbstractObserver):
     @property
     def warms(self):
         return self.source.warms
-
-    def bind(self, dt, n_steps):
-        bound = copy.copy(self)
-        bound.source = self.source.bind(dt, n_steps)
-        return bound
 
     def init(self, x):
         return self.source.init(x)
@@ -86,6 +80,9 @@ class FC(_OfSeries):
         else:
             self.source = CoMoments(one_state("FC", of))
 
+    def bind(self, dt, n_steps):
+        return FC(self.source.bind(dt, n_steps)) if self.of_series else self
+
     def finalize(self, acc, count):
         if self.of_series:
             return fc(self.source.finalize(acc, count))
@@ -115,6 +112,9 @@ class FCD(_OfSeries):
         self.window = window
         self.step = step
 
+    def bind(self, dt, n_steps):
+        return FCD(self.source.bind(dt, n_steps), self.window, self.step)
+
     def finalize(self, acc, count):
         return fcd(self.source.finalize(acc, count), self.window, self.step)
 
@@ -126,23 +126,28 @@ class _StateSpectrum(AbstractObserver):
     """The running Fourier sums of states at every observed step
     (:class:`Spectrum`)."""
 
-    def __init__(self, states: Any, frequencies: np.ndarray, name: str):
+    def __init__(
+        self,
+        states: Any,
+        frequencies: np.ndarray,
+        name: str,
+        timing: Timing | None = None,
+    ):
         self.states = states
         self.frequencies = frequencies
         self.name = name
-        self._spectrum: Spectrum | None = None
+        self.timing = timing
+        self._spectrum = None
+        if timing is not None:
+            check_frequencies(frequencies, name, timing.dt)
+            self._spectrum = Spectrum(frequencies, timing.dt)
 
     def bind(self, dt, n_steps):
-        bound = copy.copy(self)
-        check_frequencies(self.frequencies, self.name, dt)
-        bound._spectrum = Spectrum(self.frequencies, dt)
-        return bound
+        return _StateSpectrum(
+            self.states, self.frequencies, self.name, Timing(dt, n_steps)
+        )
 
     def init(self, x):
-        if self._spectrum is None:
-            raise RuntimeError(
-                f"{self.name}.init before bind(dt, n_steps); use prepare."
-            )
         return self._spectrum.init(x)
 
     def update(self, acc, x, count):
@@ -174,17 +179,19 @@ class Power(_OfSeries):
         name = type(self).__name__
         self.frequencies = check_frequencies(frequencies, name)
         self.of_series = isinstance(of, AbstractObserver)
-        if self.of_series:
+        if isinstance(of, _StateSpectrum):  # from bind: the states' sums, bound
+            self.of_series, self.source = False, of
+        elif self.of_series:
             self.source = _series_of(name, of)
         else:
             self.source = _StateSpectrum(of, self.frequencies, name)
 
     def bind(self, dt, n_steps):
-        bound = super().bind(dt, n_steps)
-        if self.of_series:
-            period = bound.source.period_ms
-            check_frequencies(self.frequencies, type(self).__name__, period)
-        return bound
+        if not self.of_series:
+            return type(self)(self.source.bind(dt, n_steps), self.frequencies)
+        source = self.source.bind(dt, n_steps)
+        check_frequencies(self.frequencies, type(self).__name__, source.period_ms)
+        return type(self)(source, self.frequencies)
 
     def _power(self, acc: Any, count: jax.Array) -> jax.Array:
         if self.of_series:

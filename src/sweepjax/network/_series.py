@@ -4,7 +4,6 @@ of each period (:class:`Average`) and the BOLD signal (:class:`BOLD`,
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -16,6 +15,7 @@ import numpy as np
 from sweepjax.network._bold import BalloonWindkessel, first_order_volterra
 from sweepjax.network._observer import (
     AbstractObserver,
+    Timing,
     check_ms,
     one_state,
     sampling,
@@ -33,22 +33,26 @@ class Average(AbstractObserver):
     >>> observe = {"S_1ms": Average("S", period_ms=1.0)}
     """
 
-    def __init__(self, states: str | tuple[str, ...], period_ms: float):
+    def __init__(
+        self,
+        states: str | tuple[str, ...],
+        period_ms: float,
+        *,
+        timing: Timing | None = None,
+    ):
         self.states = states
         self.period_ms = check_ms("period_ms", period_ms)
-        self._every = 0
-        self._n_samples = 0
+        self.timing = timing
+        self._every, self._n_samples = (1, 0)
+        if timing is not None:
+            self._every, self._n_samples = sampling(
+                "Average", "period_ms", self.period_ms, *timing
+            )
 
     def bind(self, dt, n_steps):
-        bound = copy.copy(self)
-        bound._every, bound._n_samples = sampling(
-            "Average", "period_ms", self.period_ms, dt, n_steps
-        )
-        return bound
+        return Average(self.states, self.period_ms, timing=Timing(dt, n_steps))
 
     def init(self, x):
-        if not self._every:
-            raise RuntimeError("Average.init before bind(dt, n_steps); use prepare.")
         return jnp.zeros((self._n_samples, *x.shape), x.dtype)
 
     def update(self, acc, x, count):
@@ -84,30 +88,32 @@ class BOLD(AbstractObserver):
         tr_ms: float,
         model: BalloonWindkessel | None = None,
         transform: Callable[[jax.Array], jax.Array] | None = None,
+        *,
+        timing: Timing | None = None,
     ):
         self.states = one_state("BOLD", state)
         self.tr_ms = check_ms("tr_ms", tr_ms)
         self.model = BalloonWindkessel() if model is None else model
         self.transform = transform
-        self._dt: float | None = None
-        self._every = 0
-        self._n_samples = 0
+        self.timing = timing
+        self._every, self._n_samples = (1, 0)
+        if timing is not None:
+            self._every, self._n_samples = sampling("BOLD", "tr_ms", tr_ms, *timing)
 
     @property
     def period_ms(self) -> float:
         return self.tr_ms
 
     def bind(self, dt, n_steps):
-        bound = copy.copy(self)
-        bound._dt = dt
-        bound._every, bound._n_samples = sampling(
-            "BOLD", "tr_ms", self.tr_ms, dt, n_steps
+        return BOLD(
+            self.states,
+            self.tr_ms,
+            self.model,
+            self.transform,
+            timing=Timing(dt, n_steps),
         )
-        return bound
 
     def init(self, x):
-        if self._dt is None:
-            raise RuntimeError("BOLD.init before bind(dt, n_steps); use prepare.")
         series = jnp.zeros((self._n_samples, x.shape[-1]), x.dtype)
         return self.model.init(x.shape[-1], x.dtype), series
 
@@ -115,7 +121,7 @@ class BOLD(AbstractObserver):
 
     def _step(self, state: jax.Array, x: jax.Array) -> jax.Array:
         z = x if self.transform is None else self.transform(x)
-        return self.model.step(state, z, self._dt)
+        return self.model.step(state, z, self.timing.dt)
 
     def warm(self, acc, x):
         return self._step(acc[0], x), acc[1]
@@ -175,6 +181,8 @@ class HRFBold(AbstractObserver):
         tr_ms: float,
         kernel: str | Callable[[np.ndarray], Any] = "volterra",
         hrf_length_ms: float = 20_000.0,
+        *,
+        timing: Timing | None = None,
     ):
         self.states = one_state("HRFBold", state)
         self.tr_ms = check_ms("tr_ms", tr_ms)
@@ -185,20 +193,31 @@ class HRFBold(AbstractObserver):
                 f"{kernel!r}."
             )
         self.kernel = kernel
-        self._interim = self._every = self._n_samples = 0
-        self._weights = np.zeros(0)
-        self._output = (0.0, 1.0)
+        self.timing = timing
+        self._interim, self._every, self._n_samples = 1, 1, 0
+        self._weights, self._output = np.zeros(0), (0.0, 1.0)
+        if timing is not None:
+            stock = "HRFBold's 4 ms stock period"
+            self._interim = steps_of(stock, self.stock_ms, timing.dt)
+            self._every, self._n_samples = sampling("HRFBold", "tr_ms", tr_ms, *timing)
+            self._weights, self._output = self._kernel()
 
     @property
     def period_ms(self) -> float:
         return self.tr_ms
 
     def bind(self, dt, n_steps):
-        bound = copy.copy(self)
-        bound._interim = steps_of("HRFBold's 4 ms stock period", self.stock_ms, dt)
-        bound._every, bound._n_samples = sampling(
-            "HRFBold", "tr_ms", self.tr_ms, dt, n_steps
+        return HRFBold(
+            self.states,
+            self.tr_ms,
+            self.kernel,
+            self.hrf_length_ms,
+            timing=Timing(dt, n_steps),
         )
+
+    def _kernel(self) -> tuple[np.ndarray, tuple[float, float]]:
+        """The kernel's weights into the past (as TVB's stock is read) and
+        the output's ``(offset, scale)``."""
         n_stock = math.ceil(self.hrf_length_ms / self.stock_ms)
         t = np.arange(n_stock) * (self.hrf_length_ms / 1000.0 / n_stock)  # s
         volterra = self.kernel == "volterra"
@@ -209,13 +228,9 @@ class HRFBold(AbstractObserver):
                 f"kernel must give one finite number per time, shape {t.shape}; "
                 f"got shape {weights.shape}."
             )
-        bound._weights = weights[::-1]  # into the past, as TVB's stock is read
-        bound._output = (1.0, 5.6 * 0.02) if volterra else (0.0, 1.0)
-        return bound
+        return weights[::-1], ((1.0, 5.6 * 0.02) if volterra else (0.0, 1.0))
 
     def init(self, x):
-        if not self._every:
-            raise RuntimeError("HRFBold.init before bind(dt, n_steps); use prepare.")
         n = x.shape[-1]
         return _Stock(
             jnp.zeros((n,), x.dtype),

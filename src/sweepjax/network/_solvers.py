@@ -2,7 +2,7 @@
 
 :class:`AbstractSolver` is the one interface ``prepare`` knows. The native
 fixed-step schemes share :class:`AbstractFixedStepSolver`, whose ``build``
-runs the scheme's ``step`` in one ``lax.scan`` (see ``_integrate.py``); a new
+runs the scheme's ``step`` in the one loop (see ``_integrate.py``); a new
 scheme is one small subclass that writes ``step``.
 """
 
