@@ -30,7 +30,8 @@ class AbstractObserver(abc.ABC):
     each step past the transient (``count``: states folded so far, this one
     included) and ``finalize(acc, count)`` at the end. ``prepare`` first
     calls ``bind(dt, n_steps)`` with the step (ms) and the number of
-    observed steps, for observers whose accumulator depends on them.
+    observed steps; an observer whose accumulator depends on them returns a
+    new one, bound to that ``timing``, and is never changed.
     Observers with ``warms = True`` also see the transient, through
     ``warm(acc, x)``: state that the summary depends on but must not record
     (BOLD's hemodynamics) settles there instead of in the observed time.
@@ -42,6 +43,8 @@ class AbstractObserver(abc.ABC):
     #: makes none); what :class:`FC`, :class:`FCD` and :class:`Power` of it
     #: need.
     period_ms: float | None = None
+    #: The run it is bound to (None until ``bind``, for those that need it).
+    timing: Timing | None = None
     _n_samples: int = 0
 
     @property
