@@ -23,7 +23,7 @@ test: $(STAMP)
 	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test-thorough: $(STAMP)
-	SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	JAX_DISABLE_MOST_OPTIMIZATIONS=0 SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

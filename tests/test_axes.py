@@ -360,13 +360,36 @@ def _jax_split(key):
     return jax.random.split(key, 5)
 
 
+@contextlib.contextmanager
+def _optimised_xla(optimised=True):
+    """XLA with its default optimisations, whose draws the host emulation
+    matches (the suite compiles without them: the root conftest.py)."""
+    before = jax.config.values["jax_disable_most_optimizations"]
+    jax.config.update("jax_disable_most_optimizations", not optimised)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
+
+
 @functools.partial(jax.jit, static_argnums=3)
-def _jax_uniform(key, low, high, n):
+def _jax_uniform_program(key, low, high, n):
     return jax.random.uniform(key, (n,), minval=low, maxval=high)
 
 
+def _jax_uniform(key, low, high, n):
+    # only ever compiled here, so its cache holds optimised programs only
+    with _optimised_xla():
+        return _jax_uniform_program(key, low, high, n)
+
+
+def _key_data(key):
+    with _optimised_xla():
+        return host_random.host_key_data(key)
+
+
 def _host_draw(key, j, n, low, high):
-    subkeys = host_random.host_split(host_random.host_key_data(key), 5)
+    subkeys = host_random.host_split(_key_data(key), 5)
     return host_random.host_uniform(subkeys[j], n, low, high)
 
 
@@ -390,7 +413,7 @@ def test_host_uniform_equals_jax_bit_for_bit(seed, raw, j, n, low, width):
     high = low + width
     subkeys = _jax_split(key)
     np.testing.assert_array_equal(
-        host_random.host_split(host_random.host_key_data(key), 5),
+        host_random.host_split(_key_data(key), 5),
         np.asarray(subkeys if raw else jax.random.key_data(subkeys)),
     )
     _assert_same_bits(
@@ -417,13 +440,17 @@ def test_host_uniform_fixed_cases(key, low, high):
 
 
 @pytest.mark.parametrize(
-    "case", ["x64", "not partitionable", "rbg key", "key array", "traced", "gpu"]
+    "case",
+    ["x64", "not partitionable", "rbg key", "key array", "traced", "gpu", "O0"],
 )
 def test_host_key_data_declines_what_it_cannot_emulate(case, monkeypatch):
     # None sends the draw to JAX itself (range_tables' program).
     if case == "gpu":
         monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
         assert host_random.host_key_data(None) is None
+    elif case == "O0":
+        with _optimised_xla(False):
+            assert host_random.host_key_data(None) is None
     elif case == "x64":
         with jax.enable_x64(True):
             assert host_random.host_key_data(jax.random.key(0)) is None

@@ -15,8 +15,10 @@ import sweepjax
 PACKAGE = Path(sweepjax.__file__).parent
 
 #: Bottom to top; a module may import only from its own layer's package
-#: internals or from layers below it. ``network`` sits beside the core and
-#: uses only `_config`, `_tree` and the public `sweepjax`.
+#: internals or from layers below it. ``fit`` sits above the executors (a fit
+#: runs inside a sweep's point program), below the flat `sweepjax` that
+#: re-exports it. ``network`` sits beside the core and uses only `_config`,
+#: `_tree`, `fit` and the public `sweepjax`.
 LAYERS = [
     {"sweepjax._tree"},
     {"sweepjax._config"},
@@ -24,16 +26,24 @@ LAYERS = [
     {"sweepjax._host_random"},
     {"sweepjax._axes"},
     {"sweepjax._tables"},
+    {"sweepjax._dimensions"},
+    {"sweepjax._positions"},
     {"sweepjax._space"},
     {"sweepjax._result"},
     {"sweepjax._sink"},
     {"sweepjax._store"},
     {"sweepjax.execution"},
+    {"sweepjax.fit"},
     {"sweepjax"},
     {"sweepjax.network"},
     {"sweepjax.cli"},
 ]
-NETWORK_MAY_USE = {"sweepjax", "sweepjax._config", "sweepjax._tree"}
+NETWORK_MAY_USE = {
+    "sweepjax",
+    "sweepjax._config",
+    "sweepjax._tree",
+    "sweepjax.fit",
+}
 
 
 def modules() -> dict[str, Path]:

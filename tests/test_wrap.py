@@ -12,6 +12,7 @@ import pytest
 from registry import AXES, EXECUTORS
 
 from sweepjax import DataAxis, GridAxis, Space
+from sweepjax._store import describe_space
 
 
 def at_least(x, low=0.0):
@@ -56,8 +57,8 @@ def test_tables_dataframe_and_description_keep_raw_values():
     plain = Space({"a": GridAxis(0.0, 1.0, 3), "b": 2.0})
     assert space.to_dataframe().equals(plain.to_dataframe())
     assert len(space) == 3 and space.parameters(2) == {"a": 1.0}
-    described = space.describe()["axes"][0]
-    assert described["sha1"] == plain.describe()["axes"][0]["sha1"]
+    described = describe_space(space)["axes"][0]
+    assert described["sha1"] == describe_space(plain)["axes"][0]["sha1"]
     assert "wrap=double" in described["repr"]
 
 

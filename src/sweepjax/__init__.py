@@ -16,26 +16,6 @@ from sweepjax._axes import (
     UniformAxis,
 )
 from sweepjax._config import Config
-from sweepjax._optimizer import OptaxOptimizer
-from sweepjax._parameters import Parameter, is_parameter
-from sweepjax._parameters_state import (
-    collect_parameters,
-    combine_state,
-    extract_values,
-    mark_parameters,
-    partition_state,
-    show_parameters,
-)
-from sweepjax._parameters_transformed import (
-    BoundedParameter,
-    LogNegativeParameter,
-    LogPositiveParameter,
-    MaskedParameter,
-    NormalizedParameter,
-    RescaledParameter,
-    SigmoidBoundedParameter,
-    TransformedParameter,
-)
 from sweepjax._result import Result
 from sweepjax._sink import AbstractSink, MemorySink
 from sweepjax._space import EffectiveAxis, Space
@@ -54,6 +34,25 @@ from sweepjax.execution import (
     SequentialExecution,
     SweepInterrupted,
     UnusedAxisWarning,
+)
+from sweepjax.fit import (
+    BoundedParameter,
+    LogNegativeParameter,
+    LogPositiveParameter,
+    MaskedParameter,
+    NormalizedParameter,
+    OptaxOptimizer,
+    Parameter,
+    RescaledParameter,
+    SigmoidBoundedParameter,
+    TransformedParameter,
+    collect_parameters,
+    combine_state,
+    extract_values,
+    is_parameter,
+    mark_parameters,
+    partition_state,
+    show_parameters,
 )
 
 try:

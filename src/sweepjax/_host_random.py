@@ -60,16 +60,24 @@ def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return t.astype(np.float32)
 
 
+def _unoptimised() -> bool:
+    """Whether JAX compiles without XLA's optimisations (a flag, not a
+    config attribute)."""
+    return bool(jax.config.values.get("jax_disable_most_optimizations", False))
+
+
 def host_key_data(key: Any) -> np.ndarray | None:
     """`key`'s threefry2x32 data `[2] uint32` (`key` None: that of
     ``jax.random.key(0)``), read without a program; None where the emulation
     does not apply: 64-bit floats, the non-default split/draw scheme
     (``jax_threefry_partitionable`` off), another PRNG implementation, a
-    traced key, anything but one key, or a default backend other than the
-    CPU (whose fused multiply-add was checked; a GPU's was not)."""
+    traced key, anything but one key, a default backend other than the CPU
+    (whose fused multiply-add was checked; a GPU's was not), or XLA without
+    its optimisations (``jax_disable_most_optimizations``: it does not fuse
+    the multiply-add, so its draws differ from the emulation in the last bit)."""
     if jax.config.jax_enable_x64 or not jax.config.jax_threefry_partitionable:
         return None
-    if jax.default_backend() != "cpu":
+    if jax.default_backend() != "cpu" or _unoptimised():
         return None
     if key is None:
         return np.zeros(2, _U32)

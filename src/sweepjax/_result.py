@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from sweepjax._space import Space, leaf_names
+from sweepjax._dimensions import leaf_names
+from sweepjax._space import Space
 from sweepjax._tree import as_index, is_key_array, object_cells
 
 if TYPE_CHECKING:

@@ -1,12 +1,15 @@
-"""Space: a lazy, indexable sequence of the pytrees a state with axes describes."""
+"""Space: a lazy, indexable sequence of the pytrees a state with axes describes.
+
+Its parts live below it: `_dimensions` names the leaves and zips grouped axes
+into dimensions, `_positions` turns flat indices into per-dimension positions,
+`_tables` makes and keeps the axes' values. The record of a space a store
+keeps (to refuse resuming another space) is `sweepjax._store.describe_space`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import math
-import warnings
-from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -14,73 +17,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._axes import AbstractAxis
+from sweepjax._dimensions import (
+    EffectiveAxis,
+    check_hidden_axes,
+    count_points,
+    group_axes,
+    is_axis,
+    leaf_names,
+)
+from sweepjax._positions import digits, position_dtype, positions, range_len
 from sweepjax._tables import AxisTables
 from sweepjax._tree import (
     as_index,
     check_positive_int,
-    find_hidden,
     is_key_array,
     object_cells,
-    path_name,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Space", "EffectiveAxis", "leaf_names"]
+__all__ = ["EffectiveAxis", "Space"]
 
 _MODES = ("product", "zip")
 _ITER_BLOCK = 4096
-_INT64_SAFE = 2**62
-_INT32_MAX = int(np.iinfo(np.int32).max)
-
-
-def _is_axis(x: Any) -> bool:
-    return isinstance(x, AbstractAxis)
-
-
-def leaf_names(flat: Sequence[tuple[Any, Any]], what: str) -> list[str]:
-    """The key-path names of `flat`'s ``(path, leaf)`` pairs, which must differ.
-
-    Names label DataFrame columns, xarray variables and store arrays, so two
-    leaves that print alike (a dict key ``"a.b"`` and a nested ``{"a": {"b":
-    ...}}``) raise `ValueError` naming both paths; `what` names the tree.
-
-    >>> leaf_names([((jax.tree_util.DictKey("a"),), 1.0)], "`state`")
-    ['a']
-    """
-    names = [path_name(path) for path, _ in flat]
-    if len(set(names)) < len(names):
-        first: dict[str, Any] = {}
-        for name, (path, _) in zip(names, flat, strict=True):
-            other = first.setdefault(name, path)
-            if other is not path:
-                raise ValueError(
-                    f"Two leaves of {what} are both named {name!r}: "
-                    f"{jax.tree_util.keystr(other)} and "
-                    f"{jax.tree_util.keystr(path)}. Names label table columns "
-                    "and store arrays, so they must differ: rename a key (a "
-                    "dict key with '.' or '[' prints like a nested path)."
-                )
-    return names
-
-
-@dataclass(frozen=True)
-class EffectiveAxis:
-    """One dimension of a Space: a single axis, or the axes zipped by a group.
-
-    `names` are the member leaves' key-path names, `size` the number of values
-    (the shortest member's), `group` the shared label or None.
-    """
-
-    names: tuple[str, ...]
-    size: int
-    group: Hashable = None
-
-    @property
-    def name(self) -> str:
-        """Dimension name: the group label as a string, else the leaf name."""
-        return str(self.group) if self.group is not None else self.names[0]
 
 
 class Space:
@@ -100,7 +60,8 @@ class Space:
     The interface executors and stores build on: `positions` (flat indices to
     per-dimension positions), `assemble` (positions to states, also traced),
     `tables` and `fixed_leaves` (the two halves `assemble` joins),
-    `parameters` and `axis_columns` (axis values as host data), `describe`.
+    `parameters` and `axis_columns` (axis values as host data), `host_tables`,
+    `index_range` and `treedef` (what a store's record of the space reads).
 
     Args:
         state: a pytree whose leaves may be axes.
@@ -125,11 +86,11 @@ class Space:
             raise ValueError(f"`mode` must be one of {_MODES}, got mode={mode!r}.")
         self._mode = mode
         flat, self._treedef = jax.tree_util.tree_flatten_with_path(
-            state, is_leaf=_is_axis
+            state, is_leaf=is_axis
         )
         self._leaves = tuple(leaf for _, leaf in flat)
-        self._check_hidden_axes(flat)
-        axis_slots = [i for i, (_, leaf) in enumerate(flat) if _is_axis(leaf)]
+        check_hidden_axes(flat)
+        axis_slots = [i for i, (_, leaf) in enumerate(flat) if is_axis(leaf)]
         if not axis_slots:
             raise ValueError(
                 "`state` contains no axis: replace at least one leaf with an axis "
@@ -142,74 +103,12 @@ class Space:
         self._fixed_items = tuple(
             (name, leaf)
             for name, (_, leaf) in zip(names, flat, strict=True)
-            if not _is_axis(leaf)
+            if not is_axis(leaf)
         )
-        self._effective, self._axis_to_eff = self._group_axes()
+        self._effective, self._axis_to_eff = group_axes(self._names, self._axes)
         self._values = AxisTables(self._names, self._axes, key)
         self._tables, self._host = self._values.device, self._values.host
-        sizes = [e.size for e in self._effective]
-        if mode == "product":
-            total = math.prod(sizes)
-        else:
-            total = min(sizes)
-            if len(set(sizes)) > 1:
-                warnings.warn(
-                    f"In zip mode, effective axes have different sizes {sizes}. "
-                    f"Using minimum size {total}, losing {max(sizes) - total} "
-                    "combinations.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        self._index = range(total)
-
-    # -- construction ---------------------------------------------------------
-
-    def _check_hidden_axes(self, flat) -> None:
-        for path, leaf in flat:
-            where = find_hidden(leaf, _is_axis)
-            if where is not None:
-                owner = type(leaf).__name__
-                raise TypeError(
-                    f"An axis sits at `{path_name(path)}{where}` inside a "
-                    f"{owner} object, which JAX does not flatten as a pytree, so "
-                    f"the axis would never vary. Register {owner} as a pytree "
-                    "(jax.tree_util.register_dataclass or "
-                    "register_pytree_with_keys_class, or make it an equinox.Module),"
-                    " or use a dict or sweepjax.Config instead."
-                )
-
-    def _group_axes(self):
-        # Groups come first (in order of their first member), then ungrouped
-        # axes in flatten order; this ordering reproduces the reference
-        # system's grouped tables, where the group varies slowest.
-        members: dict[Hashable, list[int]] = {}
-        for a, axis in enumerate(self._axes):
-            if axis.group is not None:
-                members.setdefault(("group", axis.group), []).append(a)
-        for a, axis in enumerate(self._axes):
-            if axis.group is None:
-                members[("axis", a)] = [a]
-        order = list(members)
-        effective, axis_to_eff = [], [0] * len(self._axes)
-        for e, label in enumerate(order):
-            idx = members[label]
-            sizes = [self._axes[a].size for a in idx]
-            group = label[1] if label[0] == "group" else None
-            if len(set(sizes)) > 1:
-                warnings.warn(
-                    f"Axes of group {group!r} have different sizes {sizes} "
-                    f"({', '.join(self._names[a] for a in idx)}). Using minimum "
-                    f"size {min(sizes)}, losing {max(sizes) - min(sizes)} values.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            effective.append(
-                EffectiveAxis(tuple(self._names[a] for a in idx), min(sizes), group)
-            )
-            for a in idx:
-                axis_to_eff[a] = e
-        _check_dimension_names(effective, axis_to_eff, self._names)
-        return tuple(effective), tuple(axis_to_eff)
+        self._index = range(count_points(mode, self._effective))
 
     def _with_index(self, index: range) -> Space:
         new = object.__new__(Space)
@@ -227,7 +126,7 @@ class Space:
     @property
     def N(self) -> int:
         """Number of combinations (exact at any size; ``len`` stops at 2**63)."""
-        return _range_len(self._index)
+        return range_len(self._index)
 
     def __len__(self) -> int:
         return self.N
@@ -251,6 +150,23 @@ class Space:
     def tables(self) -> tuple[jax.Array, ...]:
         """The axes' values in flatten order (what `assemble` indexes)."""
         return self._tables
+
+    @property
+    def host_tables(self) -> tuple[Any, ...]:
+        """The same values as read-only NumPy arrays (PRNG keys stay JAX
+        arrays): what tables, messages and stores read, with no transfer."""
+        return self._host
+
+    @property
+    def index_range(self) -> range:
+        """The indices of the unsliced space that this space's points are
+        (``space[2:8:2].index_range == range(2, 8, 2)``)."""
+        return self._index
+
+    @property
+    def treedef(self) -> Any:
+        """The state's tree structure, each axis a leaf."""
+        return self._treedef
 
     def fixed_leaves(self) -> list[Any]:
         """The state's leaves in flatten order, None where an axis sits.
@@ -298,62 +214,12 @@ class Space:
         >>> Space({"a": GridAxis(0, 1, 3)}).position_dtype
         dtype('int32')
         """
-        long = [e for e in self._effective if e.size > _INT32_MAX]
-        if not long:
-            return np.dtype(np.int32)
-        if not jax.config.jax_enable_x64:
-            e = long[0]
-            raise ValueError(
-                f"The axis `{e.name}` has {e.size:,} values, more than int32 "
-                f"positions reach ({_INT32_MAX:,}), and JAX's x64 mode is off, so "
-                "no device can index it. Turn it on before running: "
-                'jax.config.update("jax_enable_x64", True).'
-            )
-        return np.dtype(np.int64)
+        return position_dtype(self._effective)
 
     def __repr__(self) -> str:
         groups = sum(e.group is not None for e in self._effective)
         extra = f", groups={groups}" if groups else ""
         return f"Space(N={self.N}, mode={self._mode!r}, axes={len(self._axes)}{extra})"
-
-    def describe(self) -> dict[str, Any]:
-        """A JSON-able description that identifies the space's points.
-
-        Two spaces with equal descriptions hold the same points in the same
-        order (values are fingerprinted), which is what resuming relies on.
-        """
-        axes = []
-        for name, axis, table, host, e in zip(
-            self._names,
-            self._axes,
-            self._tables,
-            self._host,
-            self._axis_to_eff,
-            strict=True,
-        ):
-            data = jax.random.key_data(table) if is_key_array(table) else host
-            digest = hashlib.sha1(np.ascontiguousarray(np.asarray(data)).tobytes())
-            axes.append(
-                {
-                    "name": name,
-                    "type": type(axis).__name__,
-                    "repr": repr(axis),
-                    "size": axis.size,
-                    "dimension": e,
-                    "group": None if axis.group is None else repr(axis.group),
-                    "value_shape": list(table.shape[1:]),
-                    "dtype": str(table.dtype),
-                    "sha1": digest.hexdigest(),
-                }
-            )
-        r = self._index
-        return {
-            "mode": self._mode,
-            "N": self.N,
-            "index": [r.start, r.stop, r.step],
-            "axes": axes,
-            "structure": str(self._treedef),
-        }
 
     def parameters(self, index: Any) -> dict[str, Any]:
         """The axis values of point `index`, by name, as host data (Python
@@ -392,31 +258,7 @@ class Space:
 
         Vectorised mixed-radix arithmetic; indices must lie in ``[0, N)``.
         """
-        r, sizes = self._index, self.grid_shape
-        if max(abs(r.start), abs(r.stop)) + abs(r.step) >= _INT64_SAFE:
-            # Beyond int64: the same arithmetic on Python ints, point by point.
-            idx = np.asarray(indices, dtype=object)
-            out = np.empty(idx.shape + (len(sizes),), np.int64)
-            for at in np.ndindex(idx.shape):
-                out[at] = self._digits(r.start + int(idx[at]) * r.step)
-            return out
-        flat = r.start + np.asarray(indices, dtype=np.int64) * r.step
-        if self._mode == "zip":
-            return np.repeat(flat[..., None], len(sizes), -1)
-        out = np.empty(flat.shape + (len(sizes),), np.int64)
-        for e in range(len(sizes) - 1, -1, -1):
-            flat, out[..., e] = np.divmod(flat, sizes[e])
-        return out
-
-    def _digits(self, flat: int) -> list[int]:
-        """Mixed-radix digits of one flat index of the unsliced space."""
-        if self._mode == "zip":
-            return [flat] * len(self._effective)
-        digits = []
-        for size in reversed(self.grid_shape):
-            flat, rem = divmod(flat, size)
-            digits.append(rem)
-        return digits[::-1]
+        return positions(self._index, self.grid_shape, self._mode, indices)
 
     def assemble(
         self,
@@ -498,13 +340,14 @@ class Space:
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, slice):
             index = self._index[item]
-            if _range_len(index) == 0:
+            if range_len(index) == 0:
                 raise ValueError(
                     f"slice {item} of a Space of N={self.N} selects no combination."
                 )
             return self._with_index(index)
         r = self._index
-        pos = self._digits(r.start + as_index(item, self.N) * r.step)
+        flat = r.start + as_index(item, self.N) * r.step
+        pos = digits(self.grid_shape, self._mode, flat)
         out = list(self._leaves)
         for k, (slot, e) in enumerate(zip(self._slots, self._axis_to_eff, strict=True)):
             out[slot] = self._wrapped(k, self._values.rows(k, [pos[e]])[0])
@@ -598,38 +441,3 @@ class Space:
             ]
             return self._treedef.unflatten(merged)
         return self._treedef.unflatten(axis_leaves), self._treedef.unflatten(fixed)
-
-
-def _check_dimension_names(effective, axis_to_eff, names) -> None:
-    """Dimension names (a group's label as a string, else the axis's name)
-    name xarray dimensions: they must differ from each other and from every
-    axis outside the dimension. A group labelled like one of its own members
-    is fine: that member's values index the dimension."""
-    owner = {name: axis_to_eff[a] for a, name in enumerate(names)}
-    dims: dict[str, int] = {}
-    for e, eff in enumerate(effective):
-        if eff.group is None:
-            continue
-        outside = owner.get(eff.name, e)
-        if outside != e:
-            raise ValueError(
-                f"Group {eff.group!r} (axes {', '.join(eff.names)}) names its "
-                f"dimension {eff.name!r}, the name of the axis `{eff.name}` "
-                "outside the group: a table or xarray Dataset would give two "
-                "dimensions one name. Label the group otherwise, e.g. "
-                f"group={eff.name + '_group'!r}."
-            )
-        other = dims.setdefault(eff.name, e)
-        if other != e:
-            raise ValueError(
-                f"Groups {effective[other].group!r} and {eff.group!r} both name "
-                f"their dimension {eff.name!r} (a dimension is named str(group)). "
-                "Give them labels that print differently."
-            )
-
-
-def _range_len(r: range) -> int:
-    """``len(r)`` without Python's ``sys.maxsize`` limit."""
-    if r.step > 0:
-        return max(0, (r.stop - r.start + r.step - 1) // r.step)
-    return max(0, (r.start - r.stop - r.step - 1) // -r.step)

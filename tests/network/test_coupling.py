@@ -64,5 +64,5 @@ def test_bad_incoming_states_and_target():
 
 def test_repr():
     assert repr(LinearCoupling("S", G=0.5)) == (
-        "LinearCoupling(incoming_states=('S',), G=0.5, b=0.0)"
+        "LinearCoupling(incoming_states=('S',), G=0.5)"
     )

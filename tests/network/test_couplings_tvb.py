@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 import pytest
 
+from sweepjax.network._component import leaf_names
 from sweepjax.network._couplings import COUPLINGS
 
 tvb_coupling = pytest.importorskip("tvb.simulator.coupling")
@@ -34,7 +35,7 @@ def tvb_class(name):
 
 def our_defaults(cls):
     signature = inspect.signature(cls.__init__).parameters
-    return {name: signature[name].default for name in cls.parameter_names}
+    return {name: signature[name].default for name in leaf_names(cls)}
 
 
 def tvb_defaults(cls):

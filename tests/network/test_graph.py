@@ -46,13 +46,13 @@ def test_bad_delays():
         DenseDelayGraph(np.ones((2, 2)), np.ones((2, 2)), max_delay=0.5)
 
 
-def test_arrays_and_delays_flag():
+def test_leaves_and_delays_flag():
     graph = DenseGraph(np.eye(3))
     assert graph.n_nodes == 3 and not graph.has_delays
-    assert list(graph.arrays()) == ["weights"]
+    assert list(graph.leaves()) == ["weights"]
     delayed = DenseDelayGraph(np.eye(2), np.ones((2, 2)))
     assert delayed.has_delays and delayed.max_delay == 1.0
-    assert list(delayed.arrays()) == ["weights", "delays"]
+    assert list(delayed.leaves()) == ["weights", "delays"]
 
 
 def test_edge_index_visits_nonzero_weights_or_all():

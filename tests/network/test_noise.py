@@ -22,6 +22,7 @@ from sweepjax.network import (
     SupHopf,
     prepare,
 )
+from sweepjax.network._noise import SIGMA
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,7 @@ from sweepjax.network import (
 def test_key_forms(key):
     noise = AdditiveNoise(0.1, key)
     assert is_key_array(noise.key, raw=True)
-    assert noise.parameters() == {"sigma": 0.1, "key": noise.key}
+    assert noise.leaves() == {"sigma": (0.1, SIGMA), "key": (noise.key, None)}
 
 
 def test_int_seed_is_a_typed_key():
@@ -60,7 +61,7 @@ def test_states():
 def test_repr():
     assert (
         repr(AdditiveNoise(0.1, states="y"))
-        == "AdditiveNoise(sigma=0.1, states=('y',))"
+        == "AdditiveNoise(sigma=0.1, key=key<fry>[], states=('y',))"
     )
 
 
@@ -126,8 +127,8 @@ def test_per_state_sigma(x64):
 
 def test_multiplicative_parameters_are_checked():
     noise = MultiplicativeNoise(0.1, a=2.0, b=0.5)
-    assert set(noise.parameters()) == {"sigma", "key", "a", "b"}
-    assert "MultiplicativeNoise(sigma=0.1, a=2.0, b=0.5" in repr(noise)
+    assert list(noise.leaves()) == ["sigma", "key", "a", "b"]
+    assert "MultiplicativeNoise(sigma=0.1, key=key<fry>[], a=2.0, b=0.5" in repr(noise)
     with pytest.raises(ValueError, match="a must hold finite values"):
         MultiplicativeNoise(0.1, a=np.inf)
     with pytest.raises(ValueError, match="sigma must hold finite values >= 0"):

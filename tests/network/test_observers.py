@@ -43,7 +43,7 @@ from sweepjax.network import (
     power_spectrum,
     prepare,
 )
-from sweepjax.network._fit import fc, fcd
+from sweepjax.network._metrics import fc, fcd
 from sweepjax.network._observer import Timing
 from sweepjax.network._observers import AbstractObserver
 

@@ -22,7 +22,7 @@ fc fc_correlation fcd fcd_distance ks_distance sliding_fc to_samples upper_trian
 ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCoupling
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
-Plan
+leaf Plan
 """.split()
 
 

@@ -64,7 +64,7 @@ def random_network(seed: int, n: int, density: float, sparse: bool) -> Network:
 
 def euler_reference(network: Network, config, n_steps: int) -> np.ndarray:
     """A plain float64 loop of Euler-Maruyama with delays: ``[n_steps, 2, n]``."""
-    W = np.asarray(network.graph.arrays()["weights"])
+    W = np.asarray(network.graph.weights)
     if isinstance(network.graph, SparseDelayGraph):
         W, D = network.graph.to_dense()
     else:

@@ -59,7 +59,7 @@ def test_temporal_shape_is_tvbs_equation(x64, ours, tvb):
     t = np.arange(0.0, 8.0, DT)
     name, parameters = tvb
     want = tvb_equation(name, **parameters).evaluate(t)
-    params = {k: jnp.asarray(v) for k, v in ours.parameters().items()}
+    params = {k: jnp.asarray(leaf.value) for k, leaf in ours.leaves().items()}
     got = ours(Config(params), jnp.asarray(t), jnp.arange(len(t)))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 

@@ -1,5 +1,6 @@
 """The store records how its sweep was run, and resume refuses anything else."""
 
+import hashlib
 import warnings
 from typing import NamedTuple
 
@@ -16,9 +17,11 @@ from sweepjax import (
     ParallelExecution,
     SequentialExecution,
     Space,
+    UniformAxis,
     open_result,
     store_info,
 )
+from sweepjax._store import describe_space
 from sweepjax.cli import main
 from sweepjax.execution._dependencies import trace_point
 
@@ -246,3 +249,37 @@ def test_provenance_has_no_process_specific_values():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert record() == record()
+
+
+def test_describe_space_identifies_points():
+    a = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(1))
+    b = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(1))
+    c = Space({"x": UniformAxis(0, 1, 4)}, key=jax.random.key(2))
+    assert describe_space(a) == describe_space(b)
+    assert describe_space(a) != describe_space(c)
+    assert describe_space(a[1:]) != describe_space(a)
+    assert describe_space(a[1:])["index"] == [1, 4, 1]
+
+
+def test_describe_space_keeps_the_fingerprints_stores_hold():
+    """Stores written before the description moved to the store resume: the
+    record of a space is the one they hold (a value hash of the raw bytes, a
+    structure without memory addresses)."""
+    space = Space(WithCallable(GridAxis(0.0, 1.0, 3), jnp.tanh), mode="product")
+    described = describe_space(space)
+    values = np.asarray([0.0, 0.5, 1.0], np.float32).tobytes()
+    assert described["axes"] == [
+        {
+            "name": "rate",
+            "type": "GridAxis",
+            "repr": repr(GridAxis(0.0, 1.0, 3)),
+            "size": 3,
+            "dimension": 0,
+            "group": None,
+            "value_shape": [],
+            "dtype": "float32",
+            "sha1": hashlib.sha1(values).hexdigest(),
+        }
+    ]
+    assert described["mode"] == "product" and described["N"] == 3
+    assert " at 0x" not in described["structure"]

@@ -1,10 +1,13 @@
-"""A store's arrays: created once, when the first run knows its outputs.
+"""A store's arrays: created once, when the first run knows its outputs,
+and opened by every run that writes into it.
 
 The layout is what makes a store final: one array per swept column and per
 output leaf, ``point`` as their first dimension and `chunk_size` points per
 chunk, the done markers, the axis tables under the metadata prefix, and the
 outputs' record (leaf paths, array names, structure) in the group's
 attributes. Recording that last is what marks the layout as complete.
+`lay_out` creates the arrays; `open_arrays` opens them again from the record,
+naming them the same way (`column_arrays`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import numpy as np
@@ -35,7 +38,13 @@ from sweepjax._tree import is_key_array
 if TYPE_CHECKING:
     import zarr
 
-__all__ = ["lay_out"]
+__all__ = ["StoreArrays", "column_arrays", "lay_out", "node", "open_arrays"]
+
+
+def column_arrays(axes: list[dict], used: set[str]) -> list[tuple[int, str]]:
+    """``(axis number, array name)`` of each axis stored as a column (a
+    scalar axis), named in order; the names are added to `used`."""
+    return [(k, array_name(a["name"], used)) for k, a in enumerate(axes) if a["column"]]
 
 
 def lay_out(
@@ -83,9 +92,8 @@ def lay_out(
             overwrite=True,
         )
 
-    used = {META, POINT}
-    params = []
-    for k, (axis, table) in enumerate(zip(meta["axes"], space.tables, strict=True)):
+    tables = []
+    for k, table in enumerate(space.tables):
         data = np.asarray(jax.random.key_data(table) if is_key_array(table) else table)
         group.create_array(
             f"{META}/axes/{k}",
@@ -94,10 +102,12 @@ def lay_out(
             dtype=data.dtype,
             overwrite=True,
         )[...] = data
-        if axis["column"]:
-            column = array_name(axis["name"], used)
-            params.append(column)
-            create(column, (), data.dtype, [POINT], None)
+        tables.append(data)
+    used = {META, POINT}
+    params = []
+    for k, column in column_arrays(meta["axes"], used):
+        params.append(column)
+        create(column, (), tables[k].dtype, [POINT], None)
     taken = {a["name"] for a in meta["axes"]}
     arrays = []
     coords = " ".join(a for a in params if " " not in a)
@@ -134,3 +144,54 @@ def lay_out(
 
         zarr.consolidate_metadata(path)
     return meta
+
+
+class StoreArrays(NamedTuple):
+    """The open arrays a run writes: the done markers, the swept columns as
+    ``(array name, array, host table, dimension)`` and the outputs as
+    ``(array name, array)`` in the order of the run's output leaves."""
+
+    done: zarr.Array
+    params: list[tuple[str, zarr.Array, np.ndarray, int]]
+    outputs: list[tuple[str, zarr.Array]]
+
+    def named(self) -> list[tuple[str, zarr.Array]]:
+        """``(array name, array)`` of every array a chunk writes."""
+        params = [(name, array) for name, array, _, _ in self.params]
+        return params + list(self.outputs)
+
+
+def open_arrays(
+    group: zarr.Group, path: Path, meta: dict, space: Space, point_struct: Any
+) -> StoreArrays:
+    """Open a laid-out store's arrays. Outputs are matched to
+    `point_struct`'s leaves by leaf path (the stored order when None), never
+    by position."""
+    params = []
+    for k, name in column_arrays(meta["axes"], {META, POINT}):
+        dim = space.dimension(meta["axes"][k]["name"])
+        table = np.asarray(space.host_tables[k])  # a scalar axis: never keys
+        params.append((name, node(group, path, name), table, dim))
+    stored = meta["outputs"]
+    by_leaf = dict(zip(stored["leaves"], stored["arrays"], strict=True))
+    names = list(stored["leaves"])
+    if point_struct is not None:
+        names = output_names(point_struct)
+    outputs = [(by_leaf[n][1], node(group, path, by_leaf[n][1])) for n in names]
+    return StoreArrays(node(group, path, DONE), params, outputs)
+
+
+def node(group: zarr.Group, path: Path, name: str) -> zarr.Array:
+    """The array `name` of the store at `path`, or a ValueError naming its
+    unreadable metadata."""
+    import zarr  # heavy: imported when a store is used
+
+    try:
+        return group[name]
+    except (KeyError, ValueError, zarr.errors.BaseZarrError) as err:
+        raise ValueError(
+            f"The store at {str(path)!r} is damaged: the metadata file "
+            f"{str(path / name / 'zarr.json')!r} cannot be read "
+            f"({type(err).__name__}: {err}). Restore it, or write the sweep to "
+            "a new store."
+        ) from err

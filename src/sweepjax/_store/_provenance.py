@@ -1,6 +1,9 @@
 """What a store records about how its sweep was run, and what resume compares.
 
-Everything that decides a point's numbers besides its axis values: the fixed
+The space (`describe_space`): its mode, size, slice and each axis's type,
+repr, shape and a fingerprint of its values, so a resume refuses another
+space's points. Everything that decides a point's numbers besides its axis
+values (`provenance`): the fixed
 leaves of the state, the extra arguments, the model (its qualified name and a
 hash of its source), the settings of every `prepare`d solve the model uses,
 a fingerprint of the traced point program, JAX's x64 mode and the versions
@@ -41,6 +44,7 @@ from sweepjax._space import Space
 from sweepjax._tree import is_key_array, path_name
 
 __all__ = [
+    "describe_space",
     "describe_value",
     "info_lines",
     "prepared_solves",
@@ -97,6 +101,46 @@ def describe_value(x: Any) -> Any:
         module = getattr(target, "__module__", "?")
         return {"callable": f"{module}.{target.__qualname__}"}
     return {"object": type(x).__qualname__, "repr": strip_addresses(repr(x))}
+
+
+def describe_space(space: Space) -> dict[str, Any]:
+    """A JSON-able description that identifies the points of `space`.
+
+    Two spaces with equal descriptions hold the same points in the same order
+    (values are fingerprinted), which is what resuming relies on; nothing in
+    it is process-specific. It reads the host copies of the values, so it
+    compiles nothing.
+
+    >>> described = describe_space(Space({"G": GridAxis(0.0, 1.0, 3)}))
+    >>> described["N"], described["axes"][0]["type"]
+    (3, 'GridAxis')
+    """
+    axes = []
+    for (name, axis), table, host in zip(
+        space.axes.items(), space.tables, space.host_tables, strict=True
+    ):
+        data = jax.random.key_data(table) if is_key_array(table) else host
+        axes.append(
+            {
+                "name": name,
+                "type": type(axis).__name__,
+                "repr": repr(axis),
+                "size": axis.size,
+                "dimension": space.dimension(name),
+                "group": None if axis.group is None else repr(axis.group),
+                "value_shape": list(table.shape[1:]),
+                "dtype": str(table.dtype),
+                "sha1": _digest(np.asarray(data)),
+            }
+        )
+    r = space.index_range
+    return {
+        "mode": space.mode,
+        "N": space.N,
+        "index": [r.start, r.stop, r.step],
+        "axes": axes,
+        "structure": strip_addresses(str(space.treedef)),
+    }
 
 
 def _tree(tree: Any) -> dict[str, Any]:

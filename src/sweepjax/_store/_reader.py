@@ -34,7 +34,7 @@ from sweepjax._store._format import (
     unflatten,
 )
 from sweepjax._store._integrity import read_done, warn_damaged
-from sweepjax._store._provenance import info_lines
+from sweepjax._store._provenance import describe_space, info_lines
 
 if TYPE_CHECKING:
     import zarr
@@ -54,7 +54,7 @@ class StoreInfo:
         model: the model's ``module.qualname``.
         chunk_size: points per chunk (the unit of resume); None while the
             sweep has not laid its outputs out yet.
-        space: the space's description (`Space.describe()`).
+        space: the space's description (`describe_space`).
         outputs: per-point output leaves, ``{name: {"shape", "dtype"}}``, or
             None when no chunk has been computed yet.
         done: bool `[n_chunks]`, which chunks are written and marked done.
@@ -257,7 +257,7 @@ def rebuild_space(group: zarr.Group, meta: dict[str, Any], path: Path) -> Space:
     start, stop, step = described["index"]
     if (start, stop, step) != (0, space.N, 1):  # len() stops at 2**63
         space = space[slice(start, None if stop < 0 else stop, step)]
-    rebuilt = space.describe()
+    rebuilt = describe_space(space)
     same = rebuilt["N"] == described["N"] and all(
         all(a[f] == b[f] for f in _CHECKED)
         for a, b in zip(rebuilt["axes"], described["axes"], strict=True)

@@ -6,7 +6,7 @@ import os
 import shutil
 import warnings
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import numpy as np
@@ -24,9 +24,6 @@ from sweepjax._store._format import (
     ATTR,
     DONE,
     FORMAT,
-    META,
-    POINT,
-    array_name,
     axes_meta,
     check_file_names,
     check_path,
@@ -43,13 +40,10 @@ from sweepjax._store._integrity import (
     write_error,
     write_sums,
 )
-from sweepjax._store._layout import lay_out
+from sweepjax._store._layout import lay_out, open_arrays
 from sweepjax._store._lock import LOCK, StoreLock, holds, lock_owner, read_only
-from sweepjax._store._provenance import strip_addresses
+from sweepjax._store._provenance import describe_space
 from sweepjax._store._reader import stored_outputs
-
-if TYPE_CHECKING:
-    import zarr
 
 __all__ = ["ZarrSink", "remove_store"]
 
@@ -159,8 +153,7 @@ class ZarrSink(AbstractSink):
         return self._lock.token
 
     def _begin_locked(self, space: Space, provenance: dict, laid: bool) -> None:
-        described = space.describe()
-        described["structure"] = strip_addresses(described["structure"])
+        described = describe_space(space)
         if not laid:
             meta = {
                 "format": FORMAT,
@@ -262,8 +255,8 @@ class ZarrSink(AbstractSink):
             self.path,
             self.done_chunks(),
             self.chunk_size,
-            self._named_arrays(),
-            {name for name, _ in self._out_arrays},
+            self._arrays.named(),
+            {name for name, _ in self._arrays.outputs},
             recorded=self._meta["format"] >= 2,
         )
         warn_damaged(damaged, "their chunks are computed again.")
@@ -295,7 +288,7 @@ class ZarrSink(AbstractSink):
             # a chunk is done only once everything it holds is on disk.
             if not self.owned():
                 return
-            self._done[k] = 1
+            self._arrays.done[k] = 1
             fsync(chunk_files(self.path, DONE, k))
         except OSError as err:  # a full disk, a filesystem gone read-only, ...
             raise write_error(err, self.path, k, start, stop) from err
@@ -362,43 +355,10 @@ class ZarrSink(AbstractSink):
         )
 
     def _attach_arrays(self, point_struct: Any) -> None:
-        """Open the arrays; outputs are matched to `point_struct`'s leaves by
-        leaf path (the stored order when None), never by position."""
-        meta, space = self._meta, self.space
-        self._done = self._node(DONE)
-        used = {META, POINT}
-        self._param_arrays = []
-        for a in meta["axes"]:
-            if a["column"]:
-                node = array_name(a["name"], used)
-                table = np.asarray(space.values[a["name"]])
-                dim = space.dimension(a["name"])
-                self._param_arrays.append((node, self._node(node), table, dim))
-        stored = meta["outputs"]
-        by_leaf = dict(zip(stored["leaves"], stored["arrays"], strict=True))
-        names = list(stored["leaves"])
-        if point_struct is not None:
-            names = output_names(point_struct)
-        self._out_arrays = [(by_leaf[n][1], self._node(by_leaf[n][1])) for n in names]
-
-    def _node(self, name: str) -> zarr.Array:
-        """The array `name`, or a ValueError naming its unreadable metadata."""
-        import zarr
-
-        try:
-            return self._group[name]
-        except (KeyError, ValueError, zarr.errors.BaseZarrError) as err:
-            raise ValueError(
-                f"The store at {str(self.path)!r} is damaged: the metadata file "
-                f"{str(self.path / name / 'zarr.json')!r} cannot be read "
-                f"({type(err).__name__}: {err}). Restore it, or write the sweep to "
-                "a new store."
-            ) from err
-
-    def _named_arrays(self) -> list[tuple[str, zarr.Array]]:
-        """``(node name, array)`` of every array a chunk writes."""
-        params = [(name, array) for name, array, _, _ in self._param_arrays]
-        return params + list(self._out_arrays)
+        """Open the arrays (`open_arrays`: outputs matched by leaf path)."""
+        self._arrays = open_arrays(
+            self._group, self.path, self._meta, self.space, point_struct
+        )
 
     def _write_rows(
         self, start: int, stop: int, leaves: list[np.ndarray]
@@ -408,13 +368,13 @@ class ZarrSink(AbstractSink):
         if stop <= start:
             return sums
         rows = slice(start, stop)
-        if self._param_arrays:
+        if self._arrays.params:
             pos = self.space.positions(np.arange(start, stop))
-            for name, array, table, dim in self._param_arrays:
+            for name, array, table, dim in self._arrays.params:
                 data = table[pos[:, dim]]
                 array[rows] = data
                 sums[name] = checksum(data.astype(array.dtype))
-        for (name, array), leaf in zip(self._out_arrays, leaves, strict=True):
+        for (name, array), leaf in zip(self._arrays.outputs, leaves, strict=True):
             data = leaf[: stop - start]
             array[rows] = data
             sums[name] = checksum(data.astype(array.dtype))

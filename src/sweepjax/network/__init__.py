@@ -16,6 +16,7 @@ initial state) can carry sweep axes::
 """
 
 from sweepjax.network._bold import BalloonWindkessel, bold, first_order_volterra
+from sweepjax.network._component import leaf
 from sweepjax.network._connectome import (
     Connectome,
     available_connectomes,
@@ -36,16 +37,6 @@ from sweepjax.network._couplings import (
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
-from sweepjax.network._fit import (
-    fc,
-    fc_correlation,
-    fcd,
-    fcd_distance,
-    ks_distance,
-    sliding_fc,
-    to_samples,
-    upper_triangle,
-)
 from sweepjax.network._graph import (
     AbstractDelayGraph,
     AbstractGraph,
@@ -55,6 +46,16 @@ from sweepjax.network._graph import (
     SparseGraph,
 )
 from sweepjax.network._layout import make_config
+from sweepjax.network._metrics import (
+    fc,
+    fc_correlation,
+    fcd,
+    fcd_distance,
+    ks_distance,
+    sliding_fc,
+    to_samples,
+    upper_triangle,
+)
 from sweepjax.network._models import (
     CoombesByrne,
     Epileptor,
@@ -177,6 +178,7 @@ __all__ = [
     "fcd_distance",
     "first_order_volterra",
     "ks_distance",
+    "leaf",
     "load_connectome",
     "load_dataset",
     "make_config",

@@ -103,8 +103,13 @@ class Connectome:
                 slower speeds. Only with ``speed``.
 
         >>> graph = load_connectome("76").graph(speed=3.0)
-        >>> graph
-        DenseDelayGraph(n_nodes=76, max_delay=...)
+        >>> graph   # arrays print as dtype and shape
+        DenseDelayGraph(
+          weights=f64[76,76](numpy),
+          delays=f64[76,76](numpy),
+          max_delay=51.16...,
+          all_edges=False
+        )
         >>> float(graph.weights.max()), float(graph.weights.diagonal().max())
         (1.0, 0.0)
         >>> load_connectome("76").graph(speed=3.0, max_delay=200.0).max_delay

@@ -11,29 +11,44 @@ possibly using the receiving node's current states ``x_i``.
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
 
+import equinox as eqx
 import jax
 
 from sweepjax._config import Config
+from sweepjax.network._component import AbstractComponent
 from sweepjax.network._dynamics import as_state_names
 
 
-class AbstractCoupling(abc.ABC):
+def _target(value: str | None) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"target must be a coupling input name, got {value!r}.")
+    return value
+
+
+def _delayed(value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"delayed must be True or False, got {value!r}.")
+    return value
+
+
+class AbstractCoupling(AbstractComponent):
     """A map from the incoming states of all nodes to one coupling input.
 
     A coupling reads ``incoming_states`` (names of the dynamics' state
     variables); its output is added to the dynamics' coupling input
     ``target`` (the dynamics' only input when None). Its numeric parameters
-    (``parameters()``) become config leaves under ``config.coupling.<name>``.
+    (the fields made by :func:`leaf`, see ``leaves()``) become config leaves
+    under ``config.coupling.<name>``. ``target`` and ``delayed`` are
+    keyword-only.
 
-    Subclasses list their parameters' attribute names in ``parameter_names``
-    and write ``post`` and, when the signal a node sends is not its
-    state itself, ``pre``:
+    Subclasses declare their parameters as ``leaf`` fields and write ``pre``
+    and ``post``:
 
     - ``pre(params, x)``: ``[n_incoming, n_nodes] -> [n_signals, n_nodes]``,
-      what each node sends. It must treat each node (column) on its own: for
-      delayed couplings it is applied once, when a state enters the history.
+      what each node sends (``x`` itself for most couplings). It must treat
+      each node (column) on its own: for delayed couplings it is applied
+      once, when a state enters the history.
     - ``post(params, summed, x)``: the coupling input ``[n_components,
       n_nodes]`` from ``summed[:, i] = sum_j W[i, j] * pre(x)[:, j]`` and the
       receiving nodes' current incoming states ``x`` ``[n_incoming, n_nodes]``.
@@ -45,30 +60,13 @@ class AbstractCoupling(abc.ABC):
     receiving nodes' states at the start of the step.
     """
 
-    parameter_names: ClassVar[tuple[str, ...]] = ()
+    incoming_states: tuple[str, ...] = eqx.field(converter=as_state_names)
+    target: str | None = eqx.field(default=None, converter=_target, kw_only=True)
+    delayed: bool = eqx.field(default=False, converter=_delayed, kw_only=True)
 
-    def __init__(
-        self,
-        incoming_states: str | tuple[str, ...],
-        target: str | None,
-        delayed: bool = False,
-    ):
-        self.incoming_states = as_state_names(incoming_states)
-        if target is not None and not isinstance(target, str):
-            raise TypeError(f"target must be a coupling input name, got {target!r}.")
-        if not isinstance(delayed, bool):
-            raise TypeError(f"delayed must be True or False, got {delayed!r}.")
-        self.target = target
-        self.delayed = delayed
-
-    def parameters(self) -> dict[str, Any]:
-        """``{name: value}`` of the parameters placed in the config: the
-        attributes named in ``parameter_names``."""
-        return {name: getattr(self, name) for name in self.parameter_names}
-
+    @abc.abstractmethod
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
-        """The signals each node sends, ``[n_signals, n_nodes]``: its states."""
-        return x
+        """The signals each node sends, ``[n_signals, n_nodes]``."""
 
     @abc.abstractmethod
     def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
@@ -84,12 +82,3 @@ class AbstractCoupling(abc.ABC):
         Array([[2., 2.]], dtype=float32)
         """
         return self.post(params, self.pre(params, x) @ weights.T, x)
-
-    def __repr__(self) -> str:
-        items = {"incoming_states": self.incoming_states, **self.parameters()}
-        if self.target is not None:
-            items["target"] = self.target
-        if self.delayed:
-            items["delayed"] = True
-        inner = ", ".join(f"{k}={v!r}" for k, v in items.items())
-        return f"{type(self).__name__}({inner})"

@@ -13,16 +13,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from sweepjax._config import Config
+from sweepjax.network._component import leaf
 from sweepjax.network._coupling import AbstractCoupling
+from sweepjax.network._dynamics import as_state_names
 
-States = str | tuple[str, ...]
+
+class _AbstractLinearCoupling(AbstractCoupling):
+    """``c_i = G * sum_j W[i, j] x_j + b``, instantaneous or delayed."""
+
+    G: Any = leaf(1.0)
+    b: Any = leaf(0.0)
+
+    def pre(self, params: Config, x: jax.Array) -> jax.Array:
+        return x
+
+    def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
+        return params.G * summed + params.b
 
 
-class LinearCoupling(AbstractCoupling):
+class LinearCoupling(_AbstractLinearCoupling):
     """Linear coupling ``c_i = G * sum_j W[i, j] x_j + b``.
 
     TVB's ``coupling.Linear`` with its ``a`` named ``G`` (TVB's default
@@ -32,25 +46,8 @@ class LinearCoupling(AbstractCoupling):
     >>> coupling = LinearCoupling(incoming_states="S", G=0.5)
     """
 
-    parameter_names = ("G", "b")
 
-    def __init__(
-        self,
-        incoming_states: States,
-        G: Any = 1.0,
-        b: Any = 0.0,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.G = G
-        self.b = b
-
-    def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
-        return params.G * summed + params.b
-
-
-class DelayedLinearCoupling(LinearCoupling):
+class DelayedLinearCoupling(_AbstractLinearCoupling):
     """:class:`LinearCoupling` through conduction delays (``delayed=True``).
 
     ``c_i(t) = G * sum_j W[i, j] * x_j(t - D[i, j]*dt) + b`` with
@@ -60,17 +57,7 @@ class DelayedLinearCoupling(LinearCoupling):
     >>> coupling = DelayedLinearCoupling(incoming_states="S", G=0.5)
     """
 
-    def __init__(
-        self,
-        incoming_states: States,
-        G: Any = 1.0,
-        b: Any = 0.0,
-        target: str | None = None,
-    ):
-        super().__init__(incoming_states, G, b, target, delayed=True)
-
-    def __repr__(self) -> str:
-        return super().__repr__().replace(", delayed=True", "")
+    delayed: bool = eqx.field(default=True, init=False)
 
 
 class ScalingCoupling(AbstractCoupling):
@@ -79,17 +66,10 @@ class ScalingCoupling(AbstractCoupling):
     >>> coupling = ScalingCoupling("S", a=0.1)
     """
 
-    parameter_names = ("a",)
+    a: Any = leaf(0.00390625)
 
-    def __init__(
-        self,
-        incoming_states: States,
-        a: Any = 0.00390625,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.a = a
+    def pre(self, params: Config, x: jax.Array) -> jax.Array:
+        return x
 
     def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
         return params.a * summed
@@ -102,20 +82,10 @@ class HyperbolicTangentCoupling(AbstractCoupling):
     >>> coupling = HyperbolicTangentCoupling("V", a=0.5, midpoint=0.1)
     """
 
-    parameter_names = ("a", "b", "midpoint", "sigma")
-
-    def __init__(
-        self,
-        incoming_states: States,
-        a: Any = 1.0,
-        b: Any = 1.0,
-        midpoint: Any = 0.0,
-        sigma: Any = 1.0,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.a, self.b, self.midpoint, self.sigma = a, b, midpoint, sigma
+    a: Any = leaf(1.0)
+    b: Any = leaf(1.0)
+    midpoint: Any = leaf(0.0)
+    sigma: Any = leaf(1.0)
 
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
         p = params
@@ -133,22 +103,14 @@ class SigmoidalCoupling(AbstractCoupling):
     >>> coupling = SigmoidalCoupling("x", a=2.0, sigma=1.0)
     """
 
-    parameter_names = ("cmin", "cmax", "midpoint", "a", "sigma")
+    cmin: Any = leaf(-1.0)
+    cmax: Any = leaf(1.0)
+    midpoint: Any = leaf(0.0)
+    a: Any = leaf(1.0)
+    sigma: Any = leaf(230.0)
 
-    def __init__(
-        self,
-        incoming_states: States,
-        cmin: Any = -1.0,
-        cmax: Any = 1.0,
-        midpoint: Any = 0.0,
-        a: Any = 1.0,
-        sigma: Any = 230.0,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.cmin, self.cmax, self.midpoint = cmin, cmax, midpoint
-        self.a, self.sigma = a, sigma
+    def pre(self, params: Config, x: jax.Array) -> jax.Array:
+        return x
 
     def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
         p = params
@@ -165,26 +127,21 @@ class SigmoidalJansenRitCoupling(AbstractCoupling):
     >>> coupling = SigmoidalJansenRitCoupling(a=10.0)
     """
 
-    parameter_names = ("cmin", "cmax", "midpoint", "r", "a")
+    incoming_states: tuple[str, ...] = eqx.field(
+        default=("y1", "y2"), converter=as_state_names
+    )
+    cmin: Any = leaf(0.0)
+    cmax: Any = leaf(2.0 * 0.0025)
+    midpoint: Any = leaf(6.0)
+    r: Any = leaf(0.56)
+    a: Any = leaf(1.0)
 
-    def __init__(
-        self,
-        incoming_states: States = ("y1", "y2"),
-        cmin: Any = 0.0,
-        cmax: Any = 2.0 * 0.0025,
-        midpoint: Any = 6.0,
-        r: Any = 0.56,
-        a: Any = 1.0,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
+    def __check_init__(self) -> None:
         if len(self.incoming_states) != 2:
             raise ValueError(
                 "SigmoidalJansenRitCoupling reads two states (u, v) and sends "
                 f"S(u - v); got incoming_states={self.incoming_states!r}."
             )
-        self.cmin, self.cmax, self.midpoint, self.r, self.a = cmin, cmax, midpoint, r, a
 
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
         p = params
@@ -193,6 +150,10 @@ class SigmoidalJansenRitCoupling(AbstractCoupling):
 
     def post(self, params: Config, summed: jax.Array, x: jax.Array) -> jax.Array:
         return params.a * summed
+
+
+def _is_static(coupling: PreSigmoidalCoupling) -> bool:
+    return not coupling.dynamic
 
 
 class PreSigmoidalCoupling(AbstractCoupling):
@@ -204,7 +165,7 @@ class PreSigmoidalCoupling(AbstractCoupling):
     one (``dynamic=True``, TVB's default) the coupling reads two states
     ``(x, theta)`` and gives two components: ``c_0 = sum_j W[i, j] A_j`` and
     ``c_1 = A_i``, the node's own output (with ``globalT=True`` the mean of
-    ``A`` over the nodes).
+    ``A`` over the nodes); ``theta`` is then a state, not a config leaf.
 
     Where TVB 2.10 differs, on purpose: it multiplies each node's *own*
     output by a sum of weights instead of summing its inputs (static branch:
@@ -219,36 +180,21 @@ class PreSigmoidalCoupling(AbstractCoupling):
     >>> coupling = PreSigmoidalCoupling(("x", "theta"))
     """
 
-    parameter_names = ("H", "Q", "G", "P", "theta")
+    H: Any = leaf(0.5)
+    Q: Any = leaf(1.0)
+    G: Any = leaf(60.0)
+    P: Any = leaf(1.0)
+    theta: Any = leaf(0.5, when=_is_static)
+    dynamic: bool = eqx.field(default=True, converter=bool)
+    globalT: bool = eqx.field(default=False, converter=bool)
 
-    def __init__(
-        self,
-        incoming_states: States,
-        H: Any = 0.5,
-        Q: Any = 1.0,
-        G: Any = 60.0,
-        P: Any = 1.0,
-        theta: Any = 0.5,
-        dynamic: bool = True,
-        globalT: bool = False,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        if dynamic and len(self.incoming_states) != 2:
+    def __check_init__(self) -> None:
+        if self.dynamic and len(self.incoming_states) != 2:
             raise ValueError(
                 "PreSigmoidalCoupling(dynamic=True) reads two states (x, theta); "
                 f"got incoming_states={self.incoming_states!r}. Pass "
                 "dynamic=False for a fixed threshold."
             )
-        self.H, self.Q, self.G, self.P, self.theta = H, Q, G, P, theta
-        self.dynamic, self.globalT = bool(dynamic), bool(globalT)
-
-    def parameters(self) -> dict[str, Any]:
-        params = super().parameters()
-        if self.dynamic:  # the threshold is a state
-            del params["theta"]
-        return params
 
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
         p = params
@@ -264,10 +210,6 @@ class PreSigmoidalCoupling(AbstractCoupling):
             own = jnp.broadcast_to(jnp.mean(own, axis=-1, keepdims=True), own.shape)
         return jnp.concatenate([summed, own])
 
-    def __repr__(self) -> str:
-        flags = f", dynamic={self.dynamic}, globalT={self.globalT})"
-        return super().__repr__()[:-1] + flags
-
 
 class DifferenceCoupling(AbstractCoupling):
     """TVB's ``coupling.Difference``: ``c_i = a * sum_j W[i, j] (x_j - x_i)``,
@@ -279,17 +221,7 @@ class DifferenceCoupling(AbstractCoupling):
     >>> coupling = DifferenceCoupling("x", a=0.2)
     """
 
-    parameter_names = ("a",)
-
-    def __init__(
-        self,
-        incoming_states: States,
-        a: Any = 0.1,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.a = a
+    a: Any = leaf(0.1)
 
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
         return jnp.concatenate([x, jnp.ones_like(x[:1])])
@@ -313,17 +245,10 @@ class KuramotoCoupling(AbstractCoupling):
     >>> coupling = KuramotoCoupling(incoming_states="theta", G=2.0)
     """
 
-    parameter_names = ("G",)
-
-    def __init__(
-        self,
-        incoming_states: States = "theta",
-        G: Any = 1.0,
-        target: str | None = None,
-        delayed: bool = False,
-    ):
-        super().__init__(incoming_states, target, delayed)
-        self.G = G
+    incoming_states: tuple[str, ...] = eqx.field(
+        default="theta", converter=as_state_names
+    )
+    G: Any = leaf(1.0)
 
     def pre(self, params: Config, x: jax.Array) -> jax.Array:
         return jnp.concatenate([jnp.sin(x), jnp.cos(x)])

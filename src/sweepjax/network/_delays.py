@@ -150,7 +150,7 @@ def warn_unresolved_delays(network: Network, dt: float) -> None:
     if not graph.has_delays or not any(c.delayed for c in network.coupling.values()):
         return
     targets, sources = graph.edge_index()
-    delays = np.asarray(graph.arrays()["delays"], dtype=float)
+    delays = np.asarray(graph.delays, dtype=float)
     if delays.ndim == 2:  # dense: the connections' entries
         delays = delays[targets, sources]
     positive = np.sort(delays[delays > 0])

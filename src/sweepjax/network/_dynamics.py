@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
+from sweepjax.network._component import AbstractComponent, leaf
 
 
 def as_state_names(value: Any, argument: str = "incoming_states") -> tuple[str, ...]:
@@ -32,7 +33,7 @@ def as_state_names(value: Any, argument: str = "incoming_states") -> tuple[str, 
     )
 
 
-class AbstractDynamics(abc.ABC):
+class AbstractDynamics(AbstractComponent):
     """The equations of one node, evaluated for all nodes at once.
 
     A subclass declares four class attributes and one method:
@@ -58,7 +59,8 @@ class AbstractDynamics(abc.ABC):
       ``[n_states, n_nodes]``.
 
     Instances take parameter overrides as keyword arguments; unknown names are
-    rejected. A complete new model::
+    rejected. ``parameters`` holds defaults plus overrides; each becomes a
+    config leaf ``dynamics.<name>`` (see ``leaves()``). A complete new model::
 
         class LeakyIntegrator(AbstractDynamics):
             '''dx/dt = (-x + I + c) / tau.'''
@@ -82,6 +84,7 @@ class AbstractDynamics(abc.ABC):
     coupling_inputs: ClassVar[Mapping[str, int]]
     coupling_variables: ClassVar[tuple[str, ...]] = ()
     state_bounds: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    parameters: dict[str, Any] = leaf(group=True)
 
     def __init__(self, **parameters: Any):
         unknown = sorted(set(parameters) - set(self.default_parameters))
@@ -90,14 +93,7 @@ class AbstractDynamics(abc.ABC):
                 f"{type(self).__name__} got unknown parameter(s) {unknown}; "
                 f"its parameters are {sorted(self.default_parameters)}."
             )
-        merged = dict(self.default_parameters)
-        merged.update(parameters)
-        self._parameters = merged
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """The parameter values of this instance: defaults plus overrides."""
-        return dict(self._parameters)
+        self.parameters = {**self.default_parameters, **parameters}
 
     @property
     def n_states(self) -> int:
@@ -151,12 +147,3 @@ class AbstractDynamics(abc.ABC):
         params: Config,
     ) -> jax.Array:
         """Time derivative ``[n_states, n_nodes]`` of ``state``."""
-
-    def __repr__(self) -> str:
-        changed = {
-            k: v
-            for k, v in self._parameters.items()
-            if v is not self.default_parameters[k]
-        }
-        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
-        return f"{type(self).__name__}({inner})"

@@ -7,18 +7,18 @@ three things: instantaneous sums (``propagate``) and, for delays, an edge
 list sorted by target (``edge_index``, ``edge_weights``, ``edge_delays``).
 """
 
-from __future__ import annotations
-
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from equinox import AbstractVar
 
 from sweepjax._config import Config
 from sweepjax.network._checks import Allowed
+from sweepjax.network._component import AbstractComponent, leaf
 
 #: Weights: any finite value. Delays: finite, >= 0 ms.
 WEIGHTS = Allowed()
@@ -113,41 +113,27 @@ def _segment_sum(u: jax.Array, targets: np.ndarray, n_nodes: int) -> jax.Array:
     return jnp.moveaxis(summed, 0, -1)
 
 
-class AbstractGraph(abc.ABC):
+class AbstractGraph(AbstractComponent):
     """Connection weights (and possibly delays) between ``n_nodes`` nodes.
 
-    ``arrays()`` gives the leaves placed under ``config.graph``; ``allowed()``
-    says what each of them may hold: the constructor checks the given arrays
-    with it, and every solve checks the (possibly swept) config values with
-    it again. The weight of the connection from node j into node i is
-    ``W[i, j]`` (The Virtual Brain's convention).
+    ``leaves()`` gives the leaves placed under ``config.graph`` and what each
+    of them may hold: the constructor checks the given arrays with it, and
+    every solve checks the (possibly swept) config values with it again.
+    The weight of the connection from node j into node i is ``W[i, j]``
+    (The Virtual Brain's convention).
 
     Solves read the graph from the config leaves ``leaves`` (``config.graph``)
     through ``propagate`` and, for delayed couplings, through the edge list
     ``edge_index()`` and ``edge_weights``.
+
+    >>> DenseGraph(np.eye(2)).leaves()["weights"].allowed.describe()
+    'finite values'
     """
 
-    @property
-    @abc.abstractmethod
-    def n_nodes(self) -> int:
-        """Number of nodes."""
-
-    @property
-    def has_delays(self) -> bool:
-        """Whether the graph carries conduction delays."""
-        return False
-
-    @abc.abstractmethod
-    def arrays(self) -> dict[str, np.ndarray]:
-        """``{name: array}`` of the graph's config leaves."""
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``{name: rule}`` for the leaves of ``arrays()``: finite weights.
-
-        >>> DenseGraph(np.eye(2)).allowed()["weights"].describe()
-        'finite values'
-        """
-        return {"weights": WEIGHTS}
+    #: Whether the graph carries conduction delays.
+    has_delays: ClassVar[bool] = False
+    n_nodes: AbstractVar[int]
+    weights: np.ndarray = leaf(allowed=WEIGHTS)
 
     @abc.abstractmethod
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -174,10 +160,13 @@ class AbstractDelayGraph(AbstractGraph):
     or negative swept delays raise an error when the solve runs.
     """
 
-    delays: np.ndarray
+    has_delays: ClassVar[bool] = True
+    delays: np.ndarray = leaf(allowed=DELAYS)
     max_delay: float
 
-    def _check_delays(self, max_delay: float | None) -> None:
+    def _checked_max_delay(self, max_delay: float | None) -> float:
+        """``max_delay`` (default: the largest delay), checked against the
+        delays, which are checked first."""
         DELAYS.check("delays", self.delays)
         largest = float(self.delays.max()) if self.delays.size else 0.0
         if max_delay is None:
@@ -187,26 +176,15 @@ class AbstractDelayGraph(AbstractGraph):
                 f"max_delay must be finite and >= the largest delay {largest} ms, "
                 f"got {max_delay}."
             )
-        self.max_delay = float(max_delay)
-
-    @property
-    def has_delays(self) -> bool:
-        return True
-
-    def allowed(self) -> dict[str, Allowed]:
-        """Finite weights; finite delays >= 0 ms (the history buffer's bound,
-        ``max_delay``, is checked where the delays are used)."""
-        return {"weights": WEIGHTS, "delays": DELAYS}
+        return float(max_delay)
 
     @abc.abstractmethod
     def edge_delays(self, leaves: Config) -> jax.Array:
         """``[n_edges]``: the delay (ms) of each edge of ``edge_index()``."""
 
 
-class _Dense:
+class _AbstractDense(AbstractGraph):
     """Dense ``[n_nodes, n_nodes]`` weights: instantaneous sums are products."""
-
-    weights: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -216,29 +194,24 @@ class _Dense:
         return u @ jnp.asarray(leaves.weights, u.dtype).T
 
 
-class _EdgeList:
+class _AbstractEdgeList(AbstractGraph):
     """``[n_edges]`` weights on edges sorted by target: sums are segment sums."""
 
     targets: np.ndarray
     sources: np.ndarray
-    weights: np.ndarray
-    _n_nodes: int
+    n_nodes: int
 
     def _set_edges(
         self, targets: Any, sources: Any, weights: Any, n_nodes: Any
     ) -> np.ndarray:
-        """Checks and sorts the edges and their weights; returns the order
-        that sorted them (for other per-edge values)."""
-        self.targets, self.sources, order, self._n_nodes = _edge_list(
+        """Checks and sorts the edges and their weights (at construction);
+        returns the order that sorted them (for other per-edge values)."""
+        self.targets, self.sources, order, self.n_nodes = _edge_list(
             targets, sources, n_nodes
         )
         weights = _edge_vector("weights", weights, self.targets.size)
         self.weights = WEIGHTS.check("weights", weights[order])
         return order
-
-    @property
-    def n_nodes(self) -> int:
-        return self._n_nodes
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
         return self.targets, self.sources
@@ -251,7 +224,7 @@ class _EdgeList:
         return _segment_sum(u[:, self.sources] * weights, self.targets, self.n_nodes)
 
 
-class DenseGraph(_Dense, AbstractGraph):
+class DenseGraph(_AbstractDense):
     """A dense weight matrix ``[n_nodes, n_nodes]``; ``weights[i, j]``: j -> i.
 
     >>> graph = DenseGraph(np.ones((4, 4)) - np.eye(4))
@@ -262,9 +235,6 @@ class DenseGraph(_Dense, AbstractGraph):
     def __init__(self, weights: Any):
         self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights}
-
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
         targets, sources = np.nonzero(self.weights)
         return targets.astype(np.int32), sources.astype(np.int32)
@@ -273,11 +243,8 @@ class DenseGraph(_Dense, AbstractGraph):
         targets, sources = self.edge_index()
         return jnp.asarray(leaves.weights)[targets, sources]
 
-    def __repr__(self) -> str:
-        return f"DenseGraph(n_nodes={self.n_nodes})"
 
-
-class DenseDelayGraph(_Dense, AbstractDelayGraph):
+class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
     """Dense weights and conduction delays (ms), both ``[n_nodes, n_nodes]``.
 
     Delayed couplings visit only the connections that exist: the nonzero
@@ -290,6 +257,8 @@ class DenseDelayGraph(_Dense, AbstractDelayGraph):
     >>> graph = DenseDelayGraph(np.eye(2)[::-1], lengths / 3.0)  # 3 mm/ms
     """
 
+    all_edges: bool
+
     def __init__(
         self,
         weights: Any,
@@ -298,11 +267,8 @@ class DenseDelayGraph(_Dense, AbstractDelayGraph):
         all_edges: bool = False,
     ):
         self.weights, self.delays = _weights_and_delays(weights, delays)
-        self._check_delays(max_delay)
+        self.max_delay = self._checked_max_delay(max_delay)
         self.all_edges = bool(all_edges)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "delays": self.delays}
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
         pattern = np.ones_like(self.weights) if self.all_edges else self.weights
@@ -329,11 +295,8 @@ class DenseDelayGraph(_Dense, AbstractDelayGraph):
         targets, sources = self.edge_index()
         return jnp.asarray(leaves.delays)[targets, sources]
 
-    def __repr__(self) -> str:
-        return f"DenseDelayGraph(n_nodes={self.n_nodes}, max_delay={self.max_delay})"
 
-
-class SparseGraph(_EdgeList, AbstractGraph):
+class SparseGraph(_AbstractEdgeList):
     """Weights as an edge list: ``weights[e]`` from ``sources[e]`` into
     ``targets[e]``; the config leaf ``graph.weights`` is ``[n_edges]``.
 
@@ -343,7 +306,7 @@ class SparseGraph(_EdgeList, AbstractGraph):
     the ``weights`` leaf).
 
     >>> graph = SparseGraph.from_dense(np.array([[0.0, 2.0], [0.5, 0.0]]))
-    >>> graph.arrays()["weights"], graph.n_nodes
+    >>> graph.weights, graph.n_nodes
     (array([2. , 0.5]), 2)
     """
 
@@ -351,14 +314,11 @@ class SparseGraph(_EdgeList, AbstractGraph):
         self._set_edges(targets, sources, weights, n_nodes)
 
     @classmethod
-    def from_dense(cls, weights: Any) -> SparseGraph:
+    def from_dense(cls, weights: Any) -> "SparseGraph":
         """The nonzero entries of a dense ``[n_nodes, n_nodes]`` matrix."""
         weights = _square_matrix("weights", weights)
         targets, sources = np.nonzero(weights)
         return cls(targets, sources, weights[targets, sources], weights.shape[0])
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights}
 
     def to_dense(self) -> np.ndarray:
         """The weights as a dense ``[n_nodes, n_nodes]`` matrix."""
@@ -366,11 +326,8 @@ class SparseGraph(_EdgeList, AbstractGraph):
         dense[self.targets, self.sources] = self.weights
         return dense
 
-    def __repr__(self) -> str:
-        return f"SparseGraph(n_nodes={self.n_nodes}, n_edges={self.targets.size})"
 
-
-class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
+class SparseDelayGraph(_AbstractEdgeList, AbstractDelayGraph):
     """An edge list with weights and conduction delays (ms), both
     ``[n_edges]`` config leaves; the sparse :class:`DenseDelayGraph`.
 
@@ -393,12 +350,12 @@ class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
     ):
         order = self._set_edges(targets, sources, weights, n_nodes)
         self.delays = _edge_vector("delays", delays, self.targets.size)[order]
-        self._check_delays(max_delay)
+        self.max_delay = self._checked_max_delay(max_delay)
 
     @classmethod
     def from_dense(
         cls, weights: Any, delays: Any, max_delay: float | None = None
-    ) -> SparseDelayGraph:
+    ) -> "SparseDelayGraph":
         """The nonzero weights of a dense matrix and their delays."""
         weights, delays = _weights_and_delays(weights, delays)
         targets, sources = np.nonzero(weights)
@@ -411,9 +368,6 @@ class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
             max_delay,
         )
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "delays": self.delays}
-
     def edge_delays(self, leaves: Config) -> jax.Array:
         return jnp.asarray(leaves.delays)
 
@@ -424,9 +378,3 @@ class SparseDelayGraph(_EdgeList, AbstractDelayGraph):
         weights[self.targets, self.sources] = self.weights
         delays[self.targets, self.sources] = self.delays
         return weights, delays
-
-    def __repr__(self) -> str:
-        return (
-            f"SparseDelayGraph(n_nodes={self.n_nodes}, n_edges={self.targets.size}, "
-            f"max_delay={self.max_delay})"
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -11,6 +12,7 @@ import numpy as np
 from sweepjax._config import Config
 from sweepjax._tree import is_key_array
 from sweepjax.network._checks import Allowed
+from sweepjax.network._component import AbstractComponent, Leaf
 from sweepjax.network._network import INITIAL_STATE, Network
 
 
@@ -25,8 +27,44 @@ def _leaf(value: Any) -> Any:
     return jax.device_put(np.asarray(value, dtype=dtype))
 
 
-def _leaves(values: dict[str, Any]) -> Config:
-    return Config.closed({k: _leaf(v) for k, v in values.items()})
+def _walk(network: Network) -> dict[str, Any]:
+    """The config's layout as a nested dict whose leaves are :class:`Leaf`
+    (value and rule): the one walk that both the config and its checks read."""
+
+    def part(component: AbstractComponent | None) -> dict[str, Leaf]:
+        return {} if component is None else component.leaves()
+
+    def named(components: Mapping[str, AbstractComponent]) -> dict[str, Any]:
+        return {name: part(c) for name, c in components.items()}
+
+    return {
+        "dynamics": part(network.dynamics),
+        "coupling": named(network.coupling),
+        "graph": part(network.graph),
+        "noise": part(network.noise),
+        "stimulus": named(network.stimulus),
+        "initial_state": Leaf(network.initial_state, INITIAL_STATE),
+        "noise_samples": Leaf(None, None),
+    }
+
+
+def _config(tree: dict[str, Any]) -> Config:
+    return Config.closed(
+        {
+            k: _leaf(v.value) if isinstance(v, Leaf) else _config(v)
+            for k, v in tree.items()
+        }
+    )
+
+
+def _rules(tree: dict[str, Any], prefix: str = "") -> dict[str, Allowed]:
+    rules = {}
+    for k, v in tree.items():
+        if not isinstance(v, Leaf):
+            rules.update(_rules(v, f"{prefix}{k}."))
+        elif v.allowed is not None:
+            rules[f"{prefix}{k}"] = v.allowed
+    return rules
 
 
 def make_config(network: Network) -> Config:
@@ -36,10 +74,10 @@ def make_config(network: Network) -> Config:
     ``graph.weights`` (and ``graph.delays``), ``noise.sigma`` and
     ``noise.key`` (an empty ``noise`` when deterministic),
     ``stimulus.<name>.<param>``, ``initial_state``
-    ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is
-    drawn from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
-    n_nodes]`` used instead). Floats
-    take JAX's default float dtype; keys are kept as given.
+    ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is drawn
+    from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
+    n_nodes]`` used instead): each component's ``leaves()``. Floats take
+    JAX's default float dtype; keys are kept as given.
 
     Every level is a closed :class:`sweepjax.Config`: existing fields take
     new values and sweep axes, but a name the layout lacks (a typo such as
@@ -53,44 +91,20 @@ def make_config(network: Network) -> Config:
     Traceback (most recent call last):
     AttributeError: Config at 'coupling.instant' has no field 'g'; did you mean 'G'? ...
     """
-    noise = Config.closed()
-    if network.noise is not None:
-        noise = _leaves(network.noise.parameters())
-    return Config.closed(
-        dynamics=_leaves(network.dynamics.parameters),
-        coupling=Config.closed(
-            {name: _leaves(c.parameters()) for name, c in network.coupling.items()}
-        ),
-        graph=_leaves(network.graph.arrays()),
-        noise=noise,
-        stimulus=Config.closed(
-            {name: _leaves(s.parameters()) for name, s in network.stimulus.items()}
-        ),
-        initial_state=_leaf(network.initial_state),
-        noise_samples=None,
-    )
+    return _config(_walk(network))
 
 
 def leaf_rules(network: Network) -> dict[str, Allowed]:
     """``{dotted config path: rule}`` of every leaf whose values are checked:
-    what the graph, the noise and the stimuli declare (``allowed()``) and a finite
-    ``initial_state``. ``prepare`` checks them inside every solve.
+    the rules the components' ``leaves()`` declare (graph, noise, stimuli) and
+    a finite ``initial_state``, from the walk that lays out the config.
+    ``prepare`` checks them inside every solve.
 
     >>> from sweepjax.network._layout import leaf_rules
     >>> list(leaf_rules(network))   # a network without delays
     ['graph.weights', 'noise.sigma', 'initial_state']
     """
-    rules = {f"graph.{k}": rule for k, rule in network.graph.allowed().items()}
-    if network.noise is not None:
-        rules.update(
-            {f"noise.{k}": rule for k, rule in network.noise.allowed().items()}
-        )
-    for name, stimulus in network.stimulus.items():
-        rules.update(
-            {f"stimulus.{name}.{k}": rule for k, rule in stimulus.allowed().items()}
-        )
-    rules["initial_state"] = INITIAL_STATE
-    return rules
+    return _rules(_walk(network))
 
 
 def initial_state_of(network: Network, config: Config) -> jax.Array:

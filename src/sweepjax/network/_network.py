@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +22,7 @@ from sweepjax.network._stimulus import AbstractStimulus
 INITIAL_STATE = Allowed()
 
 
-class Network:
+class Network(eqx.Module):
     """A whole-brain network model: what ``prepare`` compiles.
 
     Args:
@@ -46,7 +47,24 @@ class Network:
             graph=DenseGraph(np.ones((8, 8)) - np.eye(8)),
             noise=AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
         )
+
+    Like its parts, a Network is an Equinox Module: immutable, equal to
+    another built from equal parts.
     """
+
+    dynamics: AbstractDynamics
+    coupling: dict[str, AbstractCoupling]
+    graph: AbstractGraph
+    noise: AbstractNoise | None
+    stimulus: dict[str, AbstractStimulus]
+    initial_state: np.ndarray = eqx.field(repr=False)
+    # what the checks found, for the solvers: per coupling, its input and
+    # the indices of the states it reads; those of the noisy and stimulated
+    # states
+    targets: dict[str, str] = eqx.field(repr=False)
+    incoming_index: dict[str, tuple[int, ...]] = eqx.field(repr=False)
+    noise_index: tuple[int, ...] | None = eqx.field(repr=False)
+    stimulus_index: dict[str, tuple[int, ...]] = eqx.field(repr=False)
 
     def __init__(
         self,
@@ -82,11 +100,11 @@ class Network:
         self.graph = graph
         self.noise = noise
         self.coupling = dict(coupling)
-        self.targets: dict[str, str] = {}
-        self.incoming_index: dict[str, tuple[int, ...]] = {}
+        self.targets = {}
+        self.incoming_index = {}
         for name, c in self.coupling.items():
             self._check_coupling(name, c)
-        self.noise_index: tuple[int, ...] | None = None
+        self.noise_index = None
         if noise is not None:
             states = noise.states or dynamics.state_names
             self.noise_index = dynamics.state_index(states)
@@ -100,13 +118,9 @@ class Network:
 
     def _check_coupling(self, name: Any, c: Any) -> None:
         dyn = self.dynamics
-        if not isinstance(name, str) or not name.isidentifier():
-            raise TypeError(f"coupling names must be identifiers, got {name!r}.")
-        if not isinstance(c, AbstractCoupling):
-            raise TypeError(
-                f"coupling {name!r} must be an AbstractCoupling such as "
-                f"LinearCoupling('S', G=0.5), got {c!r}."
-            )
+        _check_named(
+            "coupling", name, c, AbstractCoupling, "LinearCoupling('S', G=0.5)"
+        )
         inputs = dict(dyn.coupling_inputs)
         target = c.target
         if target is None:
@@ -145,15 +159,11 @@ class Network:
                 "stimulus must be a dict {name: stimulus}, e.g. "
                 f"{{'pulses': PulseTrain('S', amp=0.1)}}, got {stimulus!r}."
             )
-        self.stimulus_index: dict[str, tuple[int, ...]] = {}
+        self.stimulus_index = {}
         for name, s in stimulus.items():
-            if not isinstance(name, str) or not name.isidentifier():
-                raise TypeError(f"stimulus names must be identifiers, got {name!r}.")
-            if not isinstance(s, AbstractStimulus):
-                raise TypeError(
-                    f"stimulus {name!r} must be an AbstractStimulus such as "
-                    f"PulseTrain('S', amp=0.1), got {s!r}."
-                )
+            _check_named(
+                "stimulus", name, s, AbstractStimulus, "PulseTrain('S', amp=0.1)"
+            )
             self.stimulus_index[name] = self.dynamics.state_index(s.states)
             weights = np.shape(s.weights)
             if weights not in ((), (1,), (self.n_nodes,)):
@@ -176,11 +186,15 @@ class Network:
                 f"got shape {array.shape}."
             ) from None
 
-    def __repr__(self) -> str:
-        return (
-            f"Network(dynamics={self.dynamics!r}, coupling={self.coupling!r}, "
-            f"graph={self.graph!r}, noise={self.noise!r}, "
-            f"stimulus={self.stimulus!r})"
+
+def _check_named(kind: str, name: Any, value: Any, base: type, example: str) -> None:
+    """A named coupling or stimulus: an identifier naming a ``base``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"{kind} names must be identifiers, got {name!r}.")
+    if not isinstance(value, base):
+        raise TypeError(
+            f"{kind} {name!r} must be an {base.__name__} such as {example}, "
+            f"got {value!r}."
         )
 
 
@@ -189,7 +203,8 @@ def _output_components(
 ) -> int:
     """How many components ``coupling`` gives (the rows of its ``post``),
     from its parameters' shapes: ``G`` ``[2, 1]`` on one state gives two."""
-    params = Config(**{k: jnp.asarray(v) for k, v in coupling.parameters().items()})
+    leaves = coupling.leaves().items()
+    params = Config(**{k: jnp.asarray(leaf.value) for k, leaf in leaves})
     x = jax.ShapeDtypeStruct((n_incoming, n_nodes), jnp.result_type(float))
 
     def output(params: Config, x: jax.Array) -> jax.Array:

@@ -1,15 +1,16 @@
 """Noise: the stochastic forcing of a network."""
 
-from __future__ import annotations
-
 import abc
 from typing import Any
 
+import equinox as eqx
 import jax
+from equinox import AbstractVar
 
 from sweepjax._config import Config
 from sweepjax._tree import is_key_array
 from sweepjax.network._checks import Allowed
+from sweepjax.network._component import AbstractComponent, leaf
 from sweepjax.network._dynamics import as_state_names
 
 #: A noise amplitude: finite, >= 0.
@@ -31,32 +32,28 @@ def _as_key(key: Any) -> jax.Array:
     )
 
 
-class AbstractNoise(abc.ABC):
+def _as_states(states: Any) -> tuple[str, ...] | None:
+    return None if states is None else as_state_names(states, "states")
+
+
+class AbstractNoise(AbstractComponent):
     """Stochastic forcing on some state variables (``states``; None = all).
 
-    ``parameters()`` gives the leaves placed under ``config.noise`` (at least
-    ``key``, the PRNG key that drives the increments); ``allowed()`` what the
-    numeric ones may hold, checked at construction and in every solve.
+    ``leaves()`` gives the leaves placed under ``config.noise`` (at least
+    ``key``, the PRNG key that drives the increments) and what the numeric
+    ones may hold, checked at construction and in every solve.
     ``diffusion(params, x)`` is the coefficient ``g``: a step's increment is
     ``dW = g * sqrt(dt) * z`` with ``z`` standard normal, ``g`` evaluated at
     the step's start (Ito, as The Virtual Brain).
     """
 
-    states: tuple[str, ...] | None
-
-    @abc.abstractmethod
-    def parameters(self) -> dict[str, Any]:
-        """``{name: value}`` of the noise's config leaves."""
+    key: AbstractVar[jax.Array]
+    states: AbstractVar[tuple[str, ...] | None]
 
     @abc.abstractmethod
     def diffusion(self, params: Config, x: jax.Array) -> jax.Array:
         """``g`` for the noisy states ``x`` ``[n_noise_states, n_nodes]``:
         anything broadcasting to ``x``."""
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``{name: rule}`` for the numeric leaves of ``parameters()``
-        (none by default)."""
-        return {}
 
 
 class AdditiveNoise(AbstractNoise):
@@ -73,32 +70,15 @@ class AdditiveNoise(AbstractNoise):
     >>> noise = AdditiveNoise(sigma=1e-3, key=jax.random.key(0))
     """
 
-    def __init__(
-        self,
-        sigma: Any,
-        key: Any = None,
-        states: str | tuple[str, ...] | None = None,
-    ):
-        SIGMA.check("sigma", sigma)
-        self.sigma = sigma
-        self.key = _as_key(key)
-        self.states = None if states is None else as_state_names(states, "states")
-
-    def parameters(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "key": self.key}
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``sigma``: finite values >= 0."""
-        return {"sigma": SIGMA}
+    sigma: Any = leaf(allowed=SIGMA)
+    key: jax.Array = leaf(None, converter=_as_key)
+    states: tuple[str, ...] | None = eqx.field(default=None, converter=_as_states)
 
     def diffusion(self, params: Config, x: jax.Array) -> jax.Array:
         return params.sigma
 
-    def __repr__(self) -> str:
-        return f"AdditiveNoise(sigma={self.sigma!r}, states={self.states!r})"
 
-
-class MultiplicativeNoise(AdditiveNoise):
+class MultiplicativeNoise(AbstractNoise):
     """Noise proportional to a linear function of the state:
     ``dW_k = sigma * (a * x + b) * sqrt(dt) * z[k]``, ``x`` the noisy states
     at the start of step ``k``.
@@ -106,36 +86,19 @@ class MultiplicativeNoise(AdditiveNoise):
     The Virtual Brain's ``noise.Multiplicative`` with its default
     ``b = equations.Linear(a, b)``: TVB's ``nsig`` is ``sigma**2 / 2``
     (TVB scales by ``sqrt(2 * nsig)``). ``sigma``, ``a`` and ``b`` are config
-    leaves; ``sigma`` may be per state and node as in :class:`AdditiveNoise`.
+    leaves (``a`` and ``b`` finite); ``sigma`` may be per state and node as in
+    :class:`AdditiveNoise`. ``key`` and ``states`` are keyword-only.
 
     >>> noise = MultiplicativeNoise(sigma=0.01, a=1.0, b=0.0, key=0)
     """
 
-    def __init__(
-        self,
-        sigma: Any,
-        a: Any = 1.0,
-        b: Any = 0.0,
-        key: Any = None,
-        states: str | tuple[str, ...] | None = None,
-    ):
-        super().__init__(sigma, key, states)
-        FINITE.check("a", a)
-        FINITE.check("b", b)
-        self.a, self.b = a, b
-
-    def parameters(self) -> dict[str, Any]:
-        return {**super().parameters(), "a": self.a, "b": self.b}
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``sigma``: finite values >= 0; ``a``, ``b``: finite."""
-        return {"sigma": SIGMA, "a": FINITE, "b": FINITE}
+    sigma: Any = leaf(allowed=SIGMA)
+    key: jax.Array = leaf(None, converter=_as_key, kw_only=True)
+    a: Any = leaf(1.0, allowed=FINITE)
+    b: Any = leaf(0.0, allowed=FINITE)
+    states: tuple[str, ...] | None = eqx.field(
+        default=None, converter=_as_states, kw_only=True
+    )
 
     def diffusion(self, params: Config, x: jax.Array) -> jax.Array:
         return params.sigma * (params.a * x + params.b)
-
-    def __repr__(self) -> str:
-        return (
-            f"MultiplicativeNoise(sigma={self.sigma!r}, a={self.a!r}, b={self.b!r}, "
-            f"states={self.states!r})"
-        )

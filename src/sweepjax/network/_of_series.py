@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax.network._fit import fc, fcd
+from sweepjax.network._metrics import fc, fcd
 from sweepjax.network._moments import CoMoments
 from sweepjax.network._observer import AbstractObserver, Timing, one_state
 from sweepjax.network._spectra import Spectrum, check_frequencies, power_spectrum

@@ -9,16 +9,18 @@ frequencies take sweep axes. Times are in ms and frequencies in kHz (1/ms),
 as in TVB's equations.
 """
 
-from __future__ import annotations
-
 import abc
-from typing import Any, ClassVar
+import functools
+from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+from equinox import AbstractVar
 
 from sweepjax._config import Config
 from sweepjax.network._checks import Allowed
+from sweepjax.network._component import AbstractComponent, leaf
 from sweepjax.network._dynamics import as_state_names
 
 #: Any number: finite.
@@ -26,36 +28,24 @@ FINITE = Allowed()
 #: A duration or a rate: finite, >= 0.
 NON_NEGATIVE = Allowed(minimum=0.0)
 
+_as_states = functools.partial(as_state_names, argument="states")
 
-class AbstractStimulus(abc.ABC):
+
+class AbstractStimulus(AbstractComponent):
     """An input ``weights * s(t)`` on the derivative of ``states``.
 
     ``states`` names the stimulated state variables; ``weights`` is the
     spatial pattern, a scalar or one value per node (0 leaves a node
-    unstimulated). Subclasses set their parameters, list them in
-    ``parameter_names`` (checked against ``allowed()``) and write
-    ``value(params, t, k)``: ``s`` at time ``t`` of step ``k``, a scalar or
-    ``[n_nodes]``.
+    unstimulated). Subclasses declare their parameters as :func:`leaf`
+    fields (finite, or as their rule says) and ``weights`` last,
+    and write ``value(params, t, k)``: ``s`` at time ``t`` of step ``k``, a
+    scalar or ``[n_nodes]``, and ``check_steps``.
     """
 
-    parameter_names: ClassVar[tuple[str, ...]] = ()
+    states: tuple[str, ...] = eqx.field(converter=_as_states)
+    weights: AbstractVar[Any]
 
-    def __init__(self, states: str | tuple[str, ...], weights: Any = 1.0):
-        self.states = as_state_names(states, "states")
-        self.weights = weights
-        rules = self.allowed()
-        for name, value in self.parameters().items():
-            rules[name].check(name, value)
-
-    def parameters(self) -> dict[str, Any]:
-        """``{name: value}`` of the leaves under ``config.stimulus.<name>``."""
-        values = {name: getattr(self, name) for name in self.parameter_names}
-        return {**values, "weights": self.weights}
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``{name: rule}`` for the leaves: finite by default."""
-        return dict.fromkeys(self.parameters(), FINITE)
-
+    @abc.abstractmethod
     def check_steps(self, params: Config, n_steps: int, path: str) -> None:
         """Raise ``ValueError`` if this stimulus cannot cover a solve of
         ``n_steps`` steps (``path`` names its config leaves)."""
@@ -68,35 +58,27 @@ class AbstractStimulus(abc.ABC):
         """The input ``[n_nodes]`` (or a scalar) of step ``k``."""
         return params.weights * self.value(params, t, k)
 
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.parameters().items())
-        return f"{type(self).__name__}(states={self.states!r}, {inner})"
+
+class _AbstractEquation(AbstractStimulus):
+    """A stimulus given by an equation of time: it covers any solve."""
+
+    def check_steps(self, params: Config, n_steps: int, path: str) -> None:
+        """Nothing to check: ``s`` is defined at every time."""
 
 
-class PulseTrain(AbstractStimulus):
+class PulseTrain(_AbstractEquation):
     """TVB's ``PulseTrain``: ``amp`` while ``t > onset`` and
-    ``(t - onset) mod T < tau``, else 0 (pulses of ``tau`` ms every ``T`` ms).
+    ``(t - onset) mod T < tau``, else 0 (pulses of ``tau`` ms every ``T`` ms;
+    ``T`` and ``tau`` finite and >= 0, the others finite).
 
     >>> stimulus = PulseTrain("S", onset=100.0, T=50.0, tau=5.0, amp=0.2)
     """
 
-    parameter_names = ("onset", "T", "tau", "amp")
-
-    def __init__(
-        self,
-        states: str | tuple[str, ...],
-        onset: Any = 30.0,
-        T: Any = 42.0,
-        tau: Any = 13.0,
-        amp: Any = 1.0,
-        weights: Any = 1.0,
-    ):
-        self.onset, self.T, self.tau, self.amp = onset, T, tau, amp
-        super().__init__(states, weights)
-
-    def allowed(self) -> dict[str, Allowed]:
-        """``T`` and ``tau``: finite, >= 0; the others finite."""
-        return {**super().allowed(), "T": NON_NEGATIVE, "tau": NON_NEGATIVE}
+    onset: Any = leaf(30.0, allowed=FINITE)
+    T: Any = leaf(42.0, allowed=NON_NEGATIVE)
+    tau: Any = leaf(13.0, allowed=NON_NEGATIVE)
+    amp: Any = leaf(1.0, allowed=FINITE)
+    weights: Any = leaf(1.0, allowed=FINITE)
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
         p = params
@@ -104,7 +86,7 @@ class PulseTrain(AbstractStimulus):
         return jnp.where(on, p.amp, 0.0)
 
 
-class Sinusoid(AbstractStimulus):
+class Sinusoid(_AbstractEquation):
     """TVB's ``Sinusoid`` from ``onset``: ``amp * sin(2 pi frequency
     (t - onset))`` for ``t >= onset``, else 0 (``frequency`` in kHz;
     ``onset = 0`` is TVB's equation).
@@ -112,23 +94,14 @@ class Sinusoid(AbstractStimulus):
     >>> stimulus = Sinusoid("x", amp=0.5, frequency=0.04)   # 40 Hz
     """
 
-    parameter_names = ("amp", "frequency", "onset")
-
-    def __init__(
-        self,
-        states: str | tuple[str, ...],
-        amp: Any = 1.0,
-        frequency: Any = 0.01,
-        onset: Any = 0.0,
-        weights: Any = 1.0,
-    ):
-        self.amp, self.frequency, self.onset = amp, frequency, onset
-        super().__init__(states, weights)
+    amp: Any = leaf(1.0, allowed=FINITE)
+    frequency: Any = leaf(0.01, allowed=FINITE)
+    onset: Any = leaf(0.0, allowed=FINITE)
+    weights: Any = leaf(1.0, allowed=FINITE)
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
-        p = params
-        wave = p.amp * jnp.sin(2.0 * jnp.pi * p.frequency * (t - p.onset))
-        return jnp.where(t >= p.onset, wave, 0.0)
+        phase = 2.0 * jnp.pi * params.frequency * (t - params.onset)
+        return jnp.where(t >= params.onset, params.amp * jnp.sin(phase), 0.0)
 
 
 class DataStimulus(AbstractStimulus):
@@ -140,11 +113,8 @@ class DataStimulus(AbstractStimulus):
     >>> stimulus = DataStimulus("x", data=np.sin(np.arange(1000) * 0.01))
     """
 
-    parameter_names = ("data",)
-
-    def __init__(self, states: str | tuple[str, ...], data: Any, weights: Any = 1.0):
-        self.data = data
-        super().__init__(states, weights)
+    data: Any = leaf(allowed=FINITE)
+    weights: Any = leaf(1.0, allowed=FINITE)
 
     def check_steps(self, params: Config, n_steps: int, path: str) -> None:
         rows = jnp.shape(params.data)[0]
@@ -156,7 +126,3 @@ class DataStimulus(AbstractStimulus):
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
         return params.data[k]
-
-    def __repr__(self) -> str:
-        shape = jnp.shape(self.data)
-        return f"DataStimulus(states={self.states!r}, data=<{shape}>)"

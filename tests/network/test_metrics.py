@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neurolib.utils import functions as neurolib
 
-from sweepjax.network._fit import (
+from sweepjax.network._metrics import (
     fc,
     fc_correlation,
     fcd,

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax._parameters import is_parameter
-from sweepjax._parameters_state import combine_state
+from sweepjax.fit._parameters import is_parameter
+from sweepjax.fit._parameters_state import combine_state
 
 __all__ = [
     "Carry",

@@ -9,8 +9,8 @@ from typing import Any
 import equinox as eqx
 import jax
 
-from sweepjax._parameters import fmt, is_parameter, trainable_spec
 from sweepjax._tree import path_name
+from sweepjax.fit._parameters import fmt, is_parameter, trainable_spec
 
 __all__ = [
     "collect_parameters",

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from sweepjax._optimizer_steps import (
+from sweepjax._tree import check_positive_int
+from sweepjax.fit._optimizer_steps import (
     Fit,
     chunk_layout,
     compiled_chunk,
@@ -27,8 +28,7 @@ from sweepjax._optimizer_steps import (
     run_chunk,
     start,
 )
-from sweepjax._parameters_state import combine_state, partition_state
-from sweepjax._tree import check_positive_int
+from sweepjax.fit._parameters_state import combine_state, partition_state
 
 if TYPE_CHECKING:
     import optax

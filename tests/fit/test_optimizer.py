@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-import sweepjax._optimizer as optimizer_module
+import sweepjax.fit._optimizer as optimizer_module
 from sweepjax import (
     DataAxis,
     GridAxis,

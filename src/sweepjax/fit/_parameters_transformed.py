@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import register_pytree_with_keys_class
 
-from sweepjax._parameters import (
+from sweepjax.fit._parameters import (
     Parameter,
     as_inexact,
     concrete,

@@ -1,4 +1,4 @@
-"""Fit metrics of functional connectivity: FC, FCD and distances between them.
+"""Metrics of functional connectivity: FC, FCD and distances between them.
 
 The scores that compare a simulated network with data in neurolib
 (``neurolib.utils.functions``) and Deco's whole-brain model papers: the

@@ -2,7 +2,7 @@
 
 Put a `Parameter` where a model takes a number or an array; the model uses it
 like an array (``p * 2``, ``jnp.exp(p)``, ``f"{p:.3f}"``), and `OptaxOptimizer`
-differentiates its raw value. The subclasses (`sweepjax._parameters_transformed`)
+differentiates its raw value. The subclasses (`sweepjax.fit._parameters_transformed`)
 keep a parameter inside a domain by optimizing an unconstrained raw value that
 a transform maps into it.
 

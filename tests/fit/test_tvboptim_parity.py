@@ -15,7 +15,7 @@ import tvboptim.types.spaces as tvb_spaces
 from tvboptim.optim.optax import OptaxOptimizer as TvbOptimizer
 
 import sweepjax as sj
-from sweepjax._parameters import Meta
+from sweepjax.fit._parameters import Meta
 
 
 def quadratic(state):
