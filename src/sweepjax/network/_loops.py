@@ -121,6 +121,10 @@ def observe_loop(
     # spans more of the run than it must)
     base = math.gcd(n_observed, n_transient)
     rows = _rows(base if base % multiple == 0 else n_observed, multiple, largest)
+    if not folds and multiple == 1 and noise.block is None:
+        # every state is kept anyway: one block writes them where they stay
+        # (blocks would copy each into the stacked output once more)
+        rows = n_observed
 
     def watch(carry: Carry, z_k: Any) -> tuple[Carry, jax.Array]:
         carry, y = body(carry, z_k)
@@ -143,7 +147,7 @@ def observe_loop(
             for name, observer, at in folds
         }
         out = {
-            name: observer.record_block(xs[:, :, at]) for name, observer, at in records
+            name: observer.record_block(_pick(xs, at)) for name, observer, at in records
         }
         return (carry, accs), out
 
@@ -171,6 +175,11 @@ def observe_loop(
         out = out.reshape(-1, *out.shape[2:])
         results[name] = jnp.moveaxis(out, 1, 0)
     return {name: results[name] for name in observation.observers}
+
+
+def _pick(xs: jax.Array, at: Any) -> jax.Array:
+    """``xs[:, :, at]``, without a copy when ``at`` is every watched state."""
+    return xs if at == tuple(range(xs.shape[2])) else xs[:, :, at]
 
 
 def _transient(steps, watch, body, carry, accs, folds, n_transient, largest, ckpt):
