@@ -532,7 +532,7 @@ def check_noise(rng):
     through delays, each with a per-state sigma ``[n_states, 1]`` (TVB's
     ``nsig`` per state) and with equal rows (TVB's scalar ``nsig``); both
     simulators get the same standard normals z (ours through
-    ``config._internal.noise_samples``, TVB's white noise ``sqrt(dt) * z``
+    ``config.noise_samples``, TVB's white noise ``sqrt(dt) * z``
     through its random stream)."""
     a, b = 0.6, 0.15
     cases = (
@@ -560,7 +560,7 @@ def check_noise(rng):
             y0,
             noise=ours_noise(per_state),
         )
-        ours.config._internal.noise_samples = jnp.asarray(z)
+        ours.config.noise_samples = jnp.asarray(z)
         for label, sigma, nsig in (
             (f"noise-{name}", s, np.array([s**2 / 2.0])),  # TVB: g = sqrt(2 nsig)
             (f"noise-{name}-per-state", per_state, per_state[:, 0] ** 2 / 2.0),
@@ -576,7 +576,7 @@ def check_noise(rng):
                 noise_=tvb_noise(nsig=nsig, random_stream=feed, **kw),
             )
             require(feed.k == N_STEPS, f"TVB drew {feed.k} normals")
-            quiet = {"noise.sigma": sigma, "_internal.noise_samples": 0 * z}
+            quiet = {"noise.sigma": sigma, "noise_samples": 0 * z}
             distinct(got, ours.run("link", **quiet), label)
             report(label, got, ref)
 

@@ -27,13 +27,13 @@ from sweepjax.network import (
     Heun,
     LinearCoupling,
     Network,
-    Raw,
     ReducedWongWang,
     make_config,
     prepare,
 )
 from sweepjax.network._checks import Allowed, check_leaves
 from sweepjax.network._layout import leaf_rules
+from sweepjax.network._solution import Plan
 
 N, T1, DT = 3, 0.5, 0.1
 ALLOWED = {
@@ -206,13 +206,13 @@ def test_every_solver_checks_what_it_receives(each_solver):
 
 def test_good_values_give_identical_results(each_solver):
     solver, network, solve_fn, config = each_solver
-    unchecked = jax.jit(solver.build(network, 0.0, DT, 5, Raw(), 1))
+    unchecked = jax.jit(solver.build(network, Plan.recording(0.0, DT, 5)))
     np.testing.assert_array_equal(solve_fn(config).ys, unchecked(config).ys)
 
 
 def test_good_swept_values_give_identical_results_with_delays(prepared, batched):
     _, config = prepared
-    unchecked = Heun().build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    unchecked = Heun().build(delayed_network(), Plan.recording(0.0, DT, 5))
     dtype = config.graph.delays.dtype  # not weakly typed: batched serves
     delays = jnp.stack([jnp.full((N, N), d, dtype) for d in (0.0, 0.2, 0.4)])
     plain = jax.jit(
@@ -238,7 +238,7 @@ def _primitives(jaxpr, inside_loop: bool = False):
 @pytest.mark.parametrize("solver", (Euler(), Heun()), ids=solver_id)
 def test_the_check_is_one_branch_outside_the_time_loop(solver):
     solve_fn, config = prepare(delayed_network(), solver, 0.0, T1, DT)
-    unchecked = solver.build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    unchecked = solver.build(delayed_network(), Plan.recording(0.0, DT, 5))
     checked = list(_primitives(jax.make_jaxpr(solve_fn)(config).jaxpr))
     plain = list(_primitives(jax.make_jaxpr(unchecked)(config).jaxpr))
     # one more branch, before the loop (the buffer and edge checks were
@@ -318,7 +318,7 @@ def test_the_values_are_judged_on_the_host_not_by_compiled_reductions():
     checked leaf cost each network program 0.17 s of XLA compilation): one
     host callback judges the values, and the branch raises."""
     solve_fn, config = prepare(delayed_network(), Euler(), 0.0, T1, DT)
-    unchecked = Euler().build(delayed_network(), 0.0, DT, 5, Raw(), 1)
+    unchecked = Euler().build(delayed_network(), Plan.recording(0.0, DT, 5))
     checked = [n for n, _ in _primitives(jax.make_jaxpr(solve_fn)(config).jaxpr)]
     plain = [n for n, _ in _primitives(jax.make_jaxpr(unchecked)(config).jaxpr)]
     reductions = [n for n in checked if n.startswith("reduce")]

@@ -28,12 +28,9 @@ from sweepjax.network import (
     prepare,
 )
 from sweepjax.network._batching import Points
-from sweepjax.network._integrate import (
-    integrate,
-    make_body,
-    noise_increment,
-    noise_shape,
-)
+from sweepjax.network._body import make_body, noise_increment, noise_shape
+from sweepjax.network._integrate import integrate
+from sweepjax.network._solution import Plan
 
 _PREPARED = {}
 
@@ -72,9 +69,9 @@ def test_noise_is_normal_draw_of_the_key():
     network = rww_network(n=3, sigma=0.05)
     solve_fn, config = prepare(network, Euler(), 0.0, 1.0, 0.1)
     z = jax.random.normal(config.noise.key, (10, 1, 3))
-    config._internal.noise_samples = z
+    config.noise_samples = z
     injected = solve_fn(config).ys
-    config._internal.noise_samples = None
+    config.noise_samples = None
     np.testing.assert_allclose(solve_fn(config).ys, injected, rtol=1e-6)
     # Euler's first step: y0 + dt*f(y0) + sigma*sqrt(dt)*z[0]
     config.noise.sigma = jnp.zeros_like(config.noise.sigma)  # no recompile
@@ -86,9 +83,9 @@ def test_noise_is_normal_draw_of_the_key():
 
 def test_injected_zero_noise_equals_sigma_zero():
     solve_fn, config = noisy_heun(2.0)
-    config._internal.noise_samples = jnp.zeros((20, 1, 3))
+    config.noise_samples = jnp.zeros((20, 1, 3))
     zero_noise = solve_fn(config).ys
-    config._internal.noise_samples = None
+    config.noise_samples = None
     config.noise.sigma = jnp.zeros_like(config.noise.sigma)
     np.testing.assert_array_equal(zero_noise, solve_fn(config).ys)
 
@@ -96,7 +93,7 @@ def test_injected_zero_noise_equals_sigma_zero():
 @pytest.mark.parametrize("monitor", [Raw(), SubSample(5)], ids=repr)
 def test_wrong_noise_samples_shape_names_expected_shape(monitor):
     solve_fn, config = prepare(rww_network(n=4), Heun(), 0.0, 2.0, 0.1, monitor)
-    config._internal.noise_samples = jnp.zeros((19, 1, 4))
+    config.noise_samples = jnp.zeros((19, 1, 4))
     with pytest.raises(
         ValueError, match=r"noise_samples must have shape .*\(20, 1, 4\)"
     ):
@@ -106,7 +103,7 @@ def test_wrong_noise_samples_shape_names_expected_shape(monitor):
 def test_noise_samples_ignored_without_noise():
     solve_fn, config = prepare(rww_network(n=2, sigma=None), Heun(), 0.0, 1.0, 0.1)
     quiet = solve_fn(config).ys
-    config._internal.noise_samples = jnp.ones((10, 1, 2))
+    config.noise_samples = jnp.ones((10, 1, 2))
     np.testing.assert_array_equal(solve_fn(config).ys, quiet)
 
 
@@ -115,15 +112,15 @@ def test_noise_on_selected_states_only():
         SupHopf(), {}, DenseGraph(np.zeros((2, 2))), AdditiveNoise(0.1, states="y")
     )
     solve_fn, config = prepare(network, Euler(), 0.0, 0.1, 0.1)
-    config._internal.noise_samples = jnp.ones((1, 1, 2))
+    config.noise_samples = jnp.ones((1, 1, 2))
     noisy = solve_fn(config).ys
-    config._internal.noise_samples = jnp.zeros((1, 1, 2))
+    config.noise_samples = jnp.zeros((1, 1, 2))
     quiet = solve_fn(config).ys
     np.testing.assert_allclose(noisy[0, 0], quiet[0, 0])
     np.testing.assert_allclose(noisy[0, 1] - quiet[0, 1], 0.1 * np.sqrt(0.1), rtol=1e-5)
 
 
-def test_blockwise_noise_has_same_statistics():
+def test_subsampled_noise_is_the_raw_runs():
     # Ornstein-Uhlenbeck nodes: stationary std = sigma * sqrt(tau / 2) = 0.1
     network = Network(
         Linear(tau=2.0),
@@ -136,7 +133,7 @@ def test_blockwise_noise_has_same_statistics():
     sub_fn, _ = prepare(network, Heun(), 0.0, 200.0, 0.1, monitor=SubSample(10))
     raw, sub = raw_fn(config).ys[9::10], sub_fn(config).ys
     assert sub.shape == raw.shape == (200, 1, 64)
-    assert not np.allclose(raw, sub)
+    np.testing.assert_array_equal(raw, sub)  # the same noise, whatever is recorded
     for ys in (raw, sub):
         assert abs(float(ys.mean())) < 0.01
         np.testing.assert_allclose(float(ys[20:].std()), 0.1, rtol=0.1)
@@ -146,7 +143,7 @@ def test_blockwise_noise_has_same_statistics():
 def test_injected_noise_with_monitor_matches_raw(monitor):
     raw_fn, config = noisy_heun(2.0)
     mon_fn, _ = noisy_heun(2.0, monitor)
-    config._internal.noise_samples = jax.random.normal(jax.random.key(7), (20, 1, 3))
+    config.noise_samples = jax.random.normal(jax.random.key(7), (20, 1, 3))
     raw = np.asarray(raw_fn(config).ys).reshape(5, 4, 1, 3)
     expected = raw[:, -1] if isinstance(monitor, SubSample) else raw.mean(axis=1)
     np.testing.assert_allclose(mon_fn(config).ys, expected, rtol=1e-6, atol=1e-8)
@@ -154,7 +151,7 @@ def test_injected_noise_with_monitor_matches_raw(monitor):
 
 def test_initial_state_is_not_a_row():
     network = Network(Linear(), {}, DenseGraph(np.zeros((1, 1))))
-    ys = integrate(network, Euler().step, 0.0, 0.5, 2, Raw(), 1)(
+    ys = integrate(network, Euler().step, Plan.recording(0.0, 0.5, 2))(
         make_config(network)
     ).ys
     np.testing.assert_allclose(ys[:, 0, 0], [0.5, 0.25])
@@ -192,26 +189,16 @@ def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop, 
     def solve(fn, key, samples=None):
         point = copy.deepcopy(config)
         point.noise.key = key
-        point._internal.noise_samples = samples
+        point.noise_samples = samples
         solution = fn(point)
         return (
             solution.observed if fn is solve_fn and loop == "observed" else solution.ys
         )
 
     shape = (n_steps, 2, 4)  # both SupHopf states are noisy
-    if loop == "subsample":
 
-        def draw(key):  # block b of `every` steps from fold_in(key, b)
-            blocks = [
-                jax.random.normal(jax.random.fold_in(key, b), (every, 2, 4))
-                for b in range(n_steps // every)
-            ]
-            return jnp.concatenate(blocks)
-
-    else:
-
-        def draw(key):
-            return jax.random.normal(key, shape)
+    def draw(key):  # the same whatever is recorded or observed
+        return jax.random.normal(key, shape)
 
     drawn = jax.jit(jax.vmap(partial(solve, solve_fn)))(keys)
     if loop == "observed":
@@ -226,22 +213,14 @@ def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop, 
 @pytest.mark.parametrize("monitor", [Raw(), SubSample(5)], ids=repr)
 def test_keys_of_another_generator_are_drawn_whole(monitor):
     # an rbg key's draws cannot be made row by row: the loop slices one draw
-    # of the run (of each block for a decimating monitor)
+    # of the run, whatever is recorded
     solve_fn, config = noisy_heun(2.0, monitor)
     key = jax.random.key(3, impl="rbg")
     config.noise.key = key
     drawn = solve_fn(config).ys
-    if isinstance(monitor, SubSample):
-        z = jnp.concatenate(
-            [
-                jax.random.normal(jax.random.fold_in(key, b), (5, 1, 3))
-                for b in (0, 1, 2, 3)
-            ]
-        )
-    else:
-        z = jax.random.normal(key, (20, 1, 3))
+    z = jax.random.normal(key, (20, 1, 3))
     raw_fn, _ = noisy_heun(2.0)
-    config._internal.noise_samples = z
+    config.noise_samples = z
     expected = raw_fn(config).ys
     expected = expected[4::5] if isinstance(monitor, SubSample) else expected
     np.testing.assert_allclose(drawn, expected, rtol=1e-6, atol=1e-8)
@@ -273,17 +252,17 @@ def test_points_sharing_a_key_share_one_draw_per_step():
     batch.noise.sigma = jnp.array([1e-2, 3e-2])
     axes = jax.tree.map(lambda _: None, config)
     axes.noise.sigma = 0
-    _, carry = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
-    assert carry[3].shape == (1, 3)  # [n_noise_states, n_nodes]: no batch axis
+    _, carry, _ = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
+    assert carry.z.shape == (1, 3)  # [n_noise_states, n_nodes]: no batch axis
     batch.noise.key = jax.random.split(jax.random.key(1), 2)
     axes.noise.key = 0
-    _, carry = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
-    assert carry[3].shape == (2, 1, 3)  # each point its own draw
+    _, carry, _ = make_body(network, Points(batch, axes, 2), Heun().step, 0.0, 0.1, 20)
+    assert carry.z.shape == (2, 1, 3)  # each point its own draw
 
     def solve(sigma, samples=None):
         point = copy.deepcopy(config)
         point.noise.sigma = sigma
-        point._internal.noise_samples = samples
+        point.noise_samples = samples
         return solve_fn(point).ys
 
     swept = jax.vmap(solve)(jnp.array([1e-2, 3e-2]))

@@ -56,14 +56,14 @@ def test_layout_paths():
         "noise.sigma",
         "noise.key",
         "initial_state",
-        "_internal.noise_samples",
+        "noise_samples",
     ]
 
 
 def test_deterministic_network_has_empty_noise():
     config = make_config(rww_network(sigma=None))
     assert len(config.noise) == 0
-    assert config._internal.noise_samples is None
+    assert config.noise_samples is None
 
 
 @pytest.mark.parametrize("x64_mode", [False, True], ids=("float32", "float64"))
@@ -75,7 +75,7 @@ def test_leaves_take_the_default_float_and_keys_stay(x64_mode, key):
         config = make_config(delayed_network(key))
         dtype = jnp.result_type(float)
         for name, leaf in named_leaves(config).items():
-            if name not in ("noise.key", "_internal.noise_samples"):
+            if name not in ("noise.key", "noise_samples"):
                 assert isinstance(leaf, jax.Array) and leaf.dtype == dtype, name
     assert config.noise.key is key
     assert is_key_array(config.noise.key, raw=True)
@@ -138,7 +138,6 @@ def test_every_level_of_the_config_is_closed():
         "graph",
         "noise",
         "stimulus",
-        "_internal",
     ]
     for path, node in nodes.items():
         where = f"at '{path}' " if path else ""

@@ -11,7 +11,9 @@ from network_helpers import rww_network
 
 from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
 from sweepjax.network import (
+    Average,
     Heun,
+    Mean,
     Raw,
     SubSample,
     TemporalAverage,
@@ -99,4 +101,60 @@ def test_monitors_under_parallel_execution_on_two_devices(monitor):
     for i in range(len(space)):
         np.testing.assert_allclose(
             np.asarray(result[i]), solve_fn(space[i]).ys, rtol=1e-5, atol=1e-7
+        )
+
+
+K = 4
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """A noisy 3-node RWW run, recorded whole, and its config."""
+    network = rww_network(n=3, sigma=1e-2)
+    solve_fn, config = prepare(network, Heun(), 0.0, 2.0, 0.1)
+    return network, config, np.asarray(solve_fn(config).ys)
+
+
+def test_what_is_recorded_or_observed_never_changes_the_noise(noisy):
+    """One noise scheme: every recorded series and observer sees the raw
+    run's trajectory, bit for bit, in one solve or in separate ones."""
+    network, config, raw = noisy
+    observe = {
+        "raw": Raw(),
+        "sub": SubSample(K),
+        "avg": TemporalAverage(K),
+        "mean": Mean("S"),
+        "series": Average("S", period_ms=K * 0.1),
+    }
+    solve_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, observe=observe)
+    observed = solve_fn(config).observed
+    blocks = raw.reshape(-1, K, 1, 3)
+    np.testing.assert_array_equal(observed["raw"], raw)
+    np.testing.assert_array_equal(observed["sub"], raw[K - 1 :: K])
+    np.testing.assert_allclose(observed["avg"], blocks.mean(1), rtol=1e-6)
+    np.testing.assert_allclose(observed["mean"], raw[:, 0].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(observed["series"], blocks[:, :, 0].mean(1), rtol=1e-6)
+    for monitor, expected in [(SubSample(1), raw), (SubSample(K), raw[K - 1 :: K])]:
+        sub_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=monitor)
+        np.testing.assert_array_equal(sub_fn(config).ys, expected)
+    avg_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=TemporalAverage(K))
+    np.testing.assert_allclose(avg_fn(config).ys, blocks.mean(1), rtol=1e-6)
+
+
+def test_monitor_is_observe_of_the_same_series(noisy):
+    network, config, _ = noisy
+    mon_fn, _ = prepare(network, Heun(), 0.0, 2.0, 0.1, monitor=TemporalAverage(K))
+    obs_fn, _ = prepare(
+        network, Heun(), 0.0, 2.0, 0.1, observe={"avg": TemporalAverage(K)}
+    )
+    solution = mon_fn(config)
+    assert solution.observed == {}
+    np.testing.assert_array_equal(solution.ys, obs_fn(config).observed["avg"])
+
+
+def test_an_observed_series_needs_whole_blocks(noisy):
+    network, _, _ = noisy
+    with pytest.raises(ValueError, match=r"observes 15 steps, not a multiple of"):
+        prepare(
+            network, Heun(), 0.0, 2.0, 0.1, observe={"s": SubSample(K)}, transient=0.5
         )

@@ -86,7 +86,7 @@ def test_multiplicative_noise_scales_by_a_linear_function_of_the_state(x64):
     z = np.random.default_rng(0).normal(size=(20, 1, 2))
     noise = MultiplicativeNoise(0.3, a=2.0, b=0.1, key=0)
     solve_fn, config = prepare(linear_network(noise, [[0.5, -0.4]]), Euler(), 0, 2, 0.1)
-    config._internal.noise_samples = jnp.asarray(z)
+    config.noise_samples = jnp.asarray(z)
     ys = np.asarray(solve_fn(config).ys)
     x = np.array([0.5, -0.4])
     for k in range(20):
@@ -120,7 +120,7 @@ def test_per_state_sigma(x64):
     )  # fmt: skip
     solve_fn, config = prepare(network, Euler(), 0, 0.1, 0.1)
     z = np.random.default_rng(1).normal(size=(1, 2, 2))
-    config._internal.noise_samples = jnp.asarray(z)
+    config.noise_samples = jnp.asarray(z)
     step = np.asarray(solve_fn(config).ys)[0]
     np.testing.assert_allclose(step, np.array([[0.1], [0.4]]) * np.sqrt(0.1) * z[0])
 

@@ -44,6 +44,7 @@ from sweepjax.network import (
     prepare,
 )
 from sweepjax.network._metrics import fc, fcd
+from sweepjax.network._observer import Timing
 from sweepjax.network._observers import AbstractObserver
 
 DT, T1, TRANSIENT = 0.1, 30.0, 5.0
@@ -492,3 +493,38 @@ def test_degenerate_statistics_warn_at_prepare_naming_the_observer():
         warnings.simplefilter("error")
         observe = {"fc": FC(bold), "fcd": FCD(bold, window=3, step=1)}
         prepare(hopf(2), Heun(), 0.0, 5.0, 0.1, observe=observe, transient=1.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: Average("x", period_ms=np.inf), "period_ms"),
+        (lambda: HRFBold("x", tr_ms=np.inf), "tr_ms"),
+        (lambda: BOLD("x", tr_ms=np.inf), "tr_ms"),
+        (
+            lambda: prepare(
+                hopf(), Heun(), 0.0, T1, DT, observe={"m": Mean("x")}, transient=np.inf
+            ),
+            "transient",
+        ),
+    ],
+    ids=["Average", "HRFBold", "BOLD", "transient"],
+)
+def test_an_infinite_duration_is_a_value_error_naming_it(make, name):
+    with pytest.raises(ValueError, match=f"{name} must be .* finite, got {name}=inf"):
+        make()
+
+
+@pytest.mark.parametrize(
+    "observer",
+    [Average("x", 1.0), BOLD("x", tr_ms=1.0), HRFBold("x", tr_ms=4.0)],
+    ids=repr,
+)
+def test_bind_makes_a_new_observer_and_changes_none(observer):
+    bound = observer.bind(0.1, 80)
+    assert bound is not observer and type(bound) is type(observer)
+    assert (observer.timing, observer.n_samples) == (None, 0)  # unchanged
+    assert bound.timing == Timing(0.1, 80)
+    assert bound.n_samples == round(8.0 / observer.period_ms)
+    of = FC(observer).bind(0.1, 80)
+    assert of.source.timing == Timing(0.1, 80) and FC(observer).source is observer

@@ -37,6 +37,7 @@ from sweepjax.network import (
     Heun,
     LinearCoupling,
     Network,
+    Plan,
     Raw,
     ReducedWongWang,
     Solution,
@@ -79,7 +80,7 @@ def test_shapes_times_and_reproducible(solver, monitor):
 
 def test_jit_equals_eager(noisy):
     solver, network, solve_fn, config = noisy
-    eager = solver.build(network, 0.0, DT, N_STEPS, Raw(), 1)(config)
+    eager = solver.build(network, Plan.recording(0.0, DT, N_STEPS))(config)
     jitted = solve_fn(config)
     np.testing.assert_array_equal(eager.ts, jitted.ts)
     np.testing.assert_allclose(eager.ys, jitted.ys, rtol=1e-6, atol=1e-8)
@@ -161,7 +162,7 @@ def _run_feature(solver, feature):
         solve_fn, config = prepare(rww_network(n=2), solver, 0.0, 1.0, 0.1, monitor)
     else:
         solve_fn, config = prepare(rww_network(n=2), solver, 0.0, 1.0, 0.1)
-        config._internal.noise_samples = jnp.zeros((10, 1, 2))
+        config.noise_samples = jnp.zeros((10, 1, 2))
     return solve_fn(config).ys
 
 
@@ -182,18 +183,19 @@ def test_solver_builds_what_prepare_jits():
     class Constant(AbstractSolver):
         """Holds the initial state: enough to see prepare dispatch to build."""
 
-        def build(self, network, t0, dt, n_steps, monitor, unroll):
-            calls.append((t0, dt, n_steps, monitor.every, unroll))
+        def build(self, network, plan):
+            monitor = repr(plan.monitor)
+            calls.append((plan.t0, plan.dt, plan.n_steps, monitor, plan.unroll))
 
             def solve(config):
                 y0 = jnp.asarray(config.initial_state)
-                return Solution(Raw().times(t0, dt, n_steps), jnp.stack([y0] * n_steps))
+                return Solution(plan.times(), jnp.stack([y0] * plan.n_steps))
 
             return solve
 
     solve_fn, config = prepare(rww_network(n=2), Constant(), 0.0, 0.5, 0.1, unroll=2)
     ts, ys, _ = solve_fn(config)
-    assert calls == [(0.0, 0.1, 5, 1, 2)]
+    assert calls == [(0.0, 0.1, 5, "Raw()", 2)]
     assert ys.shape == (5, 1, 2) and np.all(ys == 0.1)
 
 

@@ -23,7 +23,7 @@ fcd_wasserstein wasserstein_distance
 ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCoupling
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
-leaf
+leaf Plan
 """.split()
 
 

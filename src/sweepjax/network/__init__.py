@@ -88,7 +88,7 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
-from sweepjax.network._solution import Solution
+from sweepjax.network._solution import Plan, Solution
 from sweepjax.network._solvers import (
     RK4,
     AbstractFixedStepSolver,
@@ -160,6 +160,7 @@ __all__ = [
     "SigmoidalCoupling",
     "SigmoidalJansenRitCoupling",
     "Sinusoid",
+    "Plan",
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",

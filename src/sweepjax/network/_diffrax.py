@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
+from sweepjax.network._body import noise_samples
 from sweepjax.network._layout import initial_state_of
-from sweepjax.network._monitors import AbstractMonitor, Raw, SubSample
+from sweepjax.network._monitors import Raw, SubSample
 from sweepjax.network._network import Network
-from sweepjax.network._observers import Observation
 from sweepjax.network._rhs import make_drive, make_rhs
-from sweepjax.network._solution import Solution, SolveFn
+from sweepjax.network._solution import Plan, Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
 if TYPE_CHECKING:
@@ -42,8 +42,8 @@ class Diffrax(AbstractSolver):
     vector field sees states clamped into the dynamics' ``state_bounds`` and
     the saved states are clamped, and a stimulus takes the value of the
     ``dt``-step that holds each evaluation time. Not supported (a
-    ``ValueError`` says so): delayed couplings and ``TemporalAverage`` (at
-    ``prepare``), ``config._internal.noise_samples`` (at the solve); use the
+    ``ValueError`` says so): delayed couplings, observers and ``TemporalAverage``
+    (at ``prepare``), ``config.noise_samples`` (at the solve); use the
     native solvers for those. ``unroll`` is ignored.
 
     >>> import diffrax
@@ -75,25 +75,18 @@ class Diffrax(AbstractSolver):
     def __repr__(self) -> str:
         return f"Diffrax({self.solver!r}, {self.stepsize_controller!r})"
 
-    def build(
-        self,
-        network: Network,
-        t0: float,
-        dt: float,
-        n_steps: int,
-        monitor: AbstractMonitor,
-        unroll: int,
-        observation: Observation | None = None,
-    ) -> SolveFn:
-        if observation is not None:
-            raise ValueError(
-                "Diffrax does not run observers (observe=...); use Euler(), "
-                "Heun() or RK4(), or compute the summaries from Diffrax's ys."
-            )
+    #: It records Raw and SubSample only, runs no observers, and takes no
+    #: delayed couplings (:meth:`AbstractSolver.check_plan`).
+    observes = False
+    records = (Raw, SubSample)
+    delays = False
+
+    def build(self, network: Network, plan: Plan) -> SolveFn:
+        self.check_plan(network, plan)
         import diffrax as dfx
 
-        _check_supported(network, monitor)
-        ts_host = monitor.times(t0, dt, n_steps // monitor.every)
+        t0, dt, n_steps, monitor = plan.t0, plan.dt, plan.n_steps, plan.monitor
+        ts_host = plan.times()
         t_end = t0 + n_steps * dt
         dt0 = dt if self.dt0 is None else self.dt0
         max_steps = self.max_steps or max(4096, 4 * n_steps)
@@ -123,7 +116,7 @@ class Diffrax(AbstractSolver):
 
             terms: dfx.AbstractTerm = dfx.ODETerm(field)
             if network.noise is not None:
-                noise = _diffusion(network, config, t0, t_end, tol, y0)
+                noise = _diffusion(network, config, plan, tol, y0)
                 terms = dfx.MultiTerm(terms, noise)
             sol = dfx.diffeqsolve(
                 terms,
@@ -143,34 +136,19 @@ class Diffrax(AbstractSolver):
         return solve
 
 
-def _check_supported(network: Network, monitor: AbstractMonitor) -> None:
-    delayed = [name for name, c in network.coupling.items() if c.delayed]
-    if delayed:
-        raise ValueError(
-            f"Diffrax does not support delayed couplings ({delayed}); use Euler(), "
-            "Heun() or RK4()."
-        )
-    if type(monitor) not in (Raw, SubSample):
-        raise ValueError(
-            f"Diffrax supports the Raw and SubSample monitors, got {monitor!r}; "
-            "use Euler(), Heun() or RK4() for other monitors."
-        )
-
-
 def _diffusion(
     network: Network,
     config: Config,
-    t0: float,
-    t_end: float,
+    plan: Plan,
     tol: float,
     y0: jax.Array,
 ) -> dfx.ControlTerm:
     """``g(y) * dW`` on the noisy states (``g`` the noise's diffusion), ``dW``
     from a Brownian tree keyed by ``config.noise.key``, ``[n_states,
     n_nodes]``."""
-    if config._internal.noise_samples is not None:
+    if noise_samples(network, config, plan.n_steps) is not None:
         raise ValueError(
-            "config._internal.noise_samples is not used by Diffrax, which "
+            "config.noise_samples is not used by Diffrax, which "
             "draws a VirtualBrownianTree from config.noise.key; set it to "
             "None or use a native solver."
         )
@@ -178,8 +156,9 @@ def _diffusion(
     import lineax as lx
 
     index = np.asarray(network.noise_index)
+    t_end = plan.t0 + plan.n_steps * plan.dt
     brownian = dfx.VirtualBrownianTree(
-        t0, t_end, tol=tol, shape=y0.shape, key=config.noise.key
+        plan.t0, t_end, tol=tol, shape=y0.shape, key=config.noise.key
     )
 
     def diagonal(t, y, args):

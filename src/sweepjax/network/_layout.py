@@ -44,7 +44,7 @@ def _walk(network: Network) -> dict[str, Any]:
         "noise": part(network.noise),
         "stimulus": named(network.stimulus),
         "initial_state": Leaf(network.initial_state, INITIAL_STATE),
-        "_internal": {"noise_samples": Leaf(None, None)},
+        "noise_samples": Leaf(None, None),
     }
 
 
@@ -74,9 +74,10 @@ def make_config(network: Network) -> Config:
     ``graph.weights`` (and ``graph.delays``), ``noise.sigma`` and
     ``noise.key`` (an empty ``noise`` when deterministic),
     ``stimulus.<name>.<param>``, ``initial_state``
-    ``[n_states, n_nodes]`` and ``_internal.noise_samples`` (None): each
-    component's ``leaves()``. Floats take JAX's default float dtype; keys are
-    kept as given.
+    ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is drawn
+    from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
+    n_nodes]`` used instead): each component's ``leaves()``. Floats take
+    JAX's default float dtype; keys are kept as given.
 
     Every level is a closed :class:`sweepjax.Config`: existing fields take
     new values and sweep axes, but a name the layout lacks (a typo such as

@@ -1,42 +1,70 @@
-"""Monitors: what a solve records, so long runs need not keep every step."""
+"""Recorded series: the trajectory itself (:class:`Raw`), every k-th state
+(:class:`SubSample`) or block means (:class:`TemporalAverage`).
+
+They are observers like the others (``observe={"ys": SubSample(10)}``), run
+by the same loop on the same noise, so what is recorded of a point never
+changes its numbers. ``prepare(..., monitor=SubSample(10))`` is the short
+spelling that puts the records in ``Solution.ys``.
+"""
 
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 import jax
 import numpy as np
 
 from sweepjax._tree import check_positive_int
+from sweepjax.network._network import Network
+from sweepjax.network._observer import AbstractObserver
 
 
-class AbstractMonitor(abc.ABC):
-    """Reduces each block of ``every`` consecutive states to one record.
+class AbstractMonitor(AbstractObserver):
+    """Reduces each block of ``every`` consecutive states (all state
+    variables, ``[n_states, n_nodes]``) to one record:
+    ``[n_observed // every, n_states, n_nodes]``.
 
-    ``init(y)`` gives an empty accumulator (``y`` is a template state
-    ``[n_states, n_nodes]``), ``update(acc, y)`` folds in the state after each
-    step of the block, ``finalize(acc)`` turns it into the record; ``times``
-    gives the time stamp of each record. Only one block's accumulator is ever
-    held, so memory is ``O(n_steps / every)``.
+    The loop hands it the states of a few whole blocks at a time,
+    ``record_block(xs)``, and stacks what it returns; nothing is carried
+    from step to step (``init``, ``update`` and ``finalize`` keep an empty
+    accumulator). ``times`` gives the time stamp of each record. The
+    observed steps must be a whole number of blocks.
     """
 
+    states = None
     every: int
 
-    @abc.abstractmethod
-    def init(self, y: jax.Array) -> jax.Array:
-        """Empty accumulator, shaped after the template state ``y``."""
+    def index(self, network: Network) -> tuple[int, ...]:
+        """Every state variable."""
+        return tuple(range(network.dynamics.n_states))
+
+    def bind(self, dt: float, n_steps: int) -> AbstractMonitor:
+        if n_steps % self.every:
+            raise ValueError(
+                f"{self!r} records one state per {self.every} steps, and the run "
+                f"observes {n_steps} steps, not a multiple of every={self.every}; "
+                "adjust t1 (or the transient) or every."
+            )
+        return self
 
     @abc.abstractmethod
-    def update(self, acc: jax.Array, y: jax.Array) -> jax.Array:
-        """Fold one more state into the accumulator."""
-
-    def finalize(self, acc: jax.Array) -> jax.Array:
-        """The record of a block."""
-        return acc
+    def record_block(self, xs: jax.Array) -> jax.Array:
+        """The records of the states ``xs`` ``[rows, ...]`` of consecutive
+        steps (``rows`` a multiple of ``every``): ``[rows // every, ...]``."""
 
     @abc.abstractmethod
     def times(self, t0: float, dt: float, n_records: int) -> np.ndarray:
         """Time of each of the ``n_records`` records."""
+
+    def init(self, x: jax.Array) -> Any:
+        return ()
+
+    def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
+        return acc
+
+    def finalize(self, acc: Any, count: jax.Array) -> Any:
+        return acc
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(every={self.every})"
@@ -51,11 +79,8 @@ class Raw(AbstractMonitor):
 
     every = 1
 
-    def init(self, y):
-        return y
-
-    def update(self, acc, y):
-        return y
+    def record_block(self, xs):
+        return xs
 
     def times(self, t0, dt, n_records):
         return t0 + dt * np.arange(1, n_records + 1)
@@ -64,14 +89,10 @@ class Raw(AbstractMonitor):
         return "Raw()"
 
 
-class SubSample(Raw):
-    """Every ``every``-th step: the state after steps ``every, 2*every, ...``.
-
-    The additive noise of a block is the draw of
-    ``jax.random.fold_in(config.noise.key, block_index)`` (made a step at a
-    time inside the loop), so the noise is never materialised for the whole
-    run (the realisation therefore differs
-    from an unmonitored run; its statistics do not).
+class SubSample(AbstractMonitor):
+    """Every ``every``-th step: the state after steps ``every, 2*every, ...``,
+    the rows ``every - 1 :: every`` of :class:`Raw`'s trajectory (the same
+    numbers: the noise does not depend on what is recorded).
 
     >>> monitor = SubSample(every=10)   # dt = 0.1 ms -> one record per ms
     """
@@ -79,17 +100,16 @@ class SubSample(Raw):
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)
 
+    def record_block(self, xs):
+        return xs[self.every - 1 :: self.every]
+
     def times(self, t0, dt, n_records):
         return t0 + dt * self.every * np.arange(1, n_records + 1)
-
-    def __repr__(self) -> str:
-        return AbstractMonitor.__repr__(self)
 
 
 class TemporalAverage(AbstractMonitor):
     """Mean of the states after each step of consecutive ``every``-step blocks,
-    stamped at the mean time of the block. Noise is drawn per block as for
-    :class:`SubSample`.
+    stamped at the mean time of the block.
 
     >>> monitor = TemporalAverage(every=10)
     """
@@ -97,14 +117,9 @@ class TemporalAverage(AbstractMonitor):
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)
 
-    def init(self, y):
-        return jax.numpy.zeros_like(y)
-
-    def update(self, acc, y):
-        return acc + y
-
-    def finalize(self, acc):
-        return acc / self.every
+    def record_block(self, xs):
+        blocks = xs.reshape(xs.shape[0] // self.every, self.every, *xs.shape[1:])
+        return blocks.sum(1) / self.every
 
     def times(self, t0, dt, n_records):
         start = t0 + dt * self.every * np.arange(n_records)

@@ -61,11 +61,11 @@ class AdditiveNoise(AbstractNoise):
 
     ``z = jax.random.normal(config.noise.key, (n_steps, n_noise_states,
     n_nodes))`` is drawn once per solve, or taken from
-    ``config._internal.noise_samples`` when that is set. ``sigma`` is a scalar
+    ``config.noise_samples`` when that is set. ``sigma`` is a scalar
     or broadcasts to ``[n_noise_states, n_nodes]``, finite and >= 0 (checked
     here and, when swept, in the solve); ``states`` names the noisy state
-    variables (all by default). With a decimating monitor the draw is made
-    per recorded block instead (see :class:`SubSample`).
+    variables (all by default). The draw is the same whatever is
+    recorded or observed of the run.
 
     >>> noise = AdditiveNoise(sigma=1e-3, key=jax.random.key(0))
     """

@@ -18,7 +18,7 @@ from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._observers import AbstractObserver, check_observation
-from sweepjax.network._solution import Solution, SolveFn
+from sweepjax.network._solution import Plan, Solution, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
 
@@ -154,9 +154,10 @@ def prepare(
         check = BufferCheck(graph, network.graph.max_delay, dt)
         config.graph.add_field_check("delays", check)
     if observation is None:
-        solve = solver.build(network, t0, dt, n_steps, monitor, unroll)
+        plan = Plan.recording(t0, dt, n_steps, monitor, unroll)
     else:
-        solve = solver.build(network, t0, dt, n_steps, monitor, unroll, observation)
+        plan = Plan(t0, dt, n_steps, observation, unroll=unroll)
+    solve = solver.build(network, plan)
     rules = leaf_rules(network)
 
     def checked_solve(values: Config) -> Solution:

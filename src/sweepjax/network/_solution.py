@@ -1,13 +1,17 @@
-"""Solution: what a prepared network's ``solve_fn(config)`` returns."""
+"""Solution and Plan: what a solver is asked for, and what its solve returns."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
 from sweepjax._config import Config
+from sweepjax.network._monitors import AbstractMonitor, Raw
+from sweepjax.network._observers import Observation
 
 
 class Solution(NamedTuple):
@@ -34,3 +38,66 @@ class Solution(NamedTuple):
 
 #: ``solve(config) -> Solution``: what a solver builds and ``prepare`` jits.
 SolveFn = Callable[[Config], Solution]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a solver's ``build`` is asked to integrate and save.
+
+    ``n_steps`` steps of ``dt`` (ms) from ``t0``; ``observation`` the
+    observers run (bound to the run) and the transient; ``record`` the name
+    of the one among them whose records become ``Solution.ys`` (the
+    ``monitor=`` of ``prepare``; None: ``ys`` has no rows); ``unroll`` the
+    steps per loop iteration (speed only).
+
+    >>> plan = Plan.recording(0.0, 0.1, 50)             # every state
+    >>> plan = Plan.recording(0.0, 0.1, 50, SubSample(5), unroll=2)
+    """
+
+    t0: float
+    dt: float
+    n_steps: int
+    observation: Observation
+    record: str | None = None
+    unroll: int = 1
+
+    #: The output name of the series ``recording`` saves as ``ys``.
+    RECORD = "ys"
+
+    @classmethod
+    def recording(
+        cls,
+        t0: float,
+        dt: float,
+        n_steps: int,
+        monitor: AbstractMonitor | None = None,
+        unroll: int = 1,
+    ) -> Plan:
+        """A plan that records ``monitor`` (:class:`Raw` by default) from the
+        first step as ``Solution.ys``."""
+        monitor = (Raw() if monitor is None else monitor).bind(dt, n_steps)
+        return cls(
+            t0, dt, n_steps, Observation({cls.RECORD: monitor}), cls.RECORD, unroll
+        )
+
+    @property
+    def monitor(self) -> AbstractMonitor | None:
+        """The recorded series (None when nothing becomes ``ys``)."""
+        return None if self.record is None else self.observation.observers[self.record]
+
+    def times(self) -> np.ndarray:
+        """``[n_records]``: the time stamps of ``Solution.ys``."""
+        monitor = self.monitor
+        if monitor is None:
+            return np.zeros(0)
+        return monitor.times(self.t0, self.dt, self.n_steps // monitor.every)
+
+    def solution(self, observed: dict[str, Any], like: jax.Array) -> Solution:
+        """The :class:`Solution` of the observers' results ``observed`` (with a
+        leading batch axis); ``like`` a state giving the dtype and shape."""
+        observed = dict(observed)
+        if self.record is None:
+            ys = jax.numpy.zeros((like.shape[0], 0, *like.shape[1:]), like.dtype)
+        else:
+            ys = observed.pop(self.record)
+        return Solution(jax.numpy.asarray(self.times(), ys.dtype), ys, observed)

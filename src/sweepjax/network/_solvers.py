@@ -2,7 +2,7 @@
 
 :class:`AbstractSolver` is the one interface ``prepare`` knows. The native
 fixed-step schemes share :class:`AbstractFixedStepSolver`, whose ``build``
-runs the scheme's ``step`` in one ``lax.scan`` (see ``_integrate.py``); a new
+runs the scheme's ``step`` in the one loop (see ``_integrate.py``); a new
 scheme is one small subclass that writes ``step``.
 """
 
@@ -12,39 +12,62 @@ import abc
 
 import jax
 
-from sweepjax.network._integrate import Derivative, integrate
+from sweepjax.network._body import Derivative
+from sweepjax.network._integrate import integrate
 from sweepjax.network._monitors import AbstractMonitor
 from sweepjax.network._network import Network
-from sweepjax.network._observers import Observation
-from sweepjax.network._solution import SolveFn
+from sweepjax.network._solution import Plan, SolveFn
 
 
 class AbstractSolver(abc.ABC):
-    """How a network is integrated: ``build(...)`` returns ``solve(config)``.
+    """How a network is integrated: ``build(network, plan)`` returns
+    ``solve(config)``.
 
-    ``build(network, t0, dt, n_steps, monitor, unroll)`` is called once by
-    ``prepare`` with a validated time grid (``n_steps`` steps of ``dt`` from
-    ``t0``, a multiple of ``monitor.every``); it rejects what the solver does
-    not support with a ``ValueError`` and returns a pure function
-    ``solve(config) -> Solution`` with ``ys``
-    ``[n_steps // monitor.every, n_states, n_nodes]``, which ``prepare`` jits.
+    ``build`` is called once by ``prepare`` with a validated :class:`Plan`
+    (``n_steps`` steps of ``dt`` from ``t0``, what to save); it returns a
+    pure function ``solve(config) -> Solution``, which ``prepare`` jits.
+    What a solver supports is in its type: ``observes`` (runs observers),
+    ``records`` (the recorded series it can make ``ys`` of) and ``delays``
+    (delayed couplings); :meth:`check_plan` turns the rest into a
+    ``ValueError`` at ``prepare``.
 
-    >>> solve = Heun().build(network, 0.0, 0.1, 50, Raw(), unroll=1)
+    >>> solve = Heun().build(network, Plan.recording(0.0, 0.1, 50))
     """
 
+    #: Whether it runs observers (``prepare(observe=...)``).
+    observes: bool = True
+    #: The recorded series (monitors) it can save as ``ys``.
+    records: tuple[type[AbstractMonitor], ...] = (AbstractMonitor,)
+    #: Whether it integrates delayed couplings.
+    delays: bool = True
+
     @abc.abstractmethod
-    def build(
-        self,
-        network: Network,
-        t0: float,
-        dt: float,
-        n_steps: int,
-        monitor: AbstractMonitor,
-        unroll: int,
-        observation: Observation | None = None,
-    ) -> SolveFn:
-        """The solve function of ``network`` on this time grid (observing
-        instead of recording when ``observation`` is given)."""
+    def build(self, network: Network, plan: Plan) -> SolveFn:
+        """The solve function of ``network`` that runs ``plan``."""
+
+    def check_plan(self, network: Network, plan: Plan) -> None:
+        """A ``ValueError`` naming what of ``network`` or ``plan`` this
+        solver does not support (its ``observes``, ``records``, ``delays``)."""
+        name = type(self).__name__
+        natives = "use Euler(), Heun() or RK4()"
+        observers = plan.observation.observers
+        if not self.observes and set(observers) != {plan.record}:
+            raise ValueError(
+                f"{name} does not run observers (observe=...); {natives}, or "
+                f"compute the summaries from {name}'s ys."
+            )
+        delayed = [k for k, c in network.coupling.items() if c.delayed]
+        if delayed and not self.delays:
+            raise ValueError(
+                f"{name} does not support delayed couplings ({delayed}); {natives}."
+            )
+        monitor = plan.monitor
+        if monitor is not None and not isinstance(monitor, self.records):
+            kinds = " and ".join(kind.__name__ for kind in self.records)
+            raise ValueError(
+                f"{name} supports the {kinds} monitors, got {monitor!r}; "
+                f"{natives} for other monitors."
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -57,8 +80,8 @@ class AbstractFixedStepSolver(AbstractSolver):
     delayed coupling already held fixed for the step), ``y`` is
     ``[n_states, n_nodes]`` and ``dW`` the additive noise increment of the step
     (same shape) or None for a deterministic run. ``order`` is the
-    deterministic convergence order. Supports delays, every monitor and
-    injected ``noise_samples``; ``unroll`` sets the scan's unrolling.
+    deterministic convergence order. Supports delays, every observer and monitor and
+    ``config.noise_samples``; ``unroll`` sets the scan's unrolling.
 
     ``checkpoint=True`` (the default) runs the steps of a derivative in
     blocks under ``jax.checkpoint`` (a forward run is one plain loop either
@@ -89,27 +112,9 @@ class AbstractFixedStepSolver(AbstractSolver):
     ) -> jax.Array:
         """Advance ``y`` from ``t`` to ``t + dt``."""
 
-    def build(
-        self,
-        network: Network,
-        t0: float,
-        dt: float,
-        n_steps: int,
-        monitor: AbstractMonitor,
-        unroll: int,
-        observation: Observation | None = None,
-    ) -> SolveFn:
-        return integrate(
-            network,
-            self.step,
-            t0,
-            dt,
-            n_steps,
-            monitor,
-            unroll,
-            observation,
-            self.checkpoint,
-        )
+    def build(self, network: Network, plan: Plan) -> SolveFn:
+        self.check_plan(network, plan)
+        return integrate(network, self.step, plan, self.checkpoint)
 
     def __repr__(self) -> str:
         flag = "" if self.checkpoint else "checkpoint=False"
