@@ -161,7 +161,7 @@ def ks_distance(a: jax.Array, b: jax.Array) -> jax.Array:
     >>> ks_distance(jnp.array([1.0, 2.0, 2.0]), jnp.array([2.0, 3.0]))
     Array(0.5, dtype=float32)
     """
-    return _ks_distance(_sample(a, "a"), _sample(b, "b"))
+    return _ks_distance(check_sample(a, "a"), check_sample(b, "b"))
 
 
 def fcd_distance(fcd_a: jax.Array, fcd_b: jax.Array) -> jax.Array:
@@ -316,8 +316,8 @@ def _square(matrix: jax.Array, name: str, minimum: int = 0) -> jax.Array:
     return matrix
 
 
-def _sample(sample: jax.Array, name: str) -> jax.Array:
-    """``sample`` as a non-empty 1-D array."""
+def check_sample(sample: jax.Array, name: str) -> jax.Array:
+    """``sample`` as a non-empty 1-D array, or a ValueError naming ``name``."""
     sample = jnp.asarray(sample)
     if sample.ndim != 1 or sample.shape[0] == 0:
         raise ValueError(

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax.network._metrics import upper_triangle
+from sweepjax.network._metrics import check_sample, upper_triangle
 
 __all__ = ["fcd_wasserstein", "wasserstein_distance"]
 
@@ -62,7 +62,7 @@ def wasserstein_distance(
     >>> float(wasserstein_distance(jnp.array([0.0, 1.0]), jnp.array([0.5])))
     0.5
     """
-    a, b = _sample(a, "a"), _sample(b, "b")
+    a, b = check_sample(a, "a"), check_sample(b, "b")
     dtype = jnp.result_type(a, b)
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
@@ -126,15 +126,6 @@ def fcd_wasserstein(
             )
         values.append(upper_triangle(matrix, 1))
     return wasserstein_distance(*values, bandwidth, grid)
-
-
-def _sample(sample: jax.Array, name: str) -> jax.Array:
-    sample = jnp.asarray(sample)
-    if sample.ndim != 1 or sample.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` must be a non-empty 1-D sample, got shape {sample.shape}."
-        )
-    return sample
 
 
 def _grid(grid: jax.Array | None, dtype) -> jax.Array:
