@@ -2,18 +2,23 @@
 
 Leaf names (`path_name`), hidden-axis detection (`find_hidden`), the one way to
 recognise a PRNG key (`is_key_array`), the one positive-integer check
-(`check_positive_int`) and the one integer-index check (`as_index`).
+(`check_positive_int`), the one integer-index check (`as_index`), and how a
+model's run-time checks are raised (`raise_checks`, `collecting_checks`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import operator
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
 #: Name of a pytree's root when it is itself a leaf (a model returning one
@@ -158,3 +163,38 @@ def object_cells(items: Any) -> np.ndarray:
     for i, item in enumerate(items):
         cells[i] = item
     return cells
+
+
+#: True while an executor traces a model whose checks it collects.
+_COLLECTING = contextvars.ContextVar("sweepjax_collecting_checks", default=False)
+
+
+@contextlib.contextmanager
+def collecting_checks() -> Iterator[None]:
+    """Trace a model in this block for a program wrapped in
+    ``checkify.checkify(..., errors=checkify.user_checks)``: the checks
+    `raise_checks` meets become part of that program's error output, which
+    the caller raises on the host (``err.throw()``) after the run."""
+    token = _COLLECTING.set(True)
+    try:
+        yield
+    finally:
+        _COLLECTING.reset(token)
+
+
+def _throw(error: checkify.Error) -> None:
+    error.throw()
+
+
+def raise_checks(error: checkify.Error) -> None:
+    """Raise a failed check of `error` (a `checkify` error value) where it
+    can be raised without a host callback in the compiled program: at once
+    when `error` holds values; as an error of the enclosing executor's
+    program under `collecting_checks` (no callback either); otherwise
+    (the user's own ``jax.jit`` of a checked function) through a host
+    callback, which keeps the check but makes that program uncacheable."""
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(error))
+    if not traced or _COLLECTING.get():
+        checkify.check_error(error)
+    else:
+        jax.debug.callback(_throw, error)

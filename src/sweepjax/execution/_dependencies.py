@@ -33,7 +33,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
 
 from sweepjax._sink import model_name
 from sweepjax._space import Space
-from sweepjax._tree import path_name
+from sweepjax._tree import collecting_checks, path_name
 
 __all__ = [
     "PointTrace",
@@ -65,7 +65,9 @@ def point_program(
     the model at one point (`positions`: ``[n_dims]`` int32), where `tables`
     are the axes' values (`space.tables`) and `dynamic` the array leaves of
     the fixed state, `args` and `kwargs`; every other leaf (strings, Python
-    objects and numbers) is closed over as a compile-time constant.
+    objects and numbers) is closed over as a compile-time constant. The
+    model is traced under `collecting_checks`: whoever compiles `point`
+    wraps it in ``checkify.checkify`` and raises its error after the run.
     """
     fixed = space.fixed_leaves()
     dynamic, static = eqx.partition((fixed, args, kwargs), eqx.is_array)
@@ -74,7 +76,8 @@ def point_program(
         fixed, args, kwargs = eqx.combine(dynamic, static)
         state = space.assemble(pos, tables=tables, fixed=fixed)
         try:
-            return model(state, *args, **kwargs)
+            with collecting_checks():
+                return model(state, *args, **kwargs)
         except TypeError as err:
             if not _needs_concrete_value(err):
                 raise

@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.experimental import checkify
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -62,7 +63,11 @@ class CompiledSweep:
     numbers) is closed over as a compile-time constant (`point_program`).
     A device's share of a batch holds at least `MIN_VMAP` points. Given the
     point's `trace` (a store run fingerprints it), the batch function batches
-    that traced program instead of tracing the model again.
+    that traced program instead of tracing the model again. The program is
+    wrapped in ``checkify.checkify``: a check that fails inside the model (a
+    network solve's, `sweepjax._tree.raise_checks`) is an output of the
+    batch, raised on the host when the batch is collected (`stream`), not a
+    host callback, so JAX's persistent compilation cache can store it.
     """
 
     def __init__(
@@ -86,23 +91,22 @@ class CompiledSweep:
         if n_pmap == 1:
             self._pos_sharding = jax.sharding.SingleDeviceSharding(devices[0])
             replicated = self._pos_sharding
-            fn = jax.jit(chunk)
+            fn = jax.jit(checkify.checkify(chunk, errors=checkify.user_checks))
         else:
             mesh = Mesh(np.array(devices), (_AXIS,))
             self._pos_sharding = NamedSharding(mesh, P(_AXIS))
             replicated = NamedSharding(mesh, P())
-            fn = jax.jit(
-                jax.shard_map(
-                    chunk,
-                    mesh=mesh,
-                    in_specs=(P(), P(), P(_AXIS)),
-                    out_specs=P(_AXIS),
-                    # Points are independent: no cross-device values to check,
-                    # and the check rejects models whose loops start from an
-                    # unbatched carry (a scan from a fixed initial state).
-                    check_vma=False,
-                )
+            sharded = jax.shard_map(
+                chunk,
+                mesh=mesh,
+                in_specs=(P(), P(), P(_AXIS)),
+                out_specs=P(_AXIS),
+                # Points are independent: no cross-device values to check,
+                # and the check rejects models whose loops start from an
+                # unbatched carry (a scan from a fixed initial state).
+                check_vma=False,
             )
+            fn = jax.jit(checkify.checkify(sharded, errors=checkify.user_checks))
         self._inputs = jax.device_put((dynamic, space.tables), replicated)
         n_dims = len(space.effective_axes)
         pos = jax.ShapeDtypeStruct(
@@ -113,7 +117,7 @@ class CompiledSweep:
         lowered = traced.lower()
         self._compiled = lowered.compile()
         self.point_struct = jax.tree.map(
-            lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), lowered.out_info
+            lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), lowered.out_info[1]
         )
         #: The axes no output depends on (`ignored_axes`), read off the trace.
         self.unused_axes = ignored_axes(
@@ -141,7 +145,9 @@ class CompiledSweep:
         return pos
 
     def __call__(self, positions: np.ndarray | jax.Array) -> Any:
-        """Dispatch one batch (asynchronously); returns device outputs."""
+        """Dispatch one batch (asynchronously); returns ``(error, outputs)``
+        on the device, `error` a `checkify` error value (raise it with
+        ``error.throw()``)."""
         if not isinstance(positions, jax.Array):
             positions = jax.device_put(positions, self._pos_sharding)
         return self._compiled(*self._inputs, positions)
@@ -304,9 +310,10 @@ def stream(
     pending = None
 
     def flush(batch):
-        start, stop, out = batch
+        start, stop, (error, out) = batch
         try:
             host = jax.device_get(out)
+            error.throw()  # a failed check of a model's point: the batch fails
         except Exception as err:
             raise PointFailed(start, err, "batch") from err
         sink.write(start - offset, stop - offset, host)

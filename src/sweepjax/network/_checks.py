@@ -7,26 +7,37 @@ what its leaves may hold as :class:`Allowed` rules; the constructor checks
 the given values on the host with them (:meth:`Allowed.check`) and ``prepare``
 checks the values a solve actually receives inside the compiled function with
 the same rules (:func:`check_leaves`), under ``jit``, ``vmap`` and every
-executor. One host callback judges all leaves (NumPy on the values the
-solve received: the same reductions compiled by XLA added 0.17 s to every
-network program's compilation) and one ``equinox.branched_error_if``
-raises; both sit before the time loop.
+executor.
+
+No host callback sits in the compiled program, so JAX's persistent
+compilation cache stores it (a program with a callback is never written):
+each leaf costs one fused reduction to a severity code and a few
+``checkify.check`` on that scalar, and :func:`checked` compiles the solve
+under ``checkify.checkify``, so the failed check is an output of the program
+and is raised on the host after the run (:func:`sweepjax._tree.raise_checks`):
+a direct call ``solve_fn(config)`` and ``jax.vmap`` of it raise at once;
+the executors trace models under ``collecting_checks`` and raise the error
+of each batch after it ran. Only a user's own ``jax.jit`` (or ``scan``...)
+around ``solve_fn`` outside an executor gets a host callback that raises:
+nothing else can raise from inside a program that is not ours, and that
+program is then not cached (decided in issue 24: correctness first).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
 from sweepjax._config import Config
+from sweepjax._tree import raise_checks
 
-#: What a bad leaf was found to hold, in the order checked (code 1, 2, 3).
+#: What a bad leaf was found to hold, by severity 3, 2, 1 (see `Allowed.severity`).
 _KINDS = ("a NaN value", "an infinite value", "")
 
 
@@ -81,15 +92,13 @@ class Allowed:
             raise ValueError(f"{name} must hold {self.describe()}, got {got}.")
         return array
 
-    def code(self, value: np.ndarray, ndim: int) -> np.ndarray:
-        """0 where ``value`` is allowed, else 1 (NaN), 2 (inf) or 3 (below
-        ``minimum``), on the host: one code per value of ``ndim`` trailing
-        axes (the leading axes are a batch)."""
-        axes = tuple(range(value.ndim - ndim, value.ndim))
-        nan = np.isnan(value).any(axes)
-        inf = np.isinf(value).any(axes)
-        low = False if self.minimum is None else (value < self.minimum).any(axes)
-        return np.where(nan, 1, np.where(inf, 2, np.where(low, 3, 0)))
+    def severity(self, value: jax.Array) -> jax.Array:
+        """In the traced function: 0 where every value is allowed, else the
+        worst found, 3 (a NaN), 2 (an inf) or 1 (below ``minimum``), in the
+        order the host check reports them; one fused reduction."""
+        low = False if self.minimum is None else value < self.minimum
+        code = jnp.where(jnp.isnan(value), 3, jnp.where(jnp.isinf(value), 2, low))
+        return jnp.max(code.astype(jnp.int32), initial=0)
 
     def messages(self, path: str) -> list[str]:
         """The run-time error of each code 1, 2, 3 for the leaf at ``path``."""
@@ -106,61 +115,66 @@ def dotted(path: tuple[Any, ...]) -> str:
     return jax.tree_util.keystr(path, simple=True, separator=".")
 
 
-def check_leaves(config: Config, rules: Mapping[str, Allowed]) -> Config:
-    """``config`` with the leaves named in ``rules`` (dotted paths such as
-    ``graph.delays``) checked: a computation that uses them raises an error
-    naming the first bad leaf if a value breaks its rule; the values
-    themselves are unchanged.
+def _escaped(message: str) -> str:
+    """``message`` as a `checkify.check` format string that prints it."""
+    return message.replace("{", "{{").replace("}", "}}")
 
-    Call it inside the traced function; it works under ``jit`` and ``vmap``
-    (an error when any batch element is bad). Leaves absent from ``config``
-    are not checked.
+
+def check_leaves(
+    config: Config,
+    rules: Mapping[str, Allowed],
+    errors: Sequence[tuple[jax.Array, str]] = (),
+) -> None:
+    """Check the leaves of ``config`` named in ``rules`` (dotted paths such
+    as ``graph.delays``), then each ``(bad, message)`` of ``errors``, as
+    ``checkify.check`` calls: inside a function that :func:`checked` (or
+    ``checkify.checkify``) compiles, the first bad leaf in config order
+    names the error. Leaves absent from ``config`` are not checked; no
+    derivative flows into a check.
 
     >>> from sweepjax.network._checks import Allowed, check_leaves
     >>> rules = {"noise.sigma": Allowed(minimum=0.0)}
-    >>> checked = jax.jit(lambda cfg: check_leaves(cfg, rules).noise.sigma)
-    >>> round(float(checked(config)), 6)   # raises if sigma is NaN, inf or < 0
+    >>> def sigma(cfg):
+    ...     check_leaves(cfg, rules)
+    ...     return cfg.noise.sigma
+    >>> error, value = jax.jit(checkify.checkify(sigma))(config)
+    >>> error.throw()        # raises if sigma is NaN, inf or < 0
+    >>> round(float(value), 6)
     0.001
     """
-    flat, treedef = jax.tree_util.tree_flatten_with_path(config)
-    leaves = [leaf for _, leaf in flat]
-    picked = [
-        (i, rules[name])
-        for i, (path, _) in enumerate(flat)
-        if (name := dotted(path)) in rules
-    ]
-    if not picked:
-        return config
-    messages: list[str] = []
-    # reversed, so that under vmap (where the largest index of the batch is
-    # raised) the first bad leaf in config order names the error
-    for i, rule in reversed(picked):
-        leaves[i] = jnp.asarray(leaves[i])
-        messages += rule.messages(dotted(flat[i][0]))
-    ndims = [leaves[i].ndim for i, _ in picked]
+    for path, leaf in jax.tree_util.tree_flatten_with_path(config)[0]:
+        rule = rules.get(dotted(path))
+        if rule is None:
+            continue
+        severity = rule.severity(jax.lax.stop_gradient(jnp.asarray(leaf)))
+        nan, inf, low = rule.messages(dotted(path))
+        checkify.check(severity != 3, _escaped(nan))
+        checkify.check(severity != 2, _escaped(inf))
+        if rule.minimum is not None:
+            checkify.check(severity != 1, _escaped(low))
+    for bad, message in errors:
+        checkify.check(jnp.logical_not(jax.lax.stop_gradient(bad)), _escaped(message))
 
-    def judge(*values: np.ndarray) -> np.ndarray:
-        """The message of the first bad leaf in config order, -1 if none (one
-        per batch element under ``vmap``)."""
-        codes = [
-            rule.code(np.asarray(value), ndim)
-            for (_, rule), value, ndim in zip(picked, values, ndims, strict=True)
-        ]
-        index = np.full(np.broadcast_shapes(*(c.shape for c in codes)), -1)
-        for k in reversed(range(len(codes))):
-            first = 3 * (len(codes) - 1 - k)  # where leaf k's messages start
-            index = np.where(codes[k] > 0, first + codes[k] - 1, index)
-        return index.astype(np.int32)
 
-    # each value gets a leading axis, so that the callback tells a batch
-    # (vmap adds one more) from a value; no derivative flows into the check
-    values = [jax.lax.stop_gradient(leaves[i])[None] for i, _ in picked]
-    index = jax.pure_callback(
-        judge, jax.ShapeDtypeStruct((1,), jnp.int32), *values, vmap_method="expand_dims"
-    )[0]
-    checked = eqx.branched_error_if(
-        [leaves[i] for i, _ in picked], index >= 0, jnp.maximum(index, 0), messages
-    )
-    for (i, _), leaf in zip(picked, checked, strict=True):
-        leaves[i] = leaf
-    return jax.tree_util.tree_unflatten(treedef, leaves)
+def checked(
+    solve: Callable[[Config], Any], checks: Callable[[Config], None]
+) -> Callable[[Config], Any]:
+    """``solve`` jitted with ``checks(config)`` (``checkify.check`` calls,
+    e.g. :func:`check_leaves`) run before it: the compiled program returns
+    the failed check instead of calling back to the host, and the returned
+    function raises it (:func:`sweepjax._tree.raise_checks`). Its
+    ``_cache_size()`` is the jitted program's."""
+
+    def run(config: Config) -> Any:
+        checks(config)
+        return solve(config)
+
+    jitted = jax.jit(checkify.checkify(run, errors=checkify.user_checks))
+
+    def solve_fn(config: Config) -> Any:
+        error, out = jitted(config)
+        raise_checks(error)
+        return out
+
+    solve_fn._cache_size = jitted._cache_size
+    return solve_fn
