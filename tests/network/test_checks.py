@@ -2,9 +2,10 @@
 
 Each checked leaf is swept through ``ParallelExecution`` with one bad value
 (an ``ExecutionError`` names the leaf, what it received and what is allowed),
-every bad kind is refused under ``jit`` and ``vmap``, every solver is covered,
-good values give bit-identical results to the unchecked solve, and the check
-is one branch outside the time loop.
+every bad kind is refused eagerly and under ``jit`` and ``vmap``, every solver
+is covered, good values give bit-identical results to the unchecked solve,
+and the checks leave the time loop alone and put no host callback in the
+program an executor compiles (``test_persistent_cache.py``: it is cached).
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 from network_helpers import SOLVERS, all_to_all, replace_leaf, solver_id
 
-from sweepjax import DataAxis, ExecutionError, ParallelExecution, Space
+from sweepjax import (
+    DataAxis,
+    ExecutionError,
+    ParallelExecution,
+    SequentialExecution,
+    Space,
+)
+from sweepjax._tree import collecting_checks
 from sweepjax.network import (
     AdditiveNoise,
     DelayedLinearCoupling,
@@ -146,6 +155,31 @@ def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind)
     assert "A swept value must obey the rule" in str(info.value.__cause__)
 
 
+def test_a_bad_point_fails_a_sequential_sweep_after_the_good_ones(prepared):
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    good = config.noise.sigma
+    bad = bad_value(config, "noise.sigma", "nan")
+    sweep.noise.sigma = DataAxis(jnp.stack([good, good, bad]))
+
+    def observe(cfg):
+        return solve_fn(cfg).ys.mean()
+
+    executor = SequentialExecution(observe, Space(sweep), progress=False)
+    with pytest.raises(ExecutionError, match=message("noise.sigma", "nan")) as info:
+        executor.run()
+    assert info.value.index == 2
+    assert np.all(np.isfinite(info.value.partial.outputs))
+    assert len(info.value.partial.outputs) == 2
+
+
+def test_a_direct_call_raises_a_value_error_on_the_host(prepared):
+    solve_fn, config = prepared
+    bad = replace_leaf(config, "noise.sigma", bad_value(config, "noise.sigma", "inf"))
+    with pytest.raises(ValueError, match=message("noise.sigma", "inf")):
+        solve_fn(bad)
+
+
 def test_a_delay_beyond_the_buffer_fails_the_sweep_before_compiling(prepared):
     solve_fn, config = prepared
     sweep = copy.deepcopy(config)
@@ -236,28 +270,49 @@ def _primitives(jaxpr, inside_loop: bool = False):
 
 
 @pytest.mark.parametrize("solver", (Euler(), Heun()), ids=solver_id)
-def test_the_check_is_one_branch_outside_the_time_loop(solver):
+def test_the_checks_leave_the_loop_alone_and_call_no_host(solver):
+    """Traced as an executor traces it, the checked solve has the unchecked
+    solve's time loop and no host callback (nothing that keeps XLA's program
+    out of JAX's persistent cache); each checked leaf costs one reduction."""
     solve_fn, config = prepare(delayed_network(), solver, 0.0, T1, DT)
     unchecked = solver.build(delayed_network(), 0.0, DT, 5, Raw(), 1)
-    checked = list(_primitives(jax.make_jaxpr(solve_fn)(config).jaxpr))
+    program = jax.jit(checkify.checkify(solve_fn, errors=checkify.user_checks))
+    with collecting_checks():
+        jaxpr = program.trace(config).jaxpr.jaxpr
+        text = program.lower(config).as_text()
+    assert "callback" not in text
+    checked = list(_primitives(jaxpr))
     plain = list(_primitives(jax.make_jaxpr(unchecked)(config).jaxpr))
-    # one more branch, before the loop (the buffer and edge checks were
-    # already there); the loop body is unchanged
-    assert checked.count(("cond", False)) == plain.count(("cond", False)) + 1
     assert [n for n, inside in checked if inside] == [
         n for n, inside in plain if inside
     ]
+    reductions = [n for n, _ in checked if n.startswith("reduce")]
+    extra = len(reductions) - len([n for n, _ in plain if n.startswith("reduce")])
+    # a reduction per checked leaf, one for the buffer, one for the edges
+    assert extra == len(leaf_rules(delayed_network())) + 2
 
 
-def test_unchecked_leaves_and_absent_paths_pass_through():
+def test_a_users_own_jit_still_raises_through_a_callback(prepared):
+    """Outside the executors, nothing collects the error: a user's jit of
+    the solve raises through a host callback (documented in `_checks`)."""
+    solve_fn, config = prepared
+    bad = replace_leaf(config, "graph.delays", bad_value(config, "graph.delays", "nan"))
+    run = jax.jit(lambda cfg: solve_fn(cfg).ys)
+    assert "callback" in run.lower(config).as_text()
+    with pytest.raises(Exception, match=message("graph.delays", "nan")):
+        jax.block_until_ready(run(bad))
+
+
+def test_good_and_absent_leaves_fail_no_check():
     network = delayed_network()
     config = make_config(network)
-    assert check_leaves(config, {"no.such.leaf": Allowed()}) is config
-    checked = check_leaves(config, leaf_rules(network))
-    for a, b in zip(jax.tree.leaves(checked), jax.tree.leaves(config), strict=True):
-        assert a.dtype == b.dtype
-        if not jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
-            np.testing.assert_array_equal(a, b)
+
+    def checks(rules):
+        return checkify.checkify(lambda cfg: check_leaves(cfg, rules))(config)[0]
+
+    assert checks({"no.such.leaf": Allowed(minimum=1e9)}).get() is None
+    assert checks(leaf_rules(network)).get() is None
+    assert "noise.sigma received" in checks({"noise.sigma": Allowed(1.0)}).get()
 
 
 def test_leaf_rules_follow_the_network():
@@ -311,15 +366,3 @@ def test_allowed_in_words_and_wrong_kinds():
     )
     with pytest.raises(TypeError, match="sigma must be a number or a numeric array"):
         AdditiveNoise("loud")
-
-
-def test_the_values_are_judged_on_the_host_not_by_compiled_reductions():
-    """The check adds no reduction to the program (reductions over every
-    checked leaf cost each network program 0.17 s of XLA compilation): one
-    host callback judges the values, and the branch raises."""
-    solve_fn, config = prepare(delayed_network(), Euler(), 0.0, T1, DT)
-    unchecked = Euler().build(delayed_network(), 0.0, DT, 5, Raw(), 1)
-    checked = [n for n, _ in _primitives(jax.make_jaxpr(solve_fn)(config).jaxpr)]
-    plain = [n for n, _ in _primitives(jax.make_jaxpr(unchecked)(config).jaxpr)]
-    reductions = [n for n in checked if n.startswith("reduce")]
-    assert reductions == [n for n in plain if n.startswith("reduce")]

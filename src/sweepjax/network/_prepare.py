@@ -6,7 +6,6 @@ import math
 import warnings
 from typing import Any
 
-import jax
 import numpy as np
 
 from sweepjax._config import Config
@@ -18,7 +17,7 @@ from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._observers import AbstractObserver, check_observation
-from sweepjax.network._solution import Solution, SolveFn
+from sweepjax.network._solution import SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
 
