@@ -3,7 +3,7 @@
 Leaf names (`path_name`), hidden-axis detection (`find_hidden`), the one way to
 recognise a PRNG key (`is_key_array`), the one positive-integer check
 (`check_positive_int`), the one integer-index check (`as_index`), and how a
-model's run-time checks are raised (`raise_checks`, `collecting_checks`).
+model's run-time checks are raised (`raise_failure`, `collecting_checks`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -173,7 +174,7 @@ _COLLECTING = contextvars.ContextVar("sweepjax_collecting_checks", default=False
 def collecting_checks() -> Iterator[None]:
     """Trace a model in this block for a program wrapped in
     ``checkify.checkify(..., errors=checkify.user_checks)``: the checks
-    `raise_checks` meets become part of that program's error output, which
+    `raise_failure` meets become part of that program's error output, which
     the caller raises on the host (``err.throw()``) after the run."""
     token = _COLLECTING.set(True)
     try:
@@ -182,19 +183,26 @@ def collecting_checks() -> Iterator[None]:
         _COLLECTING.reset(token)
 
 
-def _throw(error: checkify.Error) -> None:
-    error.throw()
+def raise_failure(code: Any, messages: list[str], out: Any) -> Any:
+    """``out``, once a failure ``code`` (int32: 0, or ``1 +`` the index of
+    its message in ``messages``) computed beside it is known to be 0.
 
-
-def raise_checks(error: checkify.Error) -> None:
-    """Raise a failed check of `error` (a `checkify` error value) where it
-    can be raised without a host callback in the compiled program: at once
-    when `error` holds values; as an error of the enclosing executor's
-    program under `collecting_checks` (no callback either); otherwise
-    (the user's own ``jax.jit`` of a checked function) through a host
-    callback, which keeps the check but makes that program uncacheable."""
-    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(error))
-    if not traced or _COLLECTING.get():
-        checkify.check_error(error)
-    else:
-        jax.debug.callback(_throw, error)
+    Raised without a host callback in the compiled program where it can be:
+    a ``ValueError`` at once when ``code`` holds a value; under
+    `collecting_checks` (an executor's trace), ``checkify.check`` calls
+    that the executor's ``checkify``-wrapped program returns. Elsewhere
+    (the user's own ``jax.jit``, ``vmap`` or ``grad``) through a host
+    callback (``equinox.branched_error_if``), which keeps the check but
+    makes that program uncacheable.
+    """
+    if not isinstance(code, jax.core.Tracer):
+        if int(code):
+            raise ValueError(messages[int(code) - 1])
+        return out
+    if _COLLECTING.get():
+        for k, message in enumerate(messages, 1):
+            escaped = message.replace("{", "{{").replace("}", "}}")
+            checkify.check(code != k, escaped)
+        return out
+    index = jnp.clip(code - 1, 0, len(messages) - 1)
+    return eqx.branched_error_if(out, code > 0, index, messages)

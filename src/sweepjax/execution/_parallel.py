@@ -65,7 +65,7 @@ class CompiledSweep:
     point's `trace` (a store run fingerprints it), the batch function batches
     that traced program instead of tracing the model again. The program is
     wrapped in ``checkify.checkify``: a check that fails inside the model (a
-    network solve's, `sweepjax._tree.raise_checks`) is an output of the
+    network solve's, `sweepjax._tree.raise_failure`) is an output of the
     batch, raised on the host when the batch is collected (`stream`), not a
     host callback, so JAX's persistent compilation cache can store it.
     """

@@ -11,16 +11,20 @@ executor.
 
 No host callback sits in the compiled program, so JAX's persistent
 compilation cache stores it (a program with a callback is never written):
-each leaf costs one fused reduction to a severity code and a few
-``checkify.check`` on that scalar, and :func:`checked` compiles the solve
-under ``checkify.checkify``, so the failed check is an output of the program
-and is raised on the host after the run (:func:`sweepjax._tree.raise_checks`):
-a direct call ``solve_fn(config)`` and ``jax.vmap`` of it raise at once;
-the executors trace models under ``collecting_checks`` and raise the error
-of each batch after it ran. Only a user's own ``jax.jit`` (or ``scan``...)
-around ``solve_fn`` outside an executor gets a host callback that raises:
-nothing else can raise from inside a program that is not ours, and that
-program is then not cached (decided in issue 24: correctness first).
+each leaf costs one fused reduction to a severity, the rest are scalar
+selects to one int32 failure code (:func:`failure_code`), which the
+compiled solve returns beside its solution (:func:`checked`). The host
+raises the code's message after the run (:func:`sweepjax._tree.raise_failure`):
+a direct call ``solve_fn(config)`` raises a ``ValueError``; the executors
+trace models under ``collecting_checks``, which turns the code into
+``checkify.check`` calls that their ``checkify``-wrapped batch program
+returns, and raise it once the batch ran. Only where nothing collects it
+(the user's own ``jax.jit``, ``jax.vmap`` or ``jax.grad`` of ``solve_fn``
+outside an executor) does the check fall back to a host callback
+(``equinox.branched_error_if``, as before): nothing else can raise from
+inside a program that is not ours, and that program is then not cached
+(issue 24: correctness first; a user who wants it cached runs the sweep
+through an executor).
 """
 
 from __future__ import annotations
@@ -32,10 +36,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import checkify
 
 from sweepjax._config import Config
-from sweepjax._tree import raise_checks
+from sweepjax._tree import raise_failure
 
 #: What a bad leaf was found to hold, by severity 3, 2, 1 (see `Allowed.severity`).
 _KINDS = ("a NaN value", "an infinite value", "")
@@ -115,66 +118,64 @@ def dotted(path: tuple[Any, ...]) -> str:
     return jax.tree_util.keystr(path, simple=True, separator=".")
 
 
-def _escaped(message: str) -> str:
-    """``message`` as a `checkify.check` format string that prints it."""
-    return message.replace("{", "{{").replace("}", "}}")
-
-
-def check_leaves(
+def failure_code(
     config: Config,
     rules: Mapping[str, Allowed],
     errors: Sequence[tuple[jax.Array, str]] = (),
-) -> None:
-    """Check the leaves of ``config`` named in ``rules`` (dotted paths such
-    as ``graph.delays``), then each ``(bad, message)`` of ``errors``, as
-    ``checkify.check`` calls: inside a function that :func:`checked` (or
-    ``checkify.checkify``) compiles, the first bad leaf in config order
-    names the error. Leaves absent from ``config`` are not checked; no
-    derivative flows into a check.
+) -> tuple[jax.Array, list[str]]:
+    """``(code, messages)``: inside the traced function, ``code`` (int32) is
+    0 when the leaves of ``config`` named in ``rules`` (dotted paths such as
+    ``graph.delays``) obey them and each ``bad`` of ``errors`` (``(bad,
+    message)`` pairs) is false, else ``1 +`` the index in ``messages`` of
+    the first failure, leaves in config order first. Leaves absent from
+    ``config`` are not checked; no derivative flows into a check; one
+    reduction per leaf, the rest is on scalars.
 
-    >>> from sweepjax.network._checks import Allowed, check_leaves
+    >>> from sweepjax.network._checks import Allowed, failure_code
     >>> rules = {"noise.sigma": Allowed(minimum=0.0)}
-    >>> def sigma(cfg):
-    ...     check_leaves(cfg, rules)
-    ...     return cfg.noise.sigma
-    >>> error, value = jax.jit(checkify.checkify(sigma))(config)
-    >>> error.throw()        # raises if sigma is NaN, inf or < 0
-    >>> round(float(value), 6)
-    0.001
+    >>> config.noise.sigma = -1.0
+    >>> code, messages = failure_code(config, rules)
+    >>> messages[int(code) - 1][:47]
+    'config.noise.sigma received a negative value; a'
     """
+    failures: list[tuple[jax.Array, str]] = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(config)[0]:
         rule = rules.get(dotted(path))
         if rule is None:
             continue
         severity = rule.severity(jax.lax.stop_gradient(jnp.asarray(leaf)))
         nan, inf, low = rule.messages(dotted(path))
-        checkify.check(severity != 3, _escaped(nan))
-        checkify.check(severity != 2, _escaped(inf))
+        failures += [(severity == 3, nan), (severity == 2, inf)]
         if rule.minimum is not None:
-            checkify.check(severity != 1, _escaped(low))
-    for bad, message in errors:
-        checkify.check(jnp.logical_not(jax.lax.stop_gradient(bad)), _escaped(message))
+            failures.append((severity == 1, low))
+    failures += [(jax.lax.stop_gradient(bad), message) for bad, message in errors]
+    code = jnp.int32(0)
+    for k in reversed(range(len(failures))):
+        code = jnp.where(failures[k][0], jnp.int32(k + 1), code)
+    return code, [message for _, message in failures]
 
 
 def checked(
-    solve: Callable[[Config], Any], checks: Callable[[Config], None]
+    solve: Callable[[Config], Any],
+    checks: Callable[[Config], tuple[jax.Array, list[str]]],
 ) -> Callable[[Config], Any]:
-    """``solve`` jitted with ``checks(config)`` (``checkify.check`` calls,
-    e.g. :func:`check_leaves`) run before it: the compiled program returns
-    the failed check instead of calling back to the host, and the returned
-    function raises it (:func:`sweepjax._tree.raise_checks`). Its
-    ``_cache_size()`` is the jitted program's."""
+    """``solve`` jitted together with ``checks(config)`` (e.g. a
+    :func:`failure_code`): the compiled program returns the failure code
+    beside the solution, and the returned function raises its message
+    (:func:`sweepjax._tree.raise_failure`). Its ``_cache_size()`` is the
+    jitted program's."""
+    #: the messages of each config structure the program was traced for
+    messages: dict[Any, list[str]] = {}
 
-    def run(config: Config) -> Any:
-        checks(config)
-        return solve(config)
+    def run(config: Config) -> tuple[jax.Array, Any]:
+        code, messages[jax.tree.structure(config)] = checks(config)
+        return code, solve(config)
 
-    jitted = jax.jit(checkify.checkify(run, errors=checkify.user_checks))
+    jitted = jax.jit(run)
 
     def solve_fn(config: Config) -> Any:
-        error, out = jitted(config)
-        raise_checks(error)
-        return out
+        code, out = jitted(config)
+        return raise_failure(code, messages[jax.tree.structure(config)], out)
 
     solve_fn._cache_size = jitted._cache_size
     return solve_fn

@@ -10,7 +10,7 @@ import numpy as np
 
 from sweepjax._config import Config
 from sweepjax._tree import check_positive_int
-from sweepjax.network._checks import check_leaves, checked
+from sweepjax.network._checks import checked, failure_code
 from sweepjax.network._degenerate import warn_degenerate
 from sweepjax.network._delays import BufferCheck, buffer_errors, warn_unresolved_delays
 from sweepjax.network._layout import leaf_rules, make_config
@@ -158,11 +158,11 @@ def prepare(
         solve = solver.build(network, t0, dt, n_steps, monitor, unroll, observation)
     rules = leaf_rules(network)
 
-    def checks(values: Config) -> None:
+    def checks(values: Config) -> tuple[Any, list[str]]:
         # the rules the constructors applied, on the values actually received
         graph = values.graph
         errors = network.graph.edge_errors(graph) + buffer_errors(network, graph, dt)
-        check_leaves(values, rules, errors)
+        return failure_code(values, rules, errors)
 
     jitted = checked(solve, checks)
     jitted.solve_settings = _settings(
