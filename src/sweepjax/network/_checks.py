@@ -155,15 +155,33 @@ def failure_code(
     return code, [message for _, message in failures]
 
 
+class CheckedSolve:
+    """A prepared solve: ``solve_fn(config)`` runs the compiled ``program``
+    (the solve with its failure code, :func:`checked`) and raises the
+    code's message (:func:`sweepjax._tree.raise_failure`)."""
+
+    def __init__(self, program: Any, messages: dict[Any, list[str]]):
+        self.program = program
+        self._messages = messages
+        self.__qualname__ = self.__name__ = "solve_fn"
+
+    def __call__(self, config: Config) -> Any:
+        code, out = self.program(config)
+        return raise_failure(code, self._messages[jax.tree.structure(config)], out)
+
+    def _cache_size(self) -> int:
+        """How many programs ``program`` compiled (one per config layout)."""
+        return self.program._cache_size()
+
+
 def checked(
     solve: Callable[[Config], Any],
     checks: Callable[[Config], tuple[jax.Array, list[str]]],
-) -> Callable[[Config], Any]:
+) -> CheckedSolve:
     """``solve`` jitted together with ``checks(config)`` (e.g. a
     :func:`failure_code`): the compiled program returns the failure code
-    beside the solution, and the returned function raises its message
-    (:func:`sweepjax._tree.raise_failure`). Its ``_cache_size()`` is the
-    jitted program's."""
+    beside the solution, and the returned :class:`CheckedSolve` raises its
+    message."""
     #: the messages of each config structure the program was traced for
     messages: dict[Any, list[str]] = {}
 
@@ -171,11 +189,4 @@ def checked(
         code, messages[jax.tree.structure(config)] = checks(config)
         return code, solve(config)
 
-    jitted = jax.jit(run)
-
-    def solve_fn(config: Config) -> Any:
-        code, out = jitted(config)
-        return raise_failure(code, messages[jax.tree.structure(config)], out)
-
-    solve_fn._cache_size = jitted._cache_size
-    return solve_fn
+    return CheckedSolve(jax.jit(run), messages)
