@@ -6,7 +6,7 @@ values on the prepared config (``config.graph.delays``, ``config.noise.sigma``,
 what its leaves may hold as :class:`Allowed` rules; the constructor checks
 the given values on the host with them (:meth:`Allowed.check`) and ``prepare``
 checks the values a solve actually receives inside the compiled function with
-the same rules (:func:`check_leaves`), under ``jit``, ``vmap`` and every
+the same rules (:func:`failure_code`), under ``jit``, ``vmap`` and every
 executor.
 
 No host callback sits in the compiled program, so JAX's persistent
@@ -16,14 +16,18 @@ selects to one int32 failure code (:func:`failure_code`), which the
 compiled solve returns beside its solution (:func:`checked`). The host
 raises the code's message after the run (:func:`sweepjax._tree.raise_failure`):
 a direct call ``solve_fn(config)`` raises a ``ValueError``; the executors
-trace models under ``collecting_checks``, which turns the code into
-``checkify.check`` calls that their ``checkify``-wrapped batch program
-returns, and raise it once the batch ran. Only where nothing collects it
-(the user's own ``jax.jit``, ``jax.vmap`` or ``jax.grad`` of ``solve_fn``
-outside an executor) does the check fall back to a host callback
+trace each point under ``collecting_checks``, so the code becomes an output
+of their batch program, and raise the first failing point's message once
+the batch ran (``jax.experimental.checkify`` was tried for this channel:
+its check codes come from a process-wide counter, so the same sweep traced
+twice gave different programs, fingerprints and cache keys).
+
+Only where nothing collects the code (the user's own ``jax.jit``,
+``jax.vmap`` or ``jax.grad`` of ``solve_fn``, or a transformation inside a
+model) does the check fall back to a host callback
 (``equinox.branched_error_if``, as before): nothing else can raise from
 inside a program that is not ours, and that program is then not cached
-(issue 24: correctness first; a user who wants it cached runs the sweep
+(issue 24: every check still raises; a sweep that should be cached runs
 through an executor).
 """
 
