@@ -20,6 +20,7 @@ from network_helpers import SOLVERS, all_to_all, replace_leaf, solver_id
 
 from sweepjax import (
     DataAxis,
+    DistributedExecution,
     ExecutionError,
     ParallelExecution,
     SequentialExecution,
@@ -152,6 +153,36 @@ def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind)
     with pytest.raises(ExecutionError, match=message(path, kind)) as info:
         executor.run()
     assert "A swept value must obey the rule" in str(info.value.__cause__)
+
+
+@pytest.mark.parametrize("executor", ["n_pmap=2", "distributed"])
+def test_every_executor_fails_the_batch_of_a_bad_point(prepared, executor, request):
+    """Across devices and on Dask workers, a bad point's check fails its
+    batch (the exact point is named) and the batches before it are kept."""
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    good = config.noise.sigma
+    bad = bad_value(config, "noise.sigma", "nan")
+    sweep.noise.sigma = DataAxis(jnp.stack([good] * 5 + [bad]))
+
+    def observe(cfg):
+        return solve_fn(cfg).ys.mean()
+
+    if executor == "distributed":
+        client = request.getfixturevalue("dask_client")
+        run = DistributedExecution(
+            observe, Space(sweep), client=client, n_vmap=2, progress=False
+        )
+        kwargs = {"chunk_size": 2}
+    else:
+        run = ParallelExecution(
+            observe, Space(sweep), n_vmap=1, n_pmap=2, progress=False
+        )
+        kwargs = {}
+    with pytest.raises(ExecutionError, match=message("noise.sigma", "nan")) as info:
+        run.run(**kwargs)
+    assert info.value.index == 5
+    assert len(info.value.partial.outputs) == 4
 
 
 def test_a_bad_point_fails_a_sequential_sweep_after_the_good_ones(prepared):
