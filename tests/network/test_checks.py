@@ -303,7 +303,8 @@ def _primitives(jaxpr, inside_loop: bool = False):
 def test_the_checks_leave_the_loop_alone_and_call_no_host(solver):
     """Traced as an executor traces it, the checked solve has the unchecked
     solve's time loop and no host callback (nothing that keeps XLA's program
-    out of JAX's persistent cache); each checked leaf costs one reduction."""
+    out of JAX's persistent cache); each checked leaf costs one or two
+    reductions."""
     solve_fn, config = prepare(delayed_network(), solver, 0.0, T1, DT)
     unchecked = solver.build(delayed_network(), 0.0, DT, 5, Raw(), 1)
 
@@ -322,8 +323,10 @@ def test_the_checks_leave_the_loop_alone_and_call_no_host(solver):
     ]
     reductions = [n for n, _ in checked if n.startswith("reduce")]
     extra = len(reductions) - len([n for n, _ in plain if n.startswith("reduce")])
-    # a reduction per checked leaf, one for the buffer, one for the edges
-    assert extra == len(leaf_rules(delayed_network())) + 2
+    # max |x| of each checked leaf, min x of those with a minimum, one
+    # reduction for the buffer and one for the edges
+    rules = leaf_rules(delayed_network()).values()
+    assert extra == len(rules) + sum(r.minimum is not None for r in rules) + 2
 
 
 def test_a_users_own_jit_still_raises_through_a_callback(prepared):
