@@ -155,10 +155,13 @@ def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind)
     assert "A swept value must obey the rule" in str(info.value.__cause__)
 
 
-@pytest.mark.parametrize("executor", ["n_pmap=2", "distributed"])
-def test_every_executor_fails_the_batch_of_a_bad_point(prepared, executor, request):
-    """Across devices and on Dask workers, a bad point's check fails its
-    batch (the exact point is named) and the batches before it are kept."""
+@pytest.mark.parametrize("executor", ["n_pmap=2", "store", "distributed"])
+def test_every_executor_fails_the_batch_of_a_bad_point(
+    prepared, executor, request, tmp_path
+):
+    """Across devices, into a store (which replays the fingerprinted trace)
+    and on Dask workers, a bad point's check fails its batch (the exact
+    point is named) and the batches before it are kept."""
     solve_fn, config = prepared
     sweep = copy.deepcopy(config)
     good = config.noise.sigma
@@ -174,6 +177,9 @@ def test_every_executor_fails_the_batch_of_a_bad_point(prepared, executor, reque
             observe, Space(sweep), client=client, n_vmap=2, progress=False
         )
         kwargs = {"chunk_size": 2}
+    elif executor == "store":
+        run = ParallelExecution(observe, Space(sweep), n_vmap=2, progress=False)
+        kwargs = {"store": tmp_path / "store", "chunk_size": 2}
     else:
         run = ParallelExecution(
             observe, Space(sweep), n_vmap=1, n_pmap=2, progress=False
