@@ -217,6 +217,9 @@ def main(argv=None) -> dict:
         "hand-written jit(vmap(scan)), 1 device": ("baseline", 1, args),
         f"sweepjax n_vmap={n_vmap}, n_pmap=1": ("sweepjax", 1, args),
     }
+    if n_vmap < n_points:  # all points in one call, as the hand-written code
+        whole = argparse.Namespace(**{**vars(args), "n_vmap": n_points})
+        contenders[f"sweepjax n_vmap={n_points}, n_pmap=1"] = ("sweepjax", 1, whole)
     if cores > 1:
         per_device = argparse.Namespace(**{**vars(args), "n_vmap": n_vmap // cores})
         contenders[f"sweepjax n_vmap={n_vmap // cores}, n_pmap={cores}"] = (
