@@ -23,8 +23,8 @@ its check codes come from a process-wide counter, so the same sweep traced
 twice gave different programs, fingerprints and cache keys).
 
 Only where nothing collects the code (the user's own ``jax.jit``,
-``jax.vmap`` or ``jax.grad`` of ``solve_fn``, or a transformation inside a
-model) does the check fall back to a host callback
+``jax.vmap`` or ``jax.grad`` of ``solve_fn``, or one inside a model, such
+as a model decorated with ``jax.jit``) does the check fall back to a host callback
 (``equinox.branched_error_if``, as before): nothing else can raise from
 inside a program that is not ours, and that program is then not cached
 (issue 24: every check still raises; a sweep that should be cached runs
