@@ -18,6 +18,8 @@ differently). Usage::
 
     python benchmarks/network_sweep.py            # full run
     python benchmarks/network_sweep.py --quick    # small smoke run
+    python benchmarks/network_sweep.py --cache-dir /tmp/xla  # JAX's persistent
+        # compilation cache: the first round compiles, later ones load
 """
 
 from __future__ import annotations
@@ -178,6 +180,9 @@ def run_worker(name, devices, args) -> dict:
     """One contender in a fresh process with ``devices`` XLA CPU devices."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    if args.cache_dir:
+        env["JAX_COMPILATION_CACHE_DIR"] = args.cache_dir
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     cmd = [sys.executable, __file__, "--worker", name, "--n-vmap", str(args.n_vmap)]
     cmd += ["--unroll", str(args.unroll)] + (["--quick"] if args.quick else [])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -191,6 +196,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--unroll", type=int, default=1, help="prepare(unroll=)")
     parser.add_argument("--repeat", type=int, default=3, help="runs; min is kept")
     parser.add_argument("--no-tvb", action="store_true", help="skip TVB timing")
+    parser.add_argument(
+        "--cache-dir", help="JAX persistent compilation cache of the workers"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -209,6 +217,9 @@ def main(argv=None) -> dict:
         "hand-written jit(vmap(scan)), 1 device": ("baseline", 1, args),
         f"sweepjax n_vmap={n_vmap}, n_pmap=1": ("sweepjax", 1, args),
     }
+    if n_vmap < n_points:  # all points in one call, as the hand-written code
+        whole = argparse.Namespace(**{**vars(args), "n_vmap": n_points})
+        contenders[f"sweepjax n_vmap={n_points}, n_pmap=1"] = ("sweepjax", 1, whole)
     if cores > 1:
         per_device = argparse.Namespace(**{**vars(args), "n_vmap": n_vmap // cores})
         contenders[f"sweepjax n_vmap={n_vmap // cores}, n_pmap={cores}"] = (

@@ -2,9 +2,10 @@
 
 Each checked leaf is swept through ``ParallelExecution`` with one bad value
 (an ``ExecutionError`` names the leaf, what it received and what is allowed),
-every bad kind is refused under ``jit`` and ``vmap``, every solver is covered,
-good values give bit-identical results to the unchecked solve, and the check
-is one branch outside the time loop.
+every bad kind is refused eagerly and under ``jit`` and ``vmap``, every solver
+is covered, good values give bit-identical results to the unchecked solve,
+and the checks leave the time loop alone and put no host callback in the
+program an executor compiles (``test_persistent_cache.py``: it is cached).
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ import numpy as np
 import pytest
 from network_helpers import SOLVERS, all_to_all, replace_leaf, solver_id
 
-from sweepjax import DataAxis, ExecutionError, ParallelExecution, Space
+from sweepjax import (
+    DataAxis,
+    DistributedExecution,
+    ExecutionError,
+    ParallelExecution,
+    SequentialExecution,
+    Space,
+)
+from sweepjax._tree import collecting_checks
 from sweepjax.network import (
     AdditiveNoise,
     DelayedLinearCoupling,
@@ -31,7 +40,7 @@ from sweepjax.network import (
     make_config,
     prepare,
 )
-from sweepjax.network._checks import Allowed, check_leaves
+from sweepjax.network._checks import Allowed, failure_code
 from sweepjax.network._layout import leaf_rules
 from sweepjax.network._solution import Plan
 
@@ -146,6 +155,67 @@ def test_a_swept_bad_value_fails_the_sweep_naming_the_leaf(prepared, path, kind)
     assert "A swept value must obey the rule" in str(info.value.__cause__)
 
 
+@pytest.mark.parametrize("executor", ["n_pmap=2", "store", "distributed"])
+def test_every_executor_fails_the_batch_of_a_bad_point(
+    prepared, executor, request, tmp_path
+):
+    """Across devices, into a store (which replays the fingerprinted trace)
+    and on Dask workers, a bad point's check fails its batch (the exact
+    point is named) and the batches before it are kept."""
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    good = config.noise.sigma
+    bad = bad_value(config, "noise.sigma", "nan")
+    sweep.noise.sigma = DataAxis(jnp.stack([good] * 5 + [bad]))
+
+    def observe(cfg):
+        return solve_fn(cfg).ys.mean()
+
+    if executor == "distributed":
+        client = request.getfixturevalue("dask_client")
+        run = DistributedExecution(
+            observe, Space(sweep), client=client, n_vmap=2, progress=False
+        )
+        kwargs = {"chunk_size": 2}
+    elif executor == "store":
+        run = ParallelExecution(observe, Space(sweep), n_vmap=2, progress=False)
+        kwargs = {"store": tmp_path / "store", "chunk_size": 2}
+    else:
+        run = ParallelExecution(
+            observe, Space(sweep), n_vmap=1, n_pmap=2, progress=False
+        )
+        kwargs = {}
+    with pytest.raises(ExecutionError, match=message("noise.sigma", "nan")) as info:
+        run.run(**kwargs)
+    assert info.value.index == 5
+    assert len(info.value.partial.outputs) == 4
+
+
+def test_a_bad_point_fails_a_sequential_sweep_after_the_good_ones(prepared):
+    solve_fn, config = prepared
+    sweep = copy.deepcopy(config)
+    good = config.noise.sigma
+    bad = bad_value(config, "noise.sigma", "nan")
+    sweep.noise.sigma = DataAxis(jnp.stack([good, good, bad]))
+
+    def observe(cfg):
+        return solve_fn(cfg).ys.mean()
+
+    executor = SequentialExecution(observe, Space(sweep), progress=False)
+    with pytest.raises(ExecutionError, match=message("noise.sigma", "nan")) as info:
+        executor.run()
+    assert info.value.index == 2
+    assert np.all(np.isfinite(info.value.partial.outputs))
+    assert len(info.value.partial.outputs) == 2
+
+
+def test_a_direct_call_raises_a_value_error_on_the_host(prepared):
+    solve_fn, config = prepared
+    bad = replace_leaf(config, "noise.sigma", bad_value(config, "noise.sigma", "inf"))
+    with pytest.raises(ValueError, match=message("noise.sigma", "inf")):
+        solve_fn(bad)
+
+
 def test_a_delay_beyond_the_buffer_fails_the_sweep_before_compiling(prepared):
     solve_fn, config = prepared
     sweep = copy.deepcopy(config)
@@ -236,28 +306,55 @@ def _primitives(jaxpr, inside_loop: bool = False):
 
 
 @pytest.mark.parametrize("solver", (Euler(), Heun()), ids=solver_id)
-def test_the_check_is_one_branch_outside_the_time_loop(solver):
+def test_the_checks_leave_the_loop_alone_and_call_no_host(solver):
+    """Traced as an executor traces it, the checked solve has the unchecked
+    solve's time loop and no host callback (nothing that keeps XLA's program
+    out of JAX's persistent cache); each checked leaf costs one or two
+    reductions."""
     solve_fn, config = prepare(delayed_network(), solver, 0.0, T1, DT)
     unchecked = solver.build(delayed_network(), Plan.recording(0.0, DT, 5))
-    checked = list(_primitives(jax.make_jaxpr(solve_fn)(config).jaxpr))
+
+    @jax.jit
+    def program(cfg):  # what an executor compiles for a point
+        with collecting_checks() as failures:
+            out = solve_fn(cfg)
+        return out, failures.code()
+
+    jaxpr = program.trace(config).jaxpr.jaxpr
+    assert "callback" not in program.lower(config).as_text()
+    checked = list(_primitives(jaxpr))
     plain = list(_primitives(jax.make_jaxpr(unchecked)(config).jaxpr))
-    # one more branch, before the loop (the buffer and edge checks were
-    # already there); the loop body is unchanged
-    assert checked.count(("cond", False)) == plain.count(("cond", False)) + 1
     assert [n for n, inside in checked if inside] == [
         n for n, inside in plain if inside
     ]
+    reductions = [n for n, _ in checked if n.startswith("reduce")]
+    extra = len(reductions) - len([n for n, _ in plain if n.startswith("reduce")])
+    # max |x| of each checked leaf, min x of those with a minimum, one
+    # reduction for the buffer and one for the edges
+    rules = leaf_rules(delayed_network()).values()
+    assert extra == len(rules) + sum(r.minimum is not None for r in rules) + 2
 
 
-def test_unchecked_leaves_and_absent_paths_pass_through():
+def test_a_users_own_jit_still_raises_through_a_callback(prepared):
+    """Outside the executors, nothing collects the error: a user's jit of
+    the solve raises through a host callback (documented in `_checks`)."""
+    solve_fn, config = prepared
+    bad = replace_leaf(config, "graph.delays", bad_value(config, "graph.delays", "nan"))
+    run = jax.jit(lambda cfg: solve_fn(cfg).ys)
+    assert "callback" in run.lower(config).as_text()
+    with pytest.raises(Exception, match=message("graph.delays", "nan")):
+        jax.block_until_ready(run(bad))
+
+
+def test_good_and_absent_leaves_fail_no_check():
     network = delayed_network()
     config = make_config(network)
-    assert check_leaves(config, {"no.such.leaf": Allowed()}) is config
-    checked = check_leaves(config, leaf_rules(network))
-    for a, b in zip(jax.tree.leaves(checked), jax.tree.leaves(config), strict=True):
-        assert a.dtype == b.dtype
-        if not jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
-            np.testing.assert_array_equal(a, b)
+    assert int(failure_code(config, {"no.such.leaf": Allowed(minimum=1e9)})[0]) == 0
+    assert int(failure_code(config, leaf_rules(network))[0]) == 0
+    code, messages = failure_code(config, {"noise.sigma": Allowed(minimum=1.0)})
+    assert messages[int(code) - 1].startswith(
+        "config.noise.sigma received a value below 1"
+    )
 
 
 def test_leaf_rules_follow_the_network():
@@ -311,15 +408,3 @@ def test_allowed_in_words_and_wrong_kinds():
     )
     with pytest.raises(TypeError, match="sigma must be a number or a numeric array"):
         AdditiveNoise("loud")
-
-
-def test_the_values_are_judged_on_the_host_not_by_compiled_reductions():
-    """The check adds no reduction to the program (reductions over every
-    checked leaf cost each network program 0.17 s of XLA compilation): one
-    host callback judges the values, and the branch raises."""
-    solve_fn, config = prepare(delayed_network(), Euler(), 0.0, T1, DT)
-    unchecked = Euler().build(delayed_network(), Plan.recording(0.0, DT, 5))
-    checked = [n for n, _ in _primitives(jax.make_jaxpr(solve_fn)(config).jaxpr)]
-    plain = [n for n, _ in _primitives(jax.make_jaxpr(unchecked)(config).jaxpr)]
-    reductions = [n for n in checked if n.startswith("reduce")]
-    assert reductions == [n for n in plain if n.startswith("reduce")]

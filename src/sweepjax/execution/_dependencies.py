@@ -33,7 +33,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
 
 from sweepjax._sink import model_name
 from sweepjax._space import Space
-from sweepjax._tree import path_name
+from sweepjax._tree import collecting_checks, path_name
 
 __all__ = [
     "PointTrace",
@@ -57,30 +57,39 @@ class UnusedAxisWarning(UserWarning):
 
 def point_program(
     model: Callable[..., Any], space: Space, args: tuple, kwargs: dict
-) -> tuple[Callable[..., Any], Any]:
+) -> tuple[Callable[..., Any], Any, list[str]]:
     """The per-point program every vectorised executor traces, and its
     array inputs.
 
-    Returns ``(point, dynamic)``: ``point(dynamic, tables, positions)`` runs
-    the model at one point (`positions`: ``[n_dims]`` int32), where `tables`
-    are the axes' values (`space.tables`) and `dynamic` the array leaves of
-    the fixed state, `args` and `kwargs`; every other leaf (strings, Python
-    objects and numbers) is closed over as a compile-time constant.
+    Returns ``(point, dynamic, messages)``: ``point(dynamic, tables,
+    positions)`` runs the model at one point (`positions`: ``[n_dims]``
+    int32) and returns ``(outputs, code)``, where `tables` are the axes'
+    values (`space.tables`) and `dynamic` the array leaves of the fixed
+    state, `args` and `kwargs`; every other leaf (strings, Python objects
+    and numbers) is closed over as a compile-time constant. `code` is the
+    point's failure code of the checks the model met (a network solve's,
+    `collecting_checks`), None when it met none; `messages`, filled when
+    `point` is traced, are their messages (`raise_code` raises them).
     """
     fixed = space.fixed_leaves()
     dynamic, static = eqx.partition((fixed, args, kwargs), eqx.is_array)
+
+    messages: list[str] = []
 
     def point(dynamic, tables, pos):
         fixed, args, kwargs = eqx.combine(dynamic, static)
         state = space.assemble(pos, tables=tables, fixed=fixed)
         try:
-            return model(state, *args, **kwargs)
+            with collecting_checks() as failures:
+                out = model(state, *args, **kwargs)
         except TypeError as err:
             if not _needs_concrete_value(err):
                 raise
             raise TypeError(_traced_leaf_message(space, err)) from err
+        messages[:] = failures.messages
+        return out, failures.code()
 
-    return point, dynamic
+    return point, dynamic, messages
 
 
 def _needs_concrete_value(err: TypeError) -> bool:
@@ -123,43 +132,47 @@ class PointTrace(NamedTuple):
         jaxpr: the point program, its outputs ordered by leaf path, so that
             reordering the fields of an output type does not change it (the
             program a store fingerprints).
-        order: ``order[k]`` is the flat output index of the jaxpr's output `k`.
+        order: ``order[k]`` is the flat output index of the jaxpr's output `k`;
+            the jaxpr's last output is the point's failure code when it has
+            one more output than `order` (`point_program`).
+        messages: the failure code's messages.
     """
 
     struct: Any
     unused: list[str]
     jaxpr: ClosedJaxpr
     order: list[int]
+    messages: list[str]
 
 
 def trace_point(
     model: Callable[..., Any], space: Space, args: tuple, kwargs: dict
 ) -> PointTrace:
     """Trace one point of `point_program` (no compilation)."""
-    point, dynamic = point_program(model, space, args, kwargs)
+    point, dynamic, messages = point_program(model, space, args, kwargs)
     layout: dict[str, Any] = {}
 
     def by_path(dynamic, tables, pos):
-        flat, treedef = jax.tree_util.tree_flatten_with_path(
-            point(dynamic, tables, pos)
-        )
+        out, code = point(dynamic, tables, pos)
+        flat, treedef = jax.tree_util.tree_flatten_with_path(out)
         order = sorted(range(len(flat)), key=lambda i: path_name(flat[i][0]))
         layout.update(treedef=treedef, order=order)
-        return [flat[i][1] for i in order]
+        return [flat[i][1] for i in order] + ([] if code is None else [code])
 
     pos = jax.ShapeDtypeStruct((len(space.effective_axes),), space.position_dtype)
     traced = jax.jit(by_path).trace(dynamic, space.tables, pos)
     leaves: list[Any] = [None] * len(layout["order"])
-    for info, i in zip(traced.out_info, layout["order"], strict=True):
+    for info, i in zip(traced.out_info, layout["order"], strict=False):
         leaves[i] = jax.ShapeDtypeStruct(info.shape, info.dtype)
     struct = layout["treedef"].unflatten(leaves)
     unused = ignored_axes(traced.jaxpr, space, len(jax.tree.leaves(dynamic)))
-    return PointTrace(struct, unused, traced.jaxpr, layout["order"])
+    return PointTrace(struct, unused, traced.jaxpr, layout["order"], list(messages))
 
 
 def replay(trace: PointTrace) -> Callable[..., Any]:
     """`trace`'s program as ``point(dynamic, tables, pos)`` again (the
-    signature of `point_program`): batching it runs the traced program, not
+    signature and outputs of `point_program`'s `point`; its messages are
+    ``trace.messages``): batching it runs the traced program, not
     the model's Python, so one trace serves the fingerprint and the compiled
     sweep, and the compiled program is the one the model's own trace gives."""
     run = jaxpr_as_fun(trace.jaxpr)
@@ -167,10 +180,11 @@ def replay(trace: PointTrace) -> Callable[..., Any]:
 
     def point(dynamic, tables, pos):
         outs = run(*jax.tree.leaves((dynamic, tables, pos)))
-        leaves: list[Any] = [None] * len(outs)
-        for out, i in zip(outs, trace.order, strict=True):
+        leaves: list[Any] = [None] * len(trace.order)
+        for out, i in zip(outs, trace.order, strict=False):
             leaves[i] = out
-        return treedef.unflatten(leaves)
+        code = outs[-1] if len(outs) > len(trace.order) else None
+        return treedef.unflatten(leaves), code
 
     return point
 

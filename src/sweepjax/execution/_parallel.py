@@ -13,7 +13,7 @@ from jax.sharding import PartitionSpec as P
 
 from sweepjax._sink import AbstractSink, Ranges, warn_slow_chunks
 from sweepjax._space import Space
-from sweepjax._tree import check_positive_int
+from sweepjax._tree import check_positive_int, raise_code
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
 from sweepjax.execution._dependencies import (
     PointTrace,
@@ -62,7 +62,11 @@ class CompiledSweep:
     numbers) is closed over as a compile-time constant (`point_program`).
     A device's share of a batch holds at least `MIN_VMAP` points. Given the
     point's `trace` (a store run fingerprints it), the batch function batches
-    that traced program instead of tracing the model again.
+    that traced program instead of tracing the model again. The checks the
+    model meets (a network solve's, `sweepjax._tree.collecting_checks`) give
+    each point a failure code, an output of the batch raised on the host
+    when the batch is collected (`stream`), not a host callback: JAX's
+    persistent compilation cache can store the program.
     """
 
     def __init__(
@@ -78,9 +82,9 @@ class CompiledSweep:
         self.space = space
         self.batch_size = max(n_vmap, MIN_VMAP) * n_pmap
         self._pos_dtype = space.position_dtype
-        point, dynamic = point_program(model, space, args, kwargs)
+        point, dynamic, self.messages = point_program(model, space, args, kwargs)
         if trace is not None:
-            point = replay(trace)
+            point, self.messages = replay(trace), trace.messages
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
         if n_pmap == 1:
@@ -91,18 +95,17 @@ class CompiledSweep:
             mesh = Mesh(np.array(devices), (_AXIS,))
             self._pos_sharding = NamedSharding(mesh, P(_AXIS))
             replicated = NamedSharding(mesh, P())
-            fn = jax.jit(
-                jax.shard_map(
-                    chunk,
-                    mesh=mesh,
-                    in_specs=(P(), P(), P(_AXIS)),
-                    out_specs=P(_AXIS),
-                    # Points are independent: no cross-device values to check,
-                    # and the check rejects models whose loops start from an
-                    # unbatched carry (a scan from a fixed initial state).
-                    check_vma=False,
-                )
+            sharded = jax.shard_map(
+                chunk,
+                mesh=mesh,
+                in_specs=(P(), P(), P(_AXIS)),
+                out_specs=P(_AXIS),
+                # Points are independent: no cross-device values to check,
+                # and the check rejects models whose loops start from an
+                # unbatched carry (a scan from a fixed initial state).
+                check_vma=False,
             )
+            fn = jax.jit(sharded)
         self._inputs = jax.device_put((dynamic, space.tables), replicated)
         n_dims = len(space.effective_axes)
         pos = jax.ShapeDtypeStruct(
@@ -113,7 +116,7 @@ class CompiledSweep:
         lowered = traced.lower()
         self._compiled = lowered.compile()
         self.point_struct = jax.tree.map(
-            lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), lowered.out_info
+            lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), lowered.out_info[0]
         )
         #: The axes no output depends on (`ignored_axes`), read off the trace.
         self.unused_axes = ignored_axes(
@@ -141,10 +144,21 @@ class CompiledSweep:
         return pos
 
     def __call__(self, positions: np.ndarray | jax.Array) -> Any:
-        """Dispatch one batch (asynchronously); returns device outputs."""
+        """Dispatch one batch (asynchronously); returns ``(outputs, codes)``
+        on the device, `codes` the points' failure codes (None when the model
+        has no checks; `check`)."""
         if not isinstance(positions, jax.Array):
             positions = jax.device_put(positions, self._pos_sharding)
         return self._compiled(*self._inputs, positions)
+
+    def check(self, codes: Any, start: int) -> None:
+        """Raise `PointFailed` for the first point of a batch starting at
+        `start` whose failure code (host values of `__call__`'s) is not 0."""
+        try:
+            raise_code(codes, self.messages)
+        except ValueError as err:
+            index = start + int(np.flatnonzero(np.asarray(codes))[0])
+            raise PointFailed(index, err) from None
 
     def memory(self) -> tuple[int, int] | None:
         """``(need, fixed)``: bytes one device needs to run a batch (XLA's
@@ -304,11 +318,13 @@ def stream(
     pending = None
 
     def flush(batch):
-        start, stop, out = batch
+        start, stop, (out, codes) = batch
         try:
-            host = jax.device_get(out)
+            host, codes = jax.device_get((out, codes))
         except Exception as err:
             raise PointFailed(start, err, "batch") from err
+        if codes is not None:
+            sweep.check(codes, start)  # a point's check failed: the batch fails
         sink.write(start - offset, stop - offset, host)
         bar.update(stop - start)
 

@@ -6,27 +6,45 @@ values on the prepared config (``config.graph.delays``, ``config.noise.sigma``,
 what its leaves may hold as :class:`Allowed` rules; the constructor checks
 the given values on the host with them (:meth:`Allowed.check`) and ``prepare``
 checks the values a solve actually receives inside the compiled function with
-the same rules (:func:`check_leaves`), under ``jit``, ``vmap`` and every
-executor. One host callback judges all leaves (NumPy on the values the
-solve received: the same reductions compiled by XLA added 0.17 s to every
-network program's compilation) and one ``equinox.branched_error_if``
-raises; both sit before the time loop.
+the same rules (:func:`failure_code`), under ``jit``, ``vmap`` and every
+executor.
+
+No host callback sits in the compiled program, so JAX's persistent
+compilation cache stores it (a program with a callback is never written):
+each leaf costs one fused reduction to a severity, the rest are scalar
+selects to one int32 failure code (:func:`failure_code`), which the
+compiled solve returns beside its solution (:func:`checked`). The host
+raises the code's message after the run (:func:`sweepjax._tree.raise_failure`):
+a direct call ``solve_fn(config)`` raises a ``ValueError``; the executors
+trace each point under ``collecting_checks``, so the code becomes an output
+of their batch program, and raise the first failing point's message once
+the batch ran (``jax.experimental.checkify`` was tried for this channel:
+its check codes come from a process-wide counter, so the same sweep traced
+twice gave different programs, fingerprints and cache keys).
+
+Only where nothing collects the code (the user's own ``jax.jit``,
+``jax.vmap`` or ``jax.grad`` of ``solve_fn``, or one inside a model, such
+as a model decorated with ``jax.jit``) does the check fall back to a host callback
+(``equinox.branched_error_if``, as before): nothing else can raise from
+inside a program that is not ours, and that program is then not cached
+(issue 24: every check still raises; a sweep that should be cached runs
+through an executor).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
+from sweepjax._tree import raise_failure
 
-#: What a bad leaf was found to hold, in the order checked (code 1, 2, 3).
+#: What a bad leaf was found to hold, by severity 3, 2, 1 (see `Allowed.severity`).
 _KINDS = ("a NaN value", "an infinite value", "")
 
 
@@ -81,15 +99,22 @@ class Allowed:
             raise ValueError(f"{name} must hold {self.describe()}, got {got}.")
         return array
 
-    def code(self, value: np.ndarray, ndim: int) -> np.ndarray:
-        """0 where ``value`` is allowed, else 1 (NaN), 2 (inf) or 3 (below
-        ``minimum``), on the host: one code per value of ``ndim`` trailing
-        axes (the leading axes are a batch)."""
-        axes = tuple(range(value.ndim - ndim, value.ndim))
-        nan = np.isnan(value).any(axes)
-        inf = np.isinf(value).any(axes)
-        low = False if self.minimum is None else (value < self.minimum).any(axes)
-        return np.where(nan, 1, np.where(inf, 2, np.where(low, 3, 0)))
+    def severity(self, value: jax.Array) -> jax.Array:
+        """In the traced function: 0 where every value is allowed, else the
+        worst found, 3 (a NaN), 2 (an inf) or 1 (below ``minimum``), in the
+        order the host check reports them. XLA's max and min propagate NaN,
+        so ``max(|value|)`` tells NaN, inf and finite apart in one reduction
+        (and ``min(value)`` the minimum): fewer and simpler kernels than an
+        elementwise classification, which costs compilation in every
+        network program."""
+        value = jnp.asarray(value, jnp.result_type(value, float))
+        largest = jnp.max(jnp.abs(value), initial=0.0)
+        low = jnp.bool_(False)
+        if self.minimum is not None:
+            low = jnp.min(value, initial=jnp.inf) < self.minimum
+        return jnp.where(
+            jnp.isnan(largest), 3, jnp.where(jnp.isinf(largest), 2, low.astype(int))
+        ).astype(jnp.int32)
 
     def messages(self, path: str) -> list[str]:
         """The run-time error of each code 1, 2, 3 for the leaf at ``path``."""
@@ -106,61 +131,75 @@ def dotted(path: tuple[Any, ...]) -> str:
     return jax.tree_util.keystr(path, simple=True, separator=".")
 
 
-def check_leaves(config: Config, rules: Mapping[str, Allowed]) -> Config:
-    """``config`` with the leaves named in ``rules`` (dotted paths such as
-    ``graph.delays``) checked: a computation that uses them raises an error
-    naming the first bad leaf if a value breaks its rule; the values
-    themselves are unchanged.
+def failure_code(
+    config: Config,
+    rules: Mapping[str, Allowed],
+    errors: Sequence[tuple[jax.Array, str]] = (),
+) -> tuple[jax.Array, list[str]]:
+    """``(code, messages)``: inside the traced function, ``code`` (int32) is
+    0 when the leaves of ``config`` named in ``rules`` (dotted paths such as
+    ``graph.delays``) obey them and each ``bad`` of ``errors`` (``(bad,
+    message)`` pairs) is false, else ``1 +`` the index in ``messages`` of
+    the first failure, leaves in config order first. Leaves absent from
+    ``config`` are not checked; no derivative flows into a check; one
+    reduction per leaf, the rest is on scalars.
 
-    Call it inside the traced function; it works under ``jit`` and ``vmap``
-    (an error when any batch element is bad). Leaves absent from ``config``
-    are not checked.
-
-    >>> from sweepjax.network._checks import Allowed, check_leaves
+    >>> from sweepjax.network._checks import Allowed, failure_code
     >>> rules = {"noise.sigma": Allowed(minimum=0.0)}
-    >>> checked = jax.jit(lambda cfg: check_leaves(cfg, rules).noise.sigma)
-    >>> round(float(checked(config)), 6)   # raises if sigma is NaN, inf or < 0
-    0.001
+    >>> config.noise.sigma = -1.0
+    >>> code, messages = failure_code(config, rules)
+    >>> messages[int(code) - 1][:47]
+    'config.noise.sigma received a negative value; a'
     """
-    flat, treedef = jax.tree_util.tree_flatten_with_path(config)
-    leaves = [leaf for _, leaf in flat]
-    picked = [
-        (i, rules[name])
-        for i, (path, _) in enumerate(flat)
-        if (name := dotted(path)) in rules
-    ]
-    if not picked:
-        return config
-    messages: list[str] = []
-    # reversed, so that under vmap (where the largest index of the batch is
-    # raised) the first bad leaf in config order names the error
-    for i, rule in reversed(picked):
-        leaves[i] = jnp.asarray(leaves[i])
-        messages += rule.messages(dotted(flat[i][0]))
-    ndims = [leaves[i].ndim for i, _ in picked]
+    failures: list[tuple[jax.Array, str]] = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(config)[0]:
+        rule = rules.get(dotted(path))
+        if rule is None:
+            continue
+        severity = rule.severity(jax.lax.stop_gradient(jnp.asarray(leaf)))
+        nan, inf, low = rule.messages(dotted(path))
+        failures += [(severity == 3, nan), (severity == 2, inf)]
+        if rule.minimum is not None:
+            failures.append((severity == 1, low))
+    failures += [(jax.lax.stop_gradient(bad), message) for bad, message in errors]
+    code = jnp.int32(0)
+    for k in reversed(range(len(failures))):
+        code = jnp.where(failures[k][0], jnp.int32(k + 1), code)
+    return code, [message for _, message in failures]
 
-    def judge(*values: np.ndarray) -> np.ndarray:
-        """The message of the first bad leaf in config order, -1 if none (one
-        per batch element under ``vmap``)."""
-        codes = [
-            rule.code(np.asarray(value), ndim)
-            for (_, rule), value, ndim in zip(picked, values, ndims, strict=True)
-        ]
-        index = np.full(np.broadcast_shapes(*(c.shape for c in codes)), -1)
-        for k in reversed(range(len(codes))):
-            first = 3 * (len(codes) - 1 - k)  # where leaf k's messages start
-            index = np.where(codes[k] > 0, first + codes[k] - 1, index)
-        return index.astype(np.int32)
 
-    # each value gets a leading axis, so that the callback tells a batch
-    # (vmap adds one more) from a value; no derivative flows into the check
-    values = [jax.lax.stop_gradient(leaves[i])[None] for i, _ in picked]
-    index = jax.pure_callback(
-        judge, jax.ShapeDtypeStruct((1,), jnp.int32), *values, vmap_method="expand_dims"
-    )[0]
-    checked = eqx.branched_error_if(
-        [leaves[i] for i, _ in picked], index >= 0, jnp.maximum(index, 0), messages
-    )
-    for (i, _), leaf in zip(picked, checked, strict=True):
-        leaves[i] = leaf
-    return jax.tree_util.tree_unflatten(treedef, leaves)
+class CheckedSolve:
+    """A prepared solve: ``solve_fn(config)`` runs the compiled ``program``
+    (the solve with its failure code, :func:`checked`) and raises the
+    code's message (:func:`sweepjax._tree.raise_failure`)."""
+
+    def __init__(self, program: Any, messages: dict[Any, list[str]]):
+        self.program = program
+        self._messages = messages
+        self.__qualname__ = self.__name__ = "solve_fn"
+
+    def __call__(self, config: Config) -> Any:
+        code, out = self.program(config)
+        return raise_failure(code, self._messages[jax.tree.structure(config)], out)
+
+    def _cache_size(self) -> int:
+        """How many programs ``program`` compiled (one per config layout)."""
+        return self.program._cache_size()
+
+
+def checked(
+    solve: Callable[[Config], Any],
+    checks: Callable[[Config], tuple[jax.Array, list[str]]],
+) -> CheckedSolve:
+    """``solve`` jitted together with ``checks(config)`` (e.g. a
+    :func:`failure_code`): the compiled program returns the failure code
+    beside the solution, and the returned :class:`CheckedSolve` raises its
+    message."""
+    #: the messages of each config structure the program was traced for
+    messages: dict[Any, list[str]] = {}
+
+    def run(config: Config) -> tuple[jax.Array, Any]:
+        code, messages[jax.tree.structure(config)] = checks(config)
+        return code, solve(config)
+
+    return CheckedSolve(jax.jit(run), messages)

@@ -17,7 +17,6 @@ import dataclasses
 import warnings
 from typing import Any, NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,22 +74,32 @@ def _larger_buffer(graph: str, largest: str) -> str:
     )
 
 
-def _delay_steps(network: Network, leaves: Config, dt: float, H: int) -> jax.Array:
-    """``[n_edges]`` delay of each edge in steps, checked against the buffer
-    (values set on the config are checked on the host before, by
-    :class:`BufferCheck`; this catches what reaches the solve another way)."""
-    graph = network.graph
+def _delay_steps(network: Network, leaves: Config, dt: float) -> jax.Array:
+    """``[n_edges]`` delay of each edge in steps (checked against the buffer
+    before the solve: :func:`buffer_errors`)."""
     dtype = jnp.result_type(float)
-    steps = jnp.rint(jnp.asarray(graph.edge_delays(leaves), dtype) / dt)
-    steps = steps.astype(jnp.int32)
-    return eqx.error_if(
-        steps,
-        jnp.any(steps > H - 1),
+    steps = jnp.rint(jnp.asarray(network.graph.edge_delays(leaves), dtype) / dt)
+    return steps.astype(jnp.int32)
+
+
+def buffer_errors(
+    network: Network, leaves: Config, dt: float
+) -> list[tuple[jax.Array, str]]:
+    """``[(bad, message)]``: whether a delay of ``leaves`` (the config's
+    graph) exceeds the history buffer, for the solve's checks (values set
+    on the config are checked on the host before, by :class:`BufferCheck`;
+    this catches what reaches the solve another way)."""
+    if not any(c.delayed for c in network.coupling.values()):
+        return []
+    graph = network.graph
+    H = buffer_slots(graph.max_delay, dt)
+    message = (
         f"config.graph.delays received a delay that exceeds the history buffer "
         f"of {H - 1} steps; allowed: delays up to max_delay="
         f"{graph.max_delay} ms (at dt={dt}). "
-        + _larger_buffer(type(graph).__name__, "the largest delay"),
+        + _larger_buffer(type(graph).__name__, "the largest delay")
     )
+    return [(jnp.any(_delay_steps(network, leaves, dt) > H - 1), message)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +201,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     n = network.n_nodes
     H = buffer_slots(graph.max_delay, dt)
     targets, sources = graph.edge_index()
-    steps = _delay_steps(network, points.config.graph, dt, H)
+    steps = _delay_steps(network, points.config.graph, dt)
 
     if points.varies(lambda config: config.graph.weights):
         weights = points.map(lambda config: graph.edge_weights(config.graph))

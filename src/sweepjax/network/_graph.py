@@ -10,7 +10,6 @@ list sorted by target (``edge_index``, ``edge_weights``, ``edge_delays``).
 import abc
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -144,6 +143,11 @@ class AbstractGraph(AbstractComponent):
     def edge_weights(self, leaves: Config) -> jax.Array:
         """``[n_edges]``: the weight of each edge of ``edge_index()``."""
 
+    def edge_errors(self, leaves: Config) -> list[tuple[jax.Array, str]]:
+        """``[(bad, message)]``: what the solve refuses in the graph's config
+        ``leaves`` beyond the leaves' rules (none here)."""
+        return []
+
     @abc.abstractmethod
     def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
         """``sum_j W[i, j] * u[:, j]`` of signals ``u`` ``[n_signals, n_nodes]``."""
@@ -276,20 +280,22 @@ class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
         return targets.astype(np.int32), sources.astype(np.int32)
 
     def edge_weights(self, leaves: Config) -> jax.Array:
+        targets, sources = self.edge_index()
+        return jnp.asarray(leaves.weights)[targets, sources]
+
+    def edge_errors(self, leaves: Config) -> list[tuple[jax.Array, str]]:
         # The edge list is fixed at prepare time: a swept weight outside it
         # would be silently dropped, so it is an error when the solve runs.
         weights = jnp.asarray(leaves.weights)
         targets, sources = self.edge_index()
         outside = np.ones(weights.shape, bool)
         outside[targets, sources] = False
-        checked = eqx.error_if(
-            weights,
-            jnp.any(jnp.where(outside, weights, 0.0) != 0.0),
+        message = (
             "config.graph.weights has a nonzero weight where the DenseDelayGraph "
             "given to the Network had none; build it with all_edges=True to sweep "
-            "weights whose zero pattern changes.",
+            "weights whose zero pattern changes."
         )
-        return checked[targets, sources]
+        return [(jnp.any(jnp.where(outside, weights, 0.0) != 0.0), message)]
 
     def edge_delays(self, leaves: Config) -> jax.Array:
         targets, sources = self.edge_index()

@@ -6,19 +6,18 @@ import math
 import warnings
 from typing import Any
 
-import jax
 import numpy as np
 
 from sweepjax._config import Config
 from sweepjax._tree import check_positive_int
-from sweepjax.network._checks import check_leaves
+from sweepjax.network._checks import checked, failure_code
 from sweepjax.network._degenerate import warn_degenerate
-from sweepjax.network._delays import BufferCheck, warn_unresolved_delays
+from sweepjax.network._delays import BufferCheck, buffer_errors, warn_unresolved_delays
 from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._observers import AbstractObserver, check_observation
-from sweepjax.network._solution import Plan, Solution, SolveFn
+from sweepjax.network._solution import Plan, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
 
@@ -160,11 +159,13 @@ def prepare(
     solve = solver.build(network, plan)
     rules = leaf_rules(network)
 
-    def checked_solve(values: Config) -> Solution:
+    def checks(values: Config) -> tuple[Any, list[str]]:
         # the rules the constructors applied, on the values actually received
-        return solve(check_leaves(values, rules))
+        graph = values.graph
+        errors = network.graph.edge_errors(graph) + buffer_errors(network, graph, dt)
+        return failure_code(values, rules, errors)
 
-    jitted = jax.jit(checked_solve)
+    jitted = checked(solve, checks)
     jitted.solve_settings = _settings(
         network, solver, (t0, t1, dt, n_steps), monitor, observe, transient
     )
