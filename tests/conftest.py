@@ -64,13 +64,16 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def dask_client():
-    """A LocalCluster of two single-threaded worker processes, and its client."""
+    """A LocalCluster of two single-threaded worker processes, and its client:
+    not dask's default, so that the tests that do not ask for it (reading a
+    store's dask arrays, say) compute on the local scheduler whatever test
+    used the cluster before them in the same worker."""
     from distributed import Client, LocalCluster
 
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, set_as_default=False) as client,
     ):
         yield client

@@ -188,7 +188,9 @@ class DistributedExecution(AbstractExecution):
             )
             pending[future.key] = (start, future)
         failed: PointFailed | None = None
-        for future in as_completed([f for _, f in pending.values()]):
+        # the run's client's loop: it need not be dask's default client
+        futures = [f for _, f in pending.values()]
+        for future in as_completed(futures, loop=client.loop):
             start, _ = pending.pop(future.key)
             if failed is not None and start > failed.index:
                 continue  # cancelled: after the failure
