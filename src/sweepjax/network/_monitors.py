@@ -10,13 +10,12 @@ spelling that puts the records in ``Solution.ys``.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import numpy as np
 
 from sweepjax._tree import check_positive_int
-from sweepjax.network._network import Network
 from sweepjax.network._observer import AbstractObserver
 
 
@@ -32,12 +31,9 @@ class AbstractMonitor(AbstractObserver):
     observed steps must be a whole number of blocks.
     """
 
-    states = None
-    every: int
-
-    def index(self, network: Network) -> tuple[int, ...]:
-        """Every state variable."""
-        return tuple(range(network.dynamics.n_states))
+    #: Every state variable.
+    states: ClassVar[None] = None
+    # ``every``: a field of each subclass, or a class constant (Raw's 1).
 
     def bind(self, dt: float, n_steps: int) -> AbstractMonitor:
         if n_steps % self.every:
@@ -63,6 +59,12 @@ class AbstractMonitor(AbstractObserver):
     def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
         return acc
 
+    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
+        return acc
+
+    def warm(self, acc: Any, x: jax.Array) -> Any:
+        return acc
+
     def finalize(self, acc: Any, count: jax.Array) -> Any:
         return acc
 
@@ -77,7 +79,7 @@ class Raw(AbstractMonitor):
     >>> monitor = Raw()
     """
 
-    every = 1
+    every: ClassVar[int] = 1
 
     def record_block(self, xs):
         return xs
@@ -97,6 +99,8 @@ class SubSample(AbstractMonitor):
     >>> monitor = SubSample(every=10)   # dt = 0.1 ms -> one record per ms
     """
 
+    every: int
+
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)
 
@@ -113,6 +117,8 @@ class TemporalAverage(AbstractMonitor):
 
     >>> monitor = TemporalAverage(every=10)
     """
+
+    every: int
 
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)
