@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar
 
+import equinox as eqx
 import jax
 import numpy as np
 
@@ -34,6 +35,9 @@ class AbstractMonitor(AbstractObserver):
     #: Every state variable.
     states: ClassVar[None] = None
     # ``every``: a field of each subclass, or a class constant (Raw's 1).
+    #: Equinox's repr (``SubSample(every=10)``, ``Raw()``), the strings that
+    #: stores fingerprint; observers of states print theirs positionally.
+    __repr__ = eqx.Module.__repr__
 
     def bind(self, dt: float, n_steps: int) -> AbstractMonitor:
         if n_steps % self.every:
@@ -68,9 +72,6 @@ class AbstractMonitor(AbstractObserver):
     def finalize(self, acc: Any, count: jax.Array) -> Any:
         return acc
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(every={self.every})"
-
 
 class Raw(AbstractMonitor):
     """Every step: the record ``k`` is the state after step ``k``, at
@@ -86,9 +87,6 @@ class Raw(AbstractMonitor):
 
     def times(self, t0, dt, n_records):
         return t0 + dt * np.arange(1, n_records + 1)
-
-    def __repr__(self) -> str:
-        return "Raw()"
 
 
 class SubSample(AbstractMonitor):
