@@ -12,16 +12,30 @@ import numpy as np
 import pytest
 
 from sweepjax.network import (
+    BOLD,
+    FC,
+    FCD,
+    RK4,
     AbstractDynamics,
+    AbstractObserver,
+    AbstractSolver,
     AdditiveNoise,
+    Average,
+    Covariance,
     DataStimulus,
     DelayedLinearCoupling,
     DenseDelayGraph,
     DenseGraph,
+    Euler,
+    Heun,
+    HRFBold,
     KuramotoCoupling,
     LinearCoupling,
+    Mean,
     MultiplicativeNoise,
     Network,
+    PeakFrequency,
+    Power,
     PreSigmoidalCoupling,
     PulseTrain,
     ReducedWongWang,
@@ -29,12 +43,18 @@ from sweepjax.network import (
     Sinusoid,
     SparseDelayGraph,
     SparseGraph,
+    Std,
+    SubSample,
+    Synchrony,
+    TemporalAverage,
     make_config,
 )
 from sweepjax.network._checks import dotted
 from sweepjax.network._component import AbstractComponent
 from sweepjax.network._couplings import COUPLINGS
 from sweepjax.network._layout import leaf_rules
+from sweepjax.network._monitors import AbstractMonitor, Raw
+from sweepjax.network._observer import Timing
 
 #: One builder of each kind of component, each called twice by the tests.
 BUILDERS = {
@@ -228,7 +248,12 @@ def _subclasses(cls: type) -> list[type]:
     return found
 
 
-COMPONENT_CLASSES = [*_subclasses(AbstractComponent), Network]
+COMPONENT_CLASSES = [
+    *_subclasses(AbstractComponent),
+    Network,
+    *_subclasses(AbstractSolver),
+    *_subclasses(AbstractObserver),
+]
 
 
 @pytest.mark.parametrize("cls", COMPONENT_CLASSES, ids=lambda cls: cls.__name__)
@@ -261,3 +286,112 @@ def test_a_long_list_prints_as_a_short_array():
     )
     coupling = LinearCoupling("S", G=[[0.5], [0.0]])
     assert "G=f64[2,1](numpy)" in repr(coupling)
+
+
+#: Solvers and observers: two builds of each are equal, and the second
+#: builder differs in one value. The repr is the string stores fingerprint
+#: (``solve_settings``), kept as it was before they became Modules.
+MODULES = {
+    "Euler": (Euler, lambda: Euler(checkpoint=False), "Euler()"),
+    "Heun": (Heun, lambda: Heun(False), "Heun()"),
+    "RK4": (lambda: RK4(False), RK4, "RK4(checkpoint=False)"),
+    "Mean": (lambda: Mean("S"), lambda: Mean("x"), "Mean('S')"),
+    "Std": (lambda: Std("S"), lambda: Std("S", ddof=1), "Std('S', ddof=0)"),
+    "Covariance": (
+        lambda: Covariance("S", ddof=1),
+        lambda: Covariance("S"),
+        "Covariance('S', ddof=1)",
+    ),
+    "Synchrony": (
+        lambda: Synchrony(("x", "y")),
+        lambda: Synchrony("x"),
+        "Synchrony(('x', 'y'))",
+    ),
+    "Average": (
+        lambda: Average("S", period_ms=1.0),
+        lambda: Average("S", period_ms=2.0),
+        "Average('S', period_ms=1.0)",
+    ),
+    "BOLD": (
+        lambda: BOLD("S", tr_ms=720.0),
+        lambda: BOLD("S", tr_ms=700.0),
+        "BOLD('S', tr_ms=720.0)",
+    ),
+    "HRFBold": (
+        lambda: HRFBold("S", tr_ms=2000.0),
+        lambda: HRFBold("S", tr_ms=2000.0, hrf_length_ms=10_000.0),
+        "HRFBold('S', tr_ms=2000.0)",
+    ),
+    "FC": (lambda: FC("S"), lambda: FC("x"), "FC('S')"),
+    "FC_of_BOLD": (
+        lambda: FC(BOLD("S", tr_ms=720.0)),
+        lambda: FC(BOLD("S", tr_ms=360.0)),
+        "FC(BOLD('S', tr_ms=720.0))",
+    ),
+    "FCD": (
+        lambda: FCD(BOLD("S", tr_ms=720.0), window=30, step=5),
+        lambda: FCD(BOLD("S", tr_ms=720.0), window=30, step=4),
+        "FCD(BOLD('S', tr_ms=720.0), window=30, step=5)",
+    ),
+    "Power": (
+        lambda: Power("x", frequencies=[8.0, 10.0]),
+        lambda: Power("x", frequencies=[8.0, 11.0]),
+        "Power('x', frequencies=[8.0, 10.0])",
+    ),
+    "PeakFrequency": (
+        lambda: PeakFrequency(BOLD("S", tr_ms=720.0), frequencies=[0.1]),
+        lambda: PeakFrequency(BOLD("S", tr_ms=720.0), frequencies=[0.2]),
+        "PeakFrequency(BOLD('S', tr_ms=720.0), frequencies=[0.1])",
+    ),
+    "Raw": (Raw, lambda: SubSample(1), "Raw()"),
+    "SubSample": (lambda: SubSample(10), lambda: SubSample(5), "SubSample(every=10)"),
+    "TemporalAverage": (
+        lambda: TemporalAverage(2),
+        lambda: TemporalAverage(3),
+        "TemporalAverage(every=2)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_solvers_and_observers_are_immutable(name):
+    module = MODULES[name][0]()
+    assert isinstance(module, eqx.Module)
+    fields = [f.name for f in dataclasses.fields(module)] or ["every"]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign"):
+        setattr(module, fields[0], None)
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_solvers_and_observers_are_equal_by_value(name):
+    build, build_other, _ = MODULES[name]
+    first, second = build(), build()
+    assert first is not second and first == second
+    assert not build_other() == first
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_solver_and_observer_reprs_are_the_fingerprinted_strings(name):
+    """``solve_settings`` records these reprs and stores compare them."""
+    module = MODULES[name][0]()
+    assert repr(module) == MODULES[name][2]
+    if isinstance(module, AbstractMonitor):  # Equinox's repr gives the same
+        assert type(module).__repr__ is eqx.Module.__repr__
+
+
+@pytest.mark.parametrize(
+    "observer",
+    [
+        Average("S", period_ms=1.0),
+        BOLD("S", tr_ms=1.0),
+        HRFBold("S", tr_ms=4.0),
+        FC(BOLD("S", tr_ms=1.0)),
+        Power("x", frequencies=[100.0]),
+    ],
+    ids=repr,
+)
+def test_bind_returns_a_new_observer_and_leaves_the_original(observer):
+    bound = observer.bind(0.5, 16)
+    assert bound is not observer and not bound == observer
+    assert getattr(observer, "source", observer).timing is None
+    assert getattr(bound, "source", bound).timing == Timing(0.5, 16)

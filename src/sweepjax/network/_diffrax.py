@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +50,18 @@ class Diffrax(AbstractSolver):
     >>> solver = Diffrax(diffrax.Tsit5())
     """
 
+    solver: dfx.AbstractSolver
+    stepsize_controller: dfx.AbstractStepSizeController
+    dt0: float | None
+    max_steps: int | None
+    brownian_tol: float | None
+
+    #: It records Raw and SubSample only, runs no observers, and takes no
+    #: delayed couplings (:meth:`AbstractSolver.check_plan`).
+    observes: ClassVar[bool] = False
+    records: ClassVar[tuple[type, ...]] = (Raw, SubSample)
+    delays: ClassVar[bool] = False
+
     def __init__(
         self,
         solver: dfx.AbstractSolver,
@@ -61,25 +73,24 @@ class Diffrax(AbstractSolver):
         # Diffrax is heavy (~1.5 s to import); only this solver needs it.
         import diffrax as dfx
 
-        if not isinstance(solver, dfx.AbstractSolver):
-            raise TypeError(
-                f"solver must be a Diffrax solver such as diffrax.Tsit5(), got "
-                f"{solver!r}."
-            )
         self.solver = solver
         self.stepsize_controller = stepsize_controller or dfx.ConstantStepSize()
         self.dt0 = dt0
         self.max_steps = max_steps
         self.brownian_tol = brownian_tol
 
-    def __repr__(self) -> str:
-        return f"Diffrax({self.solver!r}, {self.stepsize_controller!r})"
+    def __check_init__(self) -> None:
+        import diffrax as dfx
 
-    #: It records Raw and SubSample only, runs no observers, and takes no
-    #: delayed couplings (:meth:`AbstractSolver.check_plan`).
-    observes = False
-    records = (Raw, SubSample)
-    delays = False
+        if not isinstance(self.solver, dfx.AbstractSolver):
+            raise TypeError(
+                f"solver must be a Diffrax solver such as diffrax.Tsit5(), got "
+                f"{self.solver!r}."
+            )
+
+    def __repr__(self) -> str:
+        # Not Equinox's repr (every field): stores fingerprint repr(solver).
+        return f"Diffrax({self.solver!r}, {self.stepsize_controller!r})"
 
     def build(self, network: Network, plan: Plan) -> SolveFn:
         self.check_plan(network, plan)

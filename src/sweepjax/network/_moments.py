@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sweepjax.network._observer import AbstractObserver, one_state
+from sweepjax.network._observer import AbstractUnboundObserver, one_state
 
 
 class Moments(NamedTuple):
@@ -49,14 +49,13 @@ def merge(acc: Moments, xs: jax.Array, count: jax.Array, outer: bool) -> Moments
     )
 
 
-class Mean(AbstractObserver):
+class Mean(AbstractUnboundObserver):
     """Time average of the observed states after the transient.
 
     >>> observe = {"mean_S": Mean("S")}   # solution.observed["mean_S"]: [n_nodes]
     """
 
-    def __init__(self, states: str | tuple[str, ...]):
-        self.states = states
+    states: str | tuple[str, ...]
 
     def init(self, x):
         return jnp.zeros_like(x)
@@ -71,16 +70,15 @@ class Mean(AbstractObserver):
         return acc
 
 
-class Std(AbstractObserver):
+class Std(AbstractUnboundObserver):
     """Standard deviation over time of the observed states (``ddof`` as in
     ``numpy.std``; 0 by default).
 
     >>> observe = {"std_S": Std("S")}
     """
 
-    def __init__(self, states: str | tuple[str, ...], ddof: int = 0):
-        self.states = states
-        self.ddof = ddof
+    states: str | tuple[str, ...]
+    ddof: int = 0
 
     def init(self, x):
         return Moments(jnp.zeros_like(x), jnp.zeros_like(x))
@@ -98,8 +96,11 @@ class Std(AbstractObserver):
         return f"Std({self.states!r}, ddof={self.ddof})"
 
 
-class CoMoments(AbstractObserver):
-    """Running covariance of one state across nodes: ``[n_nodes, n_nodes]``."""
+class AbstractCoMoments(AbstractUnboundObserver):
+    """Running co-moments of one state across nodes, ``[n_nodes, n_nodes]``;
+    subclasses say what ``finalize`` makes of them."""
+
+    states: str
 
     def __init__(self, state: str):
         self.states = one_state(type(self).__name__, state)
@@ -113,11 +114,15 @@ class CoMoments(AbstractObserver):
     def update_block(self, acc, xs, count):
         return merge(acc, xs, count, outer=True)
 
+
+class CoMoments(AbstractCoMoments):
+    """Running covariance of one state across nodes: ``[n_nodes, n_nodes]``."""
+
     def finalize(self, acc, count):
         return acc
 
 
-class Covariance(CoMoments):
+class Covariance(AbstractCoMoments):
     """Covariance over time between the nodes' values of one state,
     ``[n_nodes, n_nodes]`` (``ddof`` as in ``numpy.cov``'s ``ddof``; 0 by
     default, like :class:`Std`).
@@ -125,8 +130,10 @@ class Covariance(CoMoments):
     >>> observe = {"cov": Covariance("S")}
     """
 
+    ddof: int
+
     def __init__(self, state: str, ddof: int = 0):
-        super().__init__(state)
+        self.states = one_state(type(self).__name__, state)
         self.ddof = ddof
 
     def finalize(self, acc, count):
@@ -136,7 +143,7 @@ class Covariance(CoMoments):
         return f"Covariance({self.states!r}, ddof={self.ddof})"
 
 
-class Synchrony(AbstractObserver):
+class Synchrony(AbstractUnboundObserver):
     """The Kuramoto order parameter ``R(t) = |mean_j exp(i phase_j(t))|``
     over the nodes: its time average (``"order"``) and its standard deviation
     over time (``"metastability"``, Shanahan 2010).
@@ -149,13 +156,14 @@ class Synchrony(AbstractObserver):
     >>> observe = {"sync": Synchrony(("x", "y"))}   # SupHopf
     """
 
-    def __init__(self, states: str | tuple[str, str]):
-        if not isinstance(states, str) and len(states) != 2:
+    states: str | tuple[str, str]
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.states, str) and len(self.states) != 2:
             raise ValueError(
                 f"Synchrony needs one phase variable or an (x, y) pair, got "
-                f"states={states!r}."
+                f"states={self.states!r}."
             )
-        self.states = states
 
     def _order(self, x: jax.Array) -> jax.Array:
         phase = x if x.ndim == 1 else jnp.arctan2(x[1], x[0])

@@ -10,13 +10,13 @@ spelling that puts the records in ``Solution.ys``.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
+import equinox as eqx
 import jax
 import numpy as np
 
 from sweepjax._tree import check_positive_int
-from sweepjax.network._network import Network
 from sweepjax.network._observer import AbstractObserver
 
 
@@ -32,12 +32,12 @@ class AbstractMonitor(AbstractObserver):
     observed steps must be a whole number of blocks.
     """
 
-    states = None
-    every: int
-
-    def index(self, network: Network) -> tuple[int, ...]:
-        """Every state variable."""
-        return tuple(range(network.dynamics.n_states))
+    #: Every state variable.
+    states: ClassVar[None] = None
+    # ``every``: a field of each subclass, or a class constant (Raw's 1).
+    #: Equinox's repr (``SubSample(every=10)``, ``Raw()``), the strings that
+    #: stores fingerprint; observers of states print theirs positionally.
+    __repr__ = eqx.Module.__repr__
 
     def bind(self, dt: float, n_steps: int) -> AbstractMonitor:
         if n_steps % self.every:
@@ -63,11 +63,14 @@ class AbstractMonitor(AbstractObserver):
     def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
         return acc
 
-    def finalize(self, acc: Any, count: jax.Array) -> Any:
+    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
         return acc
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(every={self.every})"
+    def warm(self, acc: Any, x: jax.Array) -> Any:
+        return acc
+
+    def finalize(self, acc: Any, count: jax.Array) -> Any:
+        return acc
 
 
 class Raw(AbstractMonitor):
@@ -77,16 +80,13 @@ class Raw(AbstractMonitor):
     >>> monitor = Raw()
     """
 
-    every = 1
+    every: ClassVar[int] = 1
 
     def record_block(self, xs):
         return xs
 
     def times(self, t0, dt, n_records):
         return t0 + dt * np.arange(1, n_records + 1)
-
-    def __repr__(self) -> str:
-        return "Raw()"
 
 
 class SubSample(AbstractMonitor):
@@ -96,6 +96,8 @@ class SubSample(AbstractMonitor):
 
     >>> monitor = SubSample(every=10)   # dt = 0.1 ms -> one record per ms
     """
+
+    every: int
 
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)
@@ -113,6 +115,8 @@ class TemporalAverage(AbstractMonitor):
 
     >>> monitor = TemporalAverage(every=10)
     """
+
+    every: int
 
     def __init__(self, every: int):
         self.every = check_positive_int("every", every)

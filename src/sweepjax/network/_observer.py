@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +22,7 @@ class Timing(NamedTuple):
     n_steps: int  # the observed steps (after the transient)
 
 
-class AbstractObserver(abc.ABC):
+class AbstractObserver(eqx.Module):
     """Folds the observed states of each step into a summary.
 
     ``states`` names the state variables it watches: one name gives ``x``
@@ -31,37 +32,46 @@ class AbstractObserver(abc.ABC):
     included) and ``finalize(acc, count)`` at the end. ``prepare`` first
     calls ``bind(dt, n_steps)`` with the step (ms) and the number of
     observed steps; an observer whose accumulator depends on them returns a
-    new one, bound to that ``timing``, and is never changed.
+    new one, bound to that ``timing``. Observers are Equinox Modules:
+    immutable, equal by value.
     Observers with ``warms = True`` also see the transient, through
     ``warm(acc, x)``: state that the summary depends on but must not record
     (BOLD's hemodynamics) settles there instead of in the observed time.
+    Every class is abstract or final, and overrides only abstract methods:
+    :class:`AbstractUnboundObserver` and :class:`AbstractStepObserver`
+    implement ``bind``/``warm`` and ``update_block`` for the common cases.
     """
 
-    states: str | tuple[str, ...]
-    warms: bool = False
+    # ``states``, the state variables watched (None: every one, as monitors
+    # do), is each subclass's field or property: not declared here, where it
+    # would be a field that a property cannot replace.
+    warms: ClassVar[bool] = False
     #: The sampling period (ms) of the series this observer makes (None: it
     #: makes none); what :class:`FC`, :class:`FCD` and :class:`Power` of it
     #: need.
-    period_ms: float | None = None
+    period_ms: ClassVar[float | None] = None
     #: The run it is bound to (None until ``bind``, for those that need it).
-    timing: Timing | None = None
-    _n_samples: int = 0
+    timing: ClassVar[Timing | None] = None
+    _n_samples: ClassVar[int] = 0
 
     @property
     def n_samples(self) -> int:
         """The samples of the series it makes, once bound (0: none)."""
         return self._n_samples
 
+    @abc.abstractmethod
     def bind(self, dt: float, n_steps: int) -> AbstractObserver:
         """This observer for ``n_steps`` observed steps of ``dt`` ms: itself,
         unless it needs to know them, then a new observer made by its
         constructor with ``timing=Timing(dt, n_steps)`` (observers are never
         changed once made)."""
-        return self
 
     def index(self, network: Network) -> Any:
         """Where ``states`` sit in a state ``[n_states, n_nodes]``: an int for
-        one name, a tuple of ints for several (clear error if unknown)."""
+        one name, a tuple of ints for several (clear error if unknown), every
+        state variable for ``states=None``."""
+        if self.states is None:
+            return tuple(range(network.dynamics.n_states))
         found = network.dynamics.state_index(self.states)
         return found[0] if isinstance(self.states, str) else found
 
@@ -77,28 +87,46 @@ class AbstractObserver(abc.ABC):
     def finalize(self, acc: Any, count: jax.Array) -> Any:
         """The summary, from the accumulator of ``count`` states."""
 
+    @abc.abstractmethod
     def warm(self, acc: Any, x: jax.Array) -> Any:
         """A step of the transient (called only when ``warms``)."""
-        return acc
 
+    @abc.abstractmethod
     def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
         """Fold the states ``xs`` ``[rows, ...]`` of consecutive steps;
-        ``count`` states were folded before them. One ``update`` per row
-        unless a subclass folds a block at once."""
-
-        def one(acc: Any, item: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:
-            i, x = item
-            return self.update(acc, x, count + i), None
-
-        rows = jnp.arange(1, xs.shape[0] + 1, dtype=count.dtype)
-        return jax.lax.scan(one, acc, (rows, xs))[0]
+        ``count`` states were folded before them."""
 
     def warm_block(self, acc: Any, xs: jax.Array) -> Any:
         """``warm`` for each of the states ``xs`` of consecutive steps."""
         return jax.lax.scan(lambda acc, x: (self.warm(acc, x), None), acc, xs)[0]
 
     def __repr__(self) -> str:
+        # Not Equinox's repr: stores fingerprint repr(observer), spelled so.
         return f"{type(self).__name__}({self.states!r})"
+
+
+class AbstractUnboundObserver(AbstractObserver):
+    """An observer that needs neither the run's timing nor the transient:
+    ``bind`` returns it as it is."""
+
+    def bind(self, dt: float, n_steps: int) -> AbstractObserver:
+        return self
+
+    def warm(self, acc: Any, x: jax.Array) -> Any:
+        return acc
+
+
+class AbstractStepObserver(AbstractObserver):
+    """An observer that folds one step at a time: a block is one ``update``
+    per row."""
+
+    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
+        def one(acc: Any, item: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:
+            i, x = item
+            return self.update(acc, x, count + i), None
+
+        rows = jnp.arange(1, xs.shape[0] + 1, dtype=count.dtype)
+        return jax.lax.scan(one, acc, (rows, xs))[0]
 
 
 def one_state(observer: str, state: Any) -> str:

@@ -33,7 +33,7 @@ def _series_of(observer: str, source: AbstractObserver) -> AbstractObserver:
     return source
 
 
-class _OfSeries(AbstractObserver):
+class AbstractOfSeries(AbstractObserver):
     """An observable computed at the end from what its ``source`` observer
     accumulates (a series, or running co-moments)."""
 
@@ -60,7 +60,7 @@ class _OfSeries(AbstractObserver):
         return self.source.warm(acc, x)
 
 
-class FC(_OfSeries):
+class FC(AbstractOfSeries):
     """Functional connectivity: the Pearson correlation over time between
     the nodes, ``[n_nodes, n_nodes]``; a node that never varies has 0 in its
     row and column (:func:`fc`'s convention), so a silent region does not
@@ -72,6 +72,9 @@ class FC(_OfSeries):
 
     >>> observe = {"fc": FC("S"), "bold_fc": FC(BOLD("S", tr_ms=2000.0))}
     """
+
+    #: Whether ``source`` is another observer's series (else co-moments).
+    of_series: bool
 
     def __init__(self, of: str | AbstractObserver):
         self.of_series = isinstance(of, AbstractObserver)
@@ -94,13 +97,16 @@ class FC(_OfSeries):
         return f"FC({self.source if self.of_series else self.states!r})"
 
 
-class FCD(_OfSeries):
+class FCD(AbstractOfSeries):
     """Functional connectivity dynamics of another observer's series
     (:func:`fcd`): the correlation between the FCs of sliding windows of
     ``window`` samples every ``step`` samples, ``[n_windows, n_windows]``.
 
     >>> observe = {"fcd": FCD(BOLD("S", tr_ms=2000.0), window=30, step=5)}
     """
+
+    window: int
+    step: int
 
     def __init__(self, of: AbstractObserver, window: int, step: int):
         if not isinstance(of, AbstractObserver):
@@ -125,6 +131,12 @@ class FCD(_OfSeries):
 class _StateSpectrum(AbstractObserver):
     """The running Fourier sums of states at every observed step
     (:class:`Spectrum`)."""
+
+    states: Any
+    frequencies: np.ndarray
+    name: str
+    timing: Timing | None
+    _spectrum: Spectrum | None
 
     def __init__(
         self,
@@ -156,24 +168,19 @@ class _StateSpectrum(AbstractObserver):
     def update_block(self, acc, xs, count):
         return self._spectrum.update(acc, xs)
 
+    def warm(self, acc, x):
+        return acc
+
     def finalize(self, acc, count):
         return self._spectrum.finalize(acc)
 
 
-class Power(_OfSeries):
-    """Power spectral density at chosen ``frequencies`` (Hz):
-    ``[n_freqs, n_nodes]`` (``[n_freqs, len(states), n_nodes]`` for several
-    states), in units of the signal squared per Hz.
+class AbstractPower(AbstractOfSeries):
+    """A spectrum of states or of a series; :class:`Power` and
+    :class:`PeakFrequency` say what ``finalize`` makes of it."""
 
-    The one-sided periodogram of the observed time (constant detrend,
-    boxcar window: ``scipy.signal.periodogram``'s numbers on its frequency
-    grid, and the same formula between its points; :func:`power_spectrum`).
-    ``Power("x", ...)`` folds the Fourier sums of every observed step in the
-    loop; ``Power(BOLD(...), ...)`` takes the spectrum of another observer's
-    series at its period, up to its Nyquist frequency.
-
-    >>> observe = {"alpha": Power("x", frequencies=[8.0, 10.0, 12.0])}
-    """
+    frequencies: np.ndarray
+    of_series: bool
 
     def __init__(self, of: str | tuple[str, ...] | AbstractObserver, frequencies: Any):
         name = type(self).__name__
@@ -199,15 +206,31 @@ class Power(_OfSeries):
             return power_spectrum(series, self.frequencies, self.source.period_ms)
         return self.source.finalize(acc, count)
 
-    def finalize(self, acc, count):
-        return self._power(acc, count)
-
     def __repr__(self) -> str:
         of = self.source if self.of_series else repr(self.states)
         return f"{type(self).__name__}({of}, frequencies={self.frequencies.tolist()})"
 
 
-class PeakFrequency(Power):
+class Power(AbstractPower):
+    """Power spectral density at chosen ``frequencies`` (Hz):
+    ``[n_freqs, n_nodes]`` (``[n_freqs, len(states), n_nodes]`` for several
+    states), in units of the signal squared per Hz.
+
+    The one-sided periodogram of the observed time (constant detrend,
+    boxcar window: ``scipy.signal.periodogram``'s numbers on its frequency
+    grid, and the same formula between its points; :func:`power_spectrum`).
+    ``Power("x", ...)`` folds the Fourier sums of every observed step in the
+    loop; ``Power(BOLD(...), ...)`` takes the spectrum of another observer's
+    series at its period, up to its Nyquist frequency.
+
+    >>> observe = {"alpha": Power("x", frequencies=[8.0, 10.0, 12.0])}
+    """
+
+    def finalize(self, acc, count):
+        return self._power(acc, count)
+
+
+class PeakFrequency(AbstractPower):
     """The frequency (Hz) of largest power among ``frequencies``, per node
     (:class:`Power`, the same arguments): where a node's spectrum peaks on
     the grid you choose, e.g. ``numpy.arange(0.5, 60.0, 0.5)``.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +14,7 @@ import numpy as np
 
 from sweepjax.network._bold import BalloonWindkessel, first_order_volterra
 from sweepjax.network._observer import (
-    AbstractObserver,
+    AbstractStepObserver,
     Timing,
     check_ms,
     one_state,
@@ -23,7 +23,7 @@ from sweepjax.network._observer import (
 )
 
 
-class Average(AbstractObserver):
+class Average(AbstractStepObserver):
     """A coarse series of one or more states: the mean of each period of
     ``period_ms``, ``[n_samples, n_nodes]`` (or ``[n_samples, len(states),
     n_nodes]``); the observed steps past the last whole period are left out.
@@ -32,6 +32,12 @@ class Average(AbstractObserver):
 
     >>> observe = {"S_1ms": Average("S", period_ms=1.0)}
     """
+
+    states: str | tuple[str, ...]
+    period_ms: float
+    timing: Timing | None
+    _every: int
+    _n_samples: int
 
     def __init__(
         self,
@@ -59,6 +65,9 @@ class Average(AbstractObserver):
         row = (count.astype(jnp.int32) - 1) // self._every
         return acc.at[row].add(x / self._every, mode="drop")
 
+    def warm(self, acc, x):
+        return acc
+
     def finalize(self, acc, count):
         return acc
 
@@ -66,7 +75,7 @@ class Average(AbstractObserver):
         return f"Average({self.states!r}, period_ms={self.period_ms})"
 
 
-class BOLD(AbstractObserver):
+class BOLD(AbstractStepObserver):
     """The BOLD signal of one state variable, sampled every ``tr_ms``:
     ``[n_samples, n_nodes]`` with ``n_samples = observed steps * dt // tr_ms``
     (sample ``j`` after ``(j + 1) * tr_ms`` of observed time).
@@ -81,6 +90,14 @@ class BOLD(AbstractObserver):
 
     >>> observe = {"bold": BOLD("x", tr_ms=720.0, transform=lambda x: 4 * (x + 1))}
     """
+
+    states: str
+    tr_ms: float
+    model: BalloonWindkessel
+    transform: Callable[[jax.Array], jax.Array] | None
+    timing: Timing | None
+    _every: int
+    _n_samples: int
 
     def __init__(
         self,
@@ -149,7 +166,7 @@ class _Stock(NamedTuple):
     series: jax.Array  # [n_samples, n_nodes]
 
 
-class HRFBold(AbstractObserver):
+class HRFBold(AbstractStepObserver):
     """TVB's BOLD monitor (``tvb.simulator.monitors.Bold``): one state
     averaged over 4 ms periods, convolved with a haemodynamic response
     kernel over the last ``hrf_length_ms``, sampled every ``tr_ms``:
@@ -173,7 +190,18 @@ class HRFBold(AbstractObserver):
 
     warms = True
     #: TVB's 4 ms stock period (its ``_stock_sample_rate`` of 2**-2 per ms).
-    stock_ms = 4.0
+    stock_ms: ClassVar[float] = 4.0
+
+    states: str
+    tr_ms: float
+    hrf_length_ms: float
+    kernel: str | Callable[[np.ndarray], Any]
+    timing: Timing | None
+    _interim: int
+    _every: int
+    _n_samples: int
+    _weights: np.ndarray
+    _output: tuple[float, float]
 
     def __init__(
         self,

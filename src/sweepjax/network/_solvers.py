@@ -9,7 +9,9 @@ scheme is one small subclass that writes ``step``.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
+import equinox as eqx
 import jax
 
 from sweepjax.network._body import Derivative
@@ -19,7 +21,7 @@ from sweepjax.network._network import Network
 from sweepjax.network._solution import Plan, SolveFn
 
 
-class AbstractSolver(abc.ABC):
+class AbstractSolver(eqx.Module):
     """How a network is integrated: ``build(network, plan)`` returns
     ``solve(config)``.
 
@@ -29,17 +31,18 @@ class AbstractSolver(abc.ABC):
     What a solver supports is in its type: ``observes`` (runs observers),
     ``records`` (the recorded series it can make ``ys`` of) and ``delays``
     (delayed couplings); :meth:`check_plan` turns the rest into a
-    ``ValueError`` at ``prepare``.
+    ``ValueError`` at ``prepare``. Solvers are Equinox Modules: immutable,
+    equal by value.
 
     >>> solve = Heun().build(network, Plan.recording(0.0, 0.1, 50))
     """
 
     #: Whether it runs observers (``prepare(observe=...)``).
-    observes: bool = True
+    observes: ClassVar[bool] = True
     #: The recorded series (monitors) it can save as ``ys``.
-    records: tuple[type[AbstractMonitor], ...] = (AbstractMonitor,)
+    records: ClassVar[tuple[type[AbstractMonitor], ...]] = (AbstractMonitor,)
     #: Whether it integrates delayed couplings.
-    delays: bool = True
+    delays: ClassVar[bool] = True
 
     @abc.abstractmethod
     def build(self, network: Network, plan: Plan) -> SolveFn:
@@ -69,9 +72,6 @@ class AbstractSolver(abc.ABC):
                 f"{natives} for other monitors."
             )
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
 
 class AbstractFixedStepSolver(AbstractSolver):
     """A fixed-step scheme: ``step(f, t, y, dt, dW) -> y_next``.
@@ -99,12 +99,14 @@ class AbstractFixedStepSolver(AbstractSolver):
     ...         return y_next if dW is None else y_next + dW
     """
 
-    order: int
+    order: ClassVar[int]
+    checkpoint: bool = True
 
-    def __init__(self, checkpoint: bool = True):
-        if not isinstance(checkpoint, bool):
-            raise TypeError(f"checkpoint must be True or False, got {checkpoint!r}.")
-        self.checkpoint = checkpoint
+    def __check_init__(self) -> None:
+        if not isinstance(self.checkpoint, bool):
+            raise TypeError(
+                f"checkpoint must be True or False, got {self.checkpoint!r}."
+            )
 
     @abc.abstractmethod
     def step(
@@ -117,6 +119,8 @@ class AbstractFixedStepSolver(AbstractSolver):
         return integrate(network, self.step, plan, self.checkpoint)
 
     def __repr__(self) -> str:
+        # Not Equinox's repr (``Heun(checkpoint=True)``): stores fingerprint
+        # ``repr(solver)``, and the default spelled ``Heun()`` stays so.
         flag = "" if self.checkpoint else "checkpoint=False"
         return f"{type(self).__name__}({flag})"
 
