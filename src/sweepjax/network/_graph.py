@@ -143,10 +143,10 @@ class AbstractGraph(AbstractComponent):
     def edge_weights(self, leaves: Config) -> jax.Array:
         """``[n_edges]``: the weight of each edge of ``edge_index()``."""
 
+    @abc.abstractmethod
     def edge_errors(self, leaves: Config) -> list[tuple[jax.Array, str]]:
         """``[(bad, message)]``: what the solve refuses in the graph's config
-        ``leaves`` beyond the leaves' rules (none here)."""
-        return []
+        ``leaves`` beyond the leaves' rules."""
 
     @abc.abstractmethod
     def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
@@ -223,6 +223,9 @@ class _AbstractEdgeList(AbstractGraph):
     def edge_weights(self, leaves: Config) -> jax.Array:
         return jnp.asarray(leaves.weights)
 
+    def edge_errors(self, leaves: Config) -> list[tuple[jax.Array, str]]:
+        return []  # every weight sits on an edge
+
     def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
         weights = jnp.asarray(leaves.weights, u.dtype)
         return _segment_sum(u[:, self.sources] * weights, self.targets, self.n_nodes)
@@ -246,6 +249,9 @@ class DenseGraph(_AbstractDense):
     def edge_weights(self, leaves: Config) -> jax.Array:
         targets, sources = self.edge_index()
         return jnp.asarray(leaves.weights)[targets, sources]
+
+    def edge_errors(self, leaves: Config) -> list[tuple[jax.Array, str]]:
+        return []  # instantaneous sums use the whole matrix
 
 
 class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
