@@ -20,10 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 test-thorough: $(STAMP)
-	JAX_DISABLE_MOST_OPTIMIZATIONS=0 SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	JAX_DISABLE_MOST_OPTIMIZATIONS=0 SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """pytest set-up shared by the tests and the docstring examples (doctests).
 
-The slowest test files run first (`SLOWEST_FIRST`), so that the two workers
+The slowest test files run first (`SLOWEST_FIRST`), so that the workers
 of ``make test`` (``--dist loadfile --no-loadscope-reorder``) end together
 rather than one waiting while the other runs a long file last.
 

@@ -66,8 +66,8 @@ def main(quick: bool = False, figure: str | None = None):
         graph=connectome.graph(speed=20.0, normalize=None),  # neurolib's scale
         noise=AdditiveNoise(sigma=0.02, key=jax.random.key(0)),
     )
-    if quick:  # a smoke run of seconds: 6 TRs of BOLD, no study
-        seconds, transient, dt, n_G, n_a, n_seeds = 16, 4, 0.5, 2, 1, 2
+    if quick:  # a smoke run of seconds: 12 TRs of BOLD, no study
+        seconds, transient, dt, n_G, n_a, n_seeds = 12, 3, 0.5, 2, 1, 2
         window, step = 3, 1
     else:
         seconds, transient, dt, n_G, n_a, n_seeds = 180, 30, 0.2, 4, 2, 2

@@ -159,8 +159,11 @@ def plot(grid: dict, fitted: dict, path: str) -> None:
 
 
 def main(quick: bool = False, figure: str = "fit_empirical_fc.png") -> dict:
-    duration, transient = (5_000.0, 1_000.0) if quick else (30_000.0, 5_000.0)
-    loss_at, config = problem(duration, transient)
+    # quick: 5 TRs of BOLD after one TR of transient, at a coarser step
+    duration, transient, dt = (
+        (4_320.0, 720.0, 1.0) if quick else (30_000.0, 5_000.0, 0.5)
+    )
+    loss_at, config = problem(duration, transient, dt)
     grid = heatmap(loss_at, config, n=2 if quick else 8)
     fitted = fits(
         loss_at, config, n_starts=2 if quick else 16, n_steps=2 if quick else 30
