@@ -18,9 +18,9 @@ PACKAGE = Path(sweepjax.__file__).parent
 #: internals or from layers below it. ``fit`` sits above the executors (a fit
 #: runs inside a sweep's point program), below the flat `sweepjax` that
 #: re-exports it. ``network`` sits beside the core and uses only `_config`,
-#: `_tree`, `fit` and the public `sweepjax`.
+#: `_tree`, `_failures`, `fit` and the public `sweepjax`.
 LAYERS = [
-    {"sweepjax._tree"},
+    {"sweepjax._tree", "sweepjax._failures"},
     {"sweepjax._config"},
     {"sweepjax._axis_checks"},
     {"sweepjax._host_random"},
@@ -42,6 +42,7 @@ NETWORK_MAY_USE = {
     "sweepjax",
     "sweepjax._config",
     "sweepjax._tree",
+    "sweepjax._failures",
     "sweepjax.fit",
 }
 

@@ -26,7 +26,7 @@ from sweepjax import (
     SequentialExecution,
     Space,
 )
-from sweepjax._tree import collecting_checks
+from sweepjax._failures import collecting_checks
 from sweepjax.network import (
     AdditiveNoise,
     DelayedLinearCoupling,

@@ -31,9 +31,10 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
     partial_eval = None
     _DEBUG_EFFECTS = ()
 
+from sweepjax._failures import collecting_checks
 from sweepjax._sink import model_name
 from sweepjax._space import Space
-from sweepjax._tree import collecting_checks, path_name
+from sweepjax._tree import path_name
 
 __all__ = [
     "PointTrace",

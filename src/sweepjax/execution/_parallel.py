@@ -11,9 +11,10 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from sweepjax._failures import raise_code
 from sweepjax._sink import AbstractSink, Ranges, warn_slow_chunks
 from sweepjax._space import Space
-from sweepjax._tree import check_positive_int, raise_code
+from sweepjax._tree import check_positive_int
 from sweepjax.execution._base import AbstractExecution, PointFailed, batches
 from sweepjax.execution._dependencies import (
     PointTrace,
@@ -63,7 +64,7 @@ class CompiledSweep:
     A device's share of a batch holds at least `MIN_VMAP` points. Given the
     point's `trace` (a store run fingerprints it), the batch function batches
     that traced program instead of tracing the model again. The checks the
-    model meets (a network solve's, `sweepjax._tree.collecting_checks`) give
+    model meets (a network solve's, `sweepjax._failures.collecting_checks`) give
     each point a failure code, an output of the batch raised on the host
     when the batch is collected (`stream`), not a host callback: JAX's
     persistent compilation cache can store the program.

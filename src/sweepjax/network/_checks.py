@@ -14,7 +14,7 @@ compilation cache stores it (a program with a callback is never written):
 each leaf costs one fused reduction to a severity, the rest are scalar
 selects to one int32 failure code (:func:`failure_code`), which the
 compiled solve returns beside its solution (:func:`checked`). The host
-raises the code's message after the run (:func:`sweepjax._tree.raise_failure`):
+raises the code's message after the run (:func:`sweepjax._failures.raise_failure`):
 a direct call ``solve_fn(config)`` raises a ``ValueError``; the executors
 trace each point under ``collecting_checks``, so the code becomes an output
 of their batch program, and raise the first failing point's message once
@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
-from sweepjax._tree import raise_failure
+from sweepjax._failures import raise_failure
 
 #: What a bad leaf was found to hold, by severity 3, 2, 1 (see `Allowed.severity`).
 _KINDS = ("a NaN value", "an infinite value", "")
@@ -171,7 +171,7 @@ def failure_code(
 class CheckedSolve:
     """A prepared solve: ``solve_fn(config)`` runs the compiled ``program``
     (the solve with its failure code, :func:`checked`) and raises the
-    code's message (:func:`sweepjax._tree.raise_failure`)."""
+    code's message (:func:`sweepjax._failures.raise_failure`)."""
 
     def __init__(self, program: Any, messages: dict[Any, list[str]]):
         self.program = program
