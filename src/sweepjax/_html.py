@@ -70,9 +70,7 @@ def space_html(space: Any) -> str:
     return (
         f"<div><b>Space</b>: {space.N:,} points, mode {space.mode!r}{sliced}, "
         f"{len(space.axes)} axes; its table takes {_size(_table_bytes(space))}"
-        + _table(
-            ["axis", "type", "size", "dim", "group", "dtype", "value shape"], rows
-        )
+        + _table(["axis", "type", "size", "dim", "group", "dtype", "value shape"], rows)
         + "</div>"
     )
 
@@ -146,9 +144,4 @@ def store_html(info: Any) -> str:
             for d in info.done[:400]
         )
         done = f"<div title='done chunks'>{cells}</div>"
-    return (
-        "<div><b>sweepjax store</b>"
-        + _table(["", ""], rows)
-        + done
-        + "</div>"
-    )
+    return "<div><b>sweepjax store</b>" + _table(["", ""], rows) + done + "</div>"

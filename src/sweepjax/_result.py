@@ -117,7 +117,8 @@ class Result:
         axes such as PRNG keys), its ``.spread`` over replicates, ``n`` and
         ``point`` (flat index). NaN points never rank.
 
-        >>> res = Result(Space({"x": GridAxis(0.0, 1.0, 3)}), {"y": np.array([1.0, 3.0, 2.0])})
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
         >>> res.best("y", k=2)[["x", "y", "point"]].to_numpy().tolist()
         [[0.5, 3.0, 1.0], [1.0, 2.0, 2.0]]
         """
@@ -126,7 +127,8 @@ class Result:
     def argmax(self, output: str) -> pd.Series:
         """The point with the largest `output` (see `best`), as one row.
 
-        >>> res = Result(Space({"x": GridAxis(0.0, 1.0, 3)}), {"y": np.array([1.0, 3.0, 2.0])})
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
         >>> float(res.argmax("y")["x"]), int(res.argmax("y")["point"])
         (0.5, 1)
         """
@@ -141,7 +143,8 @@ class Result:
         the axis values, with the ``mean``, ``min`` and ``max`` over the other
         axes and the ``spread`` (standard deviation) over replicates.
 
-        >>> space = Space({"x": GridAxis(0.0, 1.0, 2), "z": GridAxis(0.0, 1.0, 2)}, mode="product")
+        >>> axes = {"x": GridAxis(0.0, 1.0, 2), "z": GridAxis(0.0, 1.0, 2)}
+        >>> space = Space(axes, mode="product")
         >>> res = Result(space, {"y": np.array([0.0, 1.0, 2.0, 3.0])})
         >>> res.marginals("y")["x"]["mean"].tolist()
         [0.5, 2.5]
@@ -153,7 +156,8 @@ class Result:
         `pandas.DataFrame.eval` expression over the table) holds: an
         `xarray.DataArray` over a grid's dimensions, else a `pandas.Series`.
 
-        >>> res = Result(Space({"x": GridAxis(0.0, 1.0, 3)}), {"y": np.array([1.0, 3.0, 2.0])})
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
         >>> res.where("y > 1.5").values.tolist()
         [False, True, True]
         """

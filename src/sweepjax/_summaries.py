@@ -156,7 +156,7 @@ def where(result: Any, condition: str) -> pd.Series | xr.DataArray:
             f"({type(err).__name__}: {err}); its columns are {list(df.columns)} "
             "(quote names with dots in backticks)."
         ) from err
-    if getattr(mask, "dtype", None) != bool:
+    if str(getattr(mask, "dtype", None)) != "bool":
         raise ValueError(
             f"`condition` {condition!r} must give True/False per point, got "
             f"{getattr(mask, 'dtype', type(mask).__name__)}."
