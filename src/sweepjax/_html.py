@@ -68,7 +68,8 @@ def space_html(space: Any) -> str:
     r = space.index_range
     sliced = "" if (r.start, r.step) == (0, 1) and len(r) == space.N else f", {r}"
     return (
-        f"<div><b>Space</b>: {space.N:,} points, mode {space.mode!r}{sliced}, "
+        f"<div><b>Space</b>: {space.N:,} points, mode "
+        f"{html.escape(repr(space.mode))}{sliced}, "
         f"{len(space.axes)} axes; its table takes {_size(_table_bytes(space))}"
         + _table(["axis", "type", "size", "dim", "group", "dtype", "value shape"], rows)
         + "</div>"
@@ -110,7 +111,7 @@ def store_html(info: Any) -> str:
     rows = [
         ["store", info.path],
         ["model", info.model],
-        ["space", f"{s['N']:,} points, mode {s['mode']!r}, {len(s['axes'])} axes"],
+        ["space", f"{s['N']:,} points, mode {s['mode']}, {len(s['axes'])} axes"],
     ]
     if info.provenance:
         versions = info.provenance.get("versions") or {}

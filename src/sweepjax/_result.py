@@ -124,6 +124,13 @@ class Result:
         """
         return summaries.best(self, output, k, mode)
 
+    def reduced(self, output: str, by: list[str] | None = None) -> pd.DataFrame:
+        """`output` per value of the `by` axes (default: every axis with one
+        number per point), averaged over the others (replicates such as
+        PRNG keys): columns `by`, `output`, ``<output>.spread`` (standard
+        deviation), ``n`` and ``point`` (first flat index)."""
+        return summaries.reduced(self, output, by)
+
     def argmax(self, output: str) -> pd.Series:
         """The point with the largest `output` (see `best`), as one row.
 

@@ -53,6 +53,18 @@ def _mark_best(ax: Any, values: Any, x: str, y: str, best: str, src: Source) -> 
     _star(ax, bx, by, text)
 
 
+def _paths(ax: Any, paths: tuple[Any, Any]) -> None:
+    xs, ys = (np.atleast_2d(np.asarray(p, dtype=float)) for p in paths)
+    if xs.shape != ys.shape:
+        raise ValueError(
+            f"`paths` must be (xs, ys) of one shape [n_paths, n_steps], got "
+            f"{xs.shape} and {ys.shape}."
+        )
+    for px, py in zip(xs, ys, strict=True):
+        ax.plot(px, py, color="white", lw=0.7, alpha=0.7)
+    ax.plot(xs[:, -1], ys[:, -1], "o", color="red", ms=4, label="ends of paths")
+
+
 def heatmap(
     source: Any,
     output: str,
@@ -67,6 +79,7 @@ def heatmap(
     best: str | None = "max",
     labels: dict[str, str] | None = None,
     cmap: str = "viridis",
+    paths: tuple[Any, Any] | None = None,
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -80,7 +93,9 @@ def heatmap(
     background. `contour` draws contour lines of a second output (its name)
     or of `output` at a threshold (a number); `best` (``"max"``, ``"min"``
     or None) marks each panel's best cell with a star. `labels` maps axis
-    and output names to display labels (give units there). Extra keyword
+    and output names to display labels (give units there). `paths`,
+    ``(xs, ys)`` each ``[n_paths, n_steps]`` (optimiser trajectories),
+    draws each path over every panel with a dot at its end. Extra keyword
     arguments go to xarray's ``pcolormesh``.
 
     >>> fig = heatmap(result, "y", x="G", y="sigma", labels={"G": "coupling G"})
@@ -145,6 +160,8 @@ def heatmap(
                     linewidths=1.0,
                 )
                 panel.clabel(drawn_lines, fontsize="small", fmt="%.3g")
+        if paths is not None:
+            _paths(panel, paths)
         if best is not None:
             _mark_best(panel, here.transpose(y, x), x, y, best, src)
         if failed:

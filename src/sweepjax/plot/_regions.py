@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fc", "regions"]
+__all__ = ["curves", "fc", "regions"]
 
 #: At most this many region names are written along an axis (every k-th).
 _MAX_TICKS = 40
@@ -48,12 +48,14 @@ def fc(
     vmin: float = -1.0,
     vmax: float = 1.0,
     cmap: str = "RdBu_r",
+    axes: Sequence[Any] | None = None,
 ) -> Any:
     """A simulated FC matrix beside an empirical one (or alone), on one colour
     scale with a labelled colour bar and region names; returns the Figure.
 
     The title of the simulated panel gives the correlation of the two upper
-    triangles when both are drawn.
+    triangles when both are drawn. `axes` (one per matrix) draws into a
+    figure of the caller's.
 
     >>> fig = fc(result[best]["fc"], data.mean_fc, labels=connectome.region_labels)
     """
@@ -68,20 +70,59 @@ def fc(
                 f"{matrices[0].shape}: they must match."
             )
     n = matrices[0].shape[0]
-    width = 4.6 * len(matrices) + 1.2
-    fig, axes = plt.subplots(1, len(matrices), figsize=(width, 4.6), squeeze=False)
+    if axes is None:
+        width = 4.6 * len(matrices) + 1.2
+        fig, grid = plt.subplots(1, len(matrices), figsize=(width, 4.6), squeeze=False)
+        axes = list(grid[0])
+    else:
+        axes = list(axes)
+        if len(axes) != len(matrices):
+            raise ValueError(
+                f"`axes` must hold one Axes per matrix ({len(matrices)}), got "
+                f"{len(axes)}."
+            )
+        fig = axes[0].figure
     titles = list(titles)
     if empirical is not None:
         upper = np.triu_indices(n, 1)
         r = np.corrcoef(matrices[0][upper], matrices[1][upper])[0, 1]
         titles[0] = f"{titles[0]} (r = {r:.2f} with empirical)"
-    for ax, matrix, title in zip(axes[0], matrices, titles, strict=False):
+    for ax, matrix, title in zip(axes, matrices, titles, strict=False):
         image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap=cmap)
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel("region")
         ax.set_ylabel("region")
         _region_ticks(ax, labels, n, both=True)
-    fig.colorbar(image, ax=list(axes[0]), label="correlation", shrink=0.85)
+    fig.colorbar(image, ax=axes, label="correlation", shrink=0.85)
+    return fig
+
+
+def curves(
+    values: Any,
+    *,
+    xlabel: str = "step",
+    ylabel: str = "value",
+    ax: Any = None,
+) -> Any:
+    """One line per row of `values` (``[n_lines, n_steps]``: an array output
+    of every point, such as loss curves); returns the Figure.
+
+    >>> fig = curves(result.outputs["loss"], xlabel="Adam step", ylabel="loss")
+    """
+    import matplotlib.pyplot as plt
+
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 2:
+        raise ValueError(
+            f"`values` must be [n_lines, n_steps], got shape {data.shape}."
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    ax.plot(data.T, lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return fig
 
 
