@@ -6,8 +6,15 @@ import jax
 import numpy as np
 import pytest
 
-from sweepjax import DataAxis, GridAxis, LogGridAxis, ParallelExecution, Result, Space
-from sweepjax import store_info
+from sweepjax import (
+    DataAxis,
+    GridAxis,
+    LogGridAxis,
+    ParallelExecution,
+    Result,
+    Space,
+    store_info,
+)
 
 
 @pytest.fixture(scope="module")

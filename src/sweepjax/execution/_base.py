@@ -163,11 +163,9 @@ class AbstractExecution(abc.ABC):
                 initial=before,
                 disable=not self.progress,
                 unit="pt",
-                unit_scale=True,
                 dynamic_ncols=True,
+                postfix=_resumed(sink, todo, before) if before else None,
             ) as bar:
-                if before:
-                    bar.set_postfix_str(_resumed(sink, todo, before), refresh=True)
                 self._compute(todo, sink, bar)
             if self._stopping() and sink.pending():
                 raise KeyboardInterrupt
