@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["curves", "fc", "regions"]
 
 #: At most this many region names are written along an axis (every k-th).
-_MAX_TICKS = 40
+_MAX_TICKS = 20
 
 
 def _square(name: str, matrix: Any) -> np.ndarray:
@@ -87,12 +87,15 @@ def fc(
         upper = np.triu_indices(n, 1)
         r = np.corrcoef(matrices[0][upper], matrices[1][upper])[0, 1]
         titles[0] = f"{titles[0]} (r = {r:.2f} with empirical)"
-    for ax, matrix, title in zip(axes, matrices, titles, strict=False):
+    for k, (ax, matrix, title) in enumerate(zip(axes, matrices, titles, strict=False)):
         image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap=cmap)
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel("region")
-        ax.set_ylabel("region")
-        _region_ticks(ax, labels, n, both=True)
+        _region_ticks(ax, labels, n, both=k == 0)  # names along y once
+        if k == 0:
+            ax.set_ylabel("region")
+        elif labels is not None:
+            ax.set_yticks([])
     fig.colorbar(image, ax=axes, label="correlation", shrink=0.85)
     return fig
 
