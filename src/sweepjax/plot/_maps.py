@@ -38,7 +38,7 @@ def _star(ax: Any, bx: float, by: float, text: str) -> None:
     ax.legend(loc="best", fontsize="small", framealpha=0.7)
 
 
-def _mark_best(ax: Any, values: Any, x: str, y: str, best: str, src: Source) -> None:
+def _mark_best(ax: Any, values: Any, x: str, y: str, best: str) -> None:
     """A star on the best finite cell of `values` (a DataArray over y, x)."""
     data = values.to_numpy()
     if not np.isfinite(data).any():
@@ -46,10 +46,7 @@ def _mark_best(ax: Any, values: Any, x: str, y: str, best: str, src: Source) -> 
     flat = np.nanargmax(data) if best == "max" else np.nanargmin(data)
     iy, ix = np.unravel_index(flat, data.shape)
     bx, by = float(values[x].values[ix]), float(values[y].values[iy])
-    text = (
-        f"{best} {float(data.flat[flat]):.3g} at {src.label(x)}={bx:.3g}, "
-        f"{src.label(y)}={by:.3g}"
-    )
+    text = f"{best} {float(data.flat[flat]):.3g} at ({bx:.3g}, {by:.3g})"
     _star(ax, bx, by, text)
 
 
@@ -163,7 +160,7 @@ def heatmap(
         if paths is not None:
             _paths(panel, paths)
         if best is not None:
-            _mark_best(panel, here.transpose(y, x), x, y, best, src)
+            _mark_best(panel, here.transpose(y, x), x, y, best)
         if failed:
             handles, names = panel.get_legend_handles_labels()
             patch = mpatches.Patch(facecolor="0.85", hatch="xx", label="NaN (failed)")
@@ -232,9 +229,9 @@ def line(
         where = finite.idxmax() if best == "max" else finite.idxmin()
         bx = where if hue is None else where[1]
         by = float(finite[where])
-        text = f"{best} {by:.3g} at {src.label(x)}={float(bx):.3g}"
+        text = f"{best} {by:.3g} at {float(bx):.3g}"
         if hue is not None:
-            text += f", {src.label(hue)}={float(where[0]):.3g}"
+            text += f" ({hue.split('.')[-1]} = {float(where[0]):.3g})"
         _star(ax, float(bx), by, text)
     elif hue is not None:
         ax.legend(fontsize="small")
