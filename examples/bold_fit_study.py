@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
+from sweepjax import DataAxis, GridAxis, ParallelExecution, Space, plot
 from sweepjax.network import (
     BOLD,
     FC,
@@ -104,53 +104,45 @@ def main(quick: bool = False, figure: str | None = None):
         score, space, target_fc, target_fcd, n_vmap=len(space)
     ).run()
 
-    table = result.to_dataframe()
-    columns = ["coupling.delayed.G", "dynamics.a"] if n_a > 1 else []
-    columns = columns or ["coupling.delayed.G"]
-    fit = table.groupby(columns)[["fc_corr", "fcd_ks"]].mean()
+    axes = ["coupling.delayed.G", "dynamics.a"] if n_a > 1 else ["coupling.delayed.G"]
+    # one row per (G, a): the fit averaged over the noise seeds, and its spread
+    fit = result.reduced("fc_corr").set_index(axes)[["fc_corr", "fc_corr.spread"]]
+    fit["fcd_ks"] = result.reduced("fcd_ks").set_index(axes)["fcd_ks"]
     print(f"{data.name}: {data.n_subjects} subjects, {connectome.n_regions} regions")
     print(fit.to_string(float_format=lambda v: f"{v:.3f}"))
-    best = fit["fc_corr"].idxmax()
-    print(f"best fit: {dict(zip(columns, np.atleast_1d(best), strict=True))}")
-    print(f"  FC correlation {fit.loc[best, 'fc_corr']:.3f}")
+    best = result.argmax("fc_corr")
+    print(f"best fit: { {a: round(float(best[a]), 3) for a in axes} }")
+    print(f"  FC correlation {best['fc_corr']:.3f}")
     if figure:
-        save_figure(fit, table, result, best, columns, data, figure)
+        save_figure(result, best, axes, data, connectome, figure)
     return fit
 
 
-def save_figure(fit, table, result, best, columns, data, path: str) -> None:
+def save_figure(result, best, axes, data, connectome, path: str) -> None:
     """The fit over the grid and the empirical vs the best simulated FC."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    grid = fit["fc_corr"].unstack() if len(columns) == 2 else fit["fc_corr"]
-    if len(columns) == 2:
-        image = axes[0].imshow(grid.to_numpy().T, origin="lower", aspect="auto")
-        axes[0].set_xticks(range(len(grid.index)), [f"{g:.2f}" for g in grid.index])
-        axes[0].set_yticks(range(len(grid.columns)), [f"{a:.2f}" for a in grid.columns])
-        axes[0].set_xlabel("G")
-        axes[0].set_ylabel("a")
-        fig.colorbar(image, ax=axes[0], label="FC correlation")
+    labels = {
+        "coupling.delayed.G": "global coupling G",
+        "dynamics.a": "bifurcation parameter a",
+        "fc_corr": "corr(FC sim, FC emp)",
+    }
+    fig, panels = plt.subplots(1, 3, figsize=(15, 4.6))
+    if len(axes) == 2:
+        plot.heatmap(result, "fc_corr", *axes, labels=labels, ax=panels[0])
     else:
-        axes[0].plot(grid.index, grid.to_numpy(), "o-")
-        axes[0].set_xlabel("G")
-        axes[0].set_ylabel("FC correlation")
-    axes[0].set_title("fit to the mean empirical FC")
-    rows = np.all(
-        [
-            np.isclose(table[c], v)
-            for c, v in zip(columns, np.atleast_1d(best), strict=True)
-        ],
-        axis=0,
+        plot.line(result, "fc_corr", axes[0], labels=labels, ax=panels[0])
+    panels[0].set_title("fit to the mean empirical FC (mean of seeds)")
+    table = result.to_dataframe()
+    seeds = np.all([table[a] == best[a] for a in axes], axis=0)
+    best_fc = np.asarray(result.outputs["fc"])[seeds].mean(0)
+    plot.fc(
+        best_fc,
+        data.mean_fc,
+        labels=connectome.region_labels,
+        titles=("simulated FC, best point", "empirical FC, mean of subjects"),
+        axes=panels[1:],
     )
-    best_fc = np.asarray(result.outputs["fc"])[np.flatnonzero(rows)].mean(0)
-    for ax, matrix, title in (
-        (axes[1], data.mean_fc, "empirical FC (mean of subjects)"),
-        (axes[2], best_fc, "simulated FC (best point)"),
-    ):
-        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set_title(title)
-        ax.set_xlabel("region")
-    fig.colorbar(image, ax=axes[1:], label="correlation")
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
     print(f"figure: {path}")
 
 

@@ -42,6 +42,7 @@ from sweepjax import (
     ParallelExecution,
     SigmoidBoundedParameter,
     Space,
+    plot,
 )
 from sweepjax.network import (
     BOLD,
@@ -93,13 +94,13 @@ def heatmap(loss_at, config, n: int) -> dict:
     result = ParallelExecution(
         loss_at, Space(sweep, mode="product"), n_vmap=max(1, n * n // 2)
     ).run()
+    best = result.argmin("value")
+    where = f"G = {best['coupling.c.G']:.3f}, w = {best['dynamics.w']:.3f}"
+    print(f"grid: best loss {best['value']:.3f} at {where}")
     table = result.to_dataframe().rename(
         columns={"coupling.c.G": "G", "dynamics.w": "w", "value": "loss"}
     )
-    best = table.loc[table["loss"].idxmin()]
-    where = f"G = {best['G']:.3f}, w = {best['w']:.3f}"
-    print(f"grid: best loss {best['loss']:.3f} at {where}")
-    return {"table": table, "n": n}
+    return {"table": table, "n": n, "result": result}
 
 
 def fits(loss_at, config, n_starts: int, n_steps: int) -> dict:
@@ -139,19 +140,29 @@ def fits(loss_at, config, n_starts: int, n_steps: int) -> dict:
     return out
 
 
-def plot(grid: dict, fitted: dict, path: str) -> None:
-    table, n = grid["table"], grid["n"]
-    loss = table.pivot(index="w", columns="G", values="loss")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    left.plot(fitted["loss"].T, lw=1)
-    left.set(xlabel="Adam step", ylabel="1 - corr(FC_sim, FC_emp)", title="loss curves")
-    mesh = right.pcolormesh(loss.columns, loss.index, loss.values, shading="nearest")
-    fig.colorbar(mesh, ax=right, label="loss")
-    for g, w in zip(fitted["path_G"], fitted["path_w"], strict=True):
-        right.plot(g, w, color="white", lw=0.6, alpha=0.6)
-    right.scatter(fitted["G"], fitted["w"], color="red", s=18, zorder=3, label="fits")
-    right.set(xlabel="G", ylabel="w", title=f"loss on a {n}x{n} grid, fitted points")
-    right.legend(loc="upper right")
+def figure_of(grid: dict, fitted: dict, path: str) -> None:
+    """The loss curves, and the fits' paths over the grid's loss map."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
+    plot.curves(
+        fitted["loss"], xlabel="Adam step", ylabel="1 - corr(FC_sim, FC_emp)", ax=left
+    )
+    left.set_title("loss curves, one per start")
+    labels = {
+        "coupling.c.G": "global coupling G",
+        "dynamics.w": "recurrent excitation w",
+        "value": "loss 1 - corr(FC_sim, FC_emp)",
+    }
+    plot.heatmap(
+        grid["result"],
+        "value",
+        x="coupling.c.G",
+        y="dynamics.w",
+        labels=labels,
+        best="min",
+        paths=(fitted["path_G"], fitted["path_w"]),
+        ax=right,
+    )
+    right.set_title(f"loss on a {grid['n']}x{grid['n']} grid, fitted paths")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -168,7 +179,7 @@ def main(quick: bool = False, figure: str = "fit_empirical_fc.png") -> dict:
     fitted = fits(
         loss_at, config, n_starts=2 if quick else 16, n_steps=2 if quick else 30
     )
-    plot(grid, fitted, figure)
+    figure_of(grid, fitted, figure)
     return {"grid": grid["table"], **fitted}
 
 

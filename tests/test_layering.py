@@ -28,12 +28,15 @@ LAYERS = [
     {"sweepjax._tables"},
     {"sweepjax._dimensions"},
     {"sweepjax._positions"},
+    {"sweepjax._html"},
     {"sweepjax._space"},
+    {"sweepjax._summaries"},
     {"sweepjax._result"},
     {"sweepjax._sink"},
     {"sweepjax._store"},
     {"sweepjax.execution"},
     {"sweepjax.fit"},
+    {"sweepjax.plot"},
     {"sweepjax"},
     {"sweepjax.network"},
     {"sweepjax.cli"},
@@ -44,6 +47,7 @@ NETWORK_MAY_USE = {
     "sweepjax._tree",
     "sweepjax._failures",
     "sweepjax.fit",
+    "sweepjax.plot",
 }
 
 

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
+import sweepjax._summaries as summaries
 from sweepjax._dimensions import leaf_names
+from sweepjax._html import result_html
 from sweepjax._space import Space
 from sweepjax._tree import as_index, is_key_array, object_cells
 
@@ -105,6 +107,68 @@ class Result:
             )
         )
         return f"Result(N={len(self)}, outputs={{{leaves}}})"
+
+    def _repr_html_(self) -> str:
+        return result_html(self, output_names(self._outputs))
+
+    def best(self, output: str, k: int = 1, mode: str = "max") -> pd.DataFrame:
+        """The `k` best points by the scalar `output`, best first: a
+        DataFrame of their parameters, the output (averaged over replicate
+        axes such as PRNG keys), its ``.spread`` over replicates, ``n`` and
+        ``point`` (flat index). NaN points never rank.
+
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
+        >>> res.best("y", k=2)[["x", "y", "point"]].to_numpy().tolist()
+        [[0.5, 3.0, 1.0], [1.0, 2.0, 2.0]]
+        """
+        return summaries.best(self, output, k, mode)
+
+    def reduced(self, output: str, by: list[str] | None = None) -> pd.DataFrame:
+        """`output` per value of the `by` axes (default: every axis with one
+        number per point), averaged over the others (replicates such as
+        PRNG keys): columns `by`, `output`, ``<output>.spread`` (standard
+        deviation), ``n`` and ``point`` (first flat index)."""
+        return summaries.reduced(self, output, by)
+
+    def argmax(self, output: str) -> pd.Series:
+        """The point with the largest `output` (see `best`), as one row.
+
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
+        >>> float(res.argmax("y")["x"]), int(res.argmax("y")["point"])
+        (0.5, 1)
+        """
+        return summaries.best(self, output, 1, "max").iloc[0]
+
+    def argmin(self, output: str) -> pd.Series:
+        """The point with the smallest `output` (see `best`), as one row."""
+        return summaries.best(self, output, 1, "min").iloc[0]
+
+    def marginals(self, output: str) -> dict[str, pd.DataFrame]:
+        """`output` against each parameter: ``{axis: DataFrame}`` indexed by
+        the axis values, with the ``mean``, ``min`` and ``max`` over the other
+        axes and the ``spread`` (standard deviation) over replicates.
+
+        >>> axes = {"x": GridAxis(0.0, 1.0, 2), "z": GridAxis(0.0, 1.0, 2)}
+        >>> space = Space(axes, mode="product")
+        >>> res = Result(space, {"y": np.array([0.0, 1.0, 2.0, 3.0])})
+        >>> res.marginals("y")["x"]["mean"].tolist()
+        [0.5, 2.5]
+        """
+        return summaries.marginals(self, output)
+
+    def where(self, condition: str) -> Any:
+        """A boolean mask of the points where `condition` (a
+        `pandas.DataFrame.eval` expression over the table) holds: an
+        `xarray.DataArray` over a grid's dimensions, else a `pandas.Series`.
+
+        >>> space = Space({"x": GridAxis(0.0, 1.0, 3)})
+        >>> res = Result(space, {"y": np.array([1.0, 3.0, 2.0])})
+        >>> res.where("y > 1.5").values.tolist()
+        [False, True, True]
+        """
+        return summaries.where(self, condition)
 
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, slice):

@@ -25,6 +25,7 @@ from sweepjax._dimensions import (
     is_axis,
     leaf_names,
 )
+from sweepjax._html import space_html
 from sweepjax._positions import digits, position_dtype, positions, range_len
 from sweepjax._tables import AxisTables
 from sweepjax._tree import (
@@ -220,6 +221,9 @@ class Space:
         groups = sum(e.group is not None for e in self._effective)
         extra = f", groups={groups}" if groups else ""
         return f"Space(N={self.N}, mode={self._mode!r}, axes={len(self._axes)}{extra})"
+
+    def _repr_html_(self) -> str:
+        return space_html(self)
 
     def parameters(self, index: Any) -> dict[str, Any]:
         """The axis values of point `index`, by name, as host data (Python

@@ -24,6 +24,7 @@ import numpy as np
 
 from sweepjax._axes import DataAxis
 from sweepjax._config import Config
+from sweepjax._html import store_html
 from sweepjax._result import Result
 from sweepjax._space import Space
 from sweepjax._store._format import (
@@ -127,6 +128,9 @@ class StoreInfo:
     def complete(self) -> bool:
         """True once every chunk is done."""
         return self.chunk_size is not None and bool(self.done.all())
+
+    def _repr_html_(self) -> str:
+        return store_html(self)
 
     def missing_text(self) -> str:
         """The first few missing ranges, as text: ``[64, 128), [320, 448)``."""

@@ -155,13 +155,17 @@ class AbstractExecution(abc.ABC):
                 self._check_layout(sink)
                 if self._stopping():
                     raise KeyboardInterrupt
+            # initial=: points done before a resume count towards the total
+            # but not towards the rate (points/s) nor the time left.
+            before = len(space) - sum(b - a for a, b in todo)
             with tqdm(
                 total=len(space),
+                initial=before,
                 disable=not self.progress,
                 unit="pt",
                 dynamic_ncols=True,
+                postfix=_resumed(sink, todo, before) if before else None,
             ) as bar:
-                bar.update(len(space) - sum(b - a for a, b in todo))
                 self._compute(todo, sink, bar)
             if self._stopping() and sink.pending():
                 raise KeyboardInterrupt
@@ -305,3 +309,13 @@ def batches(ranges: Ranges, size: int) -> Ranges:
         for start, stop in ranges
         for a in range(start, stop, size)
     ]
+
+
+def _resumed(sink: AbstractSink, todo: Ranges, before: int) -> str:
+    """The progress bar's note of what a resumed sweep found done."""
+    size = getattr(sink, "chunk_size", None)
+    if not size:
+        return f"resumed: {before} points were done"
+    n_chunks = -(-len(sink.space) // size)
+    pending = sum(-(-(b - a) // size) for a, b in todo)
+    return f"resumed: {n_chunks - pending}/{n_chunks} chunks were done"

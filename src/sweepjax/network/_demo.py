@@ -19,6 +19,7 @@ from sweepjax.network._noise import AdditiveNoise
 from sweepjax.network._observers import FC, Mean, Std
 from sweepjax.network._prepare import prepare
 from sweepjax.network._solvers import Heun
+from sweepjax.plot import heatmap
 
 OBSERVABLES = {
     "mean_S": "mean synaptic gating S",
@@ -53,7 +54,7 @@ def run_demo(
     global coupling ``G`` (``n_G`` points) against the noise amplitude
     ``sigma`` (``n_sigma`` log-spaced points) with
     :class:`sweepjax.ParallelExecution`, and writes ``results.csv`` and
-    ``heatmap.png`` (one panel per observable, drawn by xarray) to
+    ``heatmap.png`` (one panel per observable, `sweepjax.plot.heatmap`) to
     ``out_dir``. Observables, computed inside the loop after a 500 ms
     transient: mean S, temporal std of S and mean functional connectivity.
 
@@ -119,51 +120,48 @@ def run_demo(
     csv = out_dir / "results.csv"
     table.to_csv(csv, index=False)
     png = out_dir / "heatmap.png"
-    _plot(result.to_xarray(), png, connectome.n_regions, t1)
+    _plot(result, png, connectome.n_regions, t1)
     if verbose:
-        _print_summary(table)
+        _print_summary(table, result)
         print(f"Wrote {csv} and {png}")
         print(f"Output folder: {out_dir.resolve()}")
         print(f"Done in {time.perf_counter() - start:.1f} s")
     return DemoOutput(out_dir, csv, png, table)
 
 
-def _print_summary(table) -> None:
+def _print_summary(table, result) -> None:
     import pandas as pd
 
     with pd.option_context("display.width", 120, "display.max_rows", 80):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    best = table.loc[table["std_S"].idxmax()]
+    best = result.argmax("std_S")
     print(
         f"Largest fluctuations at G = {best['coupling.delayed.G']:.3g}, sigma = "
         f"{best['noise.sigma']:.2g} (std S = {best['std_S']:.3g}, mean FC = "
-        f"{best['mean_FC']:.3g})"
+        f"{table['mean_FC'].iloc[int(best['point'])]:.3g})"
     )
 
 
-def _plot(ds, path: Path, n_regions: int, t1: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+def _plot(result, path: Path, n_regions: int, t1: float) -> None:
     import matplotlib.pyplot as plt
 
-    ds = ds.rename({"coupling.delayed.G": "G", "noise.sigma": "sigma"})
-    ds["G"].attrs["long_name"] = "global coupling G"
-    ds["sigma"].attrs["long_name"] = "noise amplitude sigma"
+    labels = {
+        "coupling.delayed.G": "global coupling G",
+        "noise.sigma": "noise amplitude sigma",
+        **OBSERVABLES,
+    }
     fig, axes = plt.subplots(1, len(OBSERVABLES), figsize=(15, 4.2))
-    for ax, (name, label) in zip(axes, OBSERVABLES.items(), strict=True):
-        da = ds[name]
-        da.attrs["long_name"] = label
-        # pcolormesh, not plot(): a one-value axis must not turn it into lines
-        da.plot.pcolormesh(
+    for ax, name in zip(axes, OBSERVABLES, strict=True):
+        heatmap(
+            result,
+            name,
+            x="coupling.delayed.G",
+            y="noise.sigma",
+            labels=labels,
+            best="max" if name == "std_S" else None,
             ax=ax,
-            x="G",
-            y="sigma",
-            yscale="log",
-            cmap="viridis",
-            cbar_kwargs={"label": label},
         )
-        ax.set_title(label)
+        ax.set_title(OBSERVABLES[name])
     fig.suptitle(
         f"Reduced Wong-Wang on the {n_regions}-region TVB connectome "
         f"({t1:g} ms per simulation)"

@@ -1,8 +1,4 @@
-"""The `sweepjax` command: run a sweep file into a store, inspect a store, demo.
-
-    sweepjax run SWEEP.py --store sweep.zarr [--resume] [--scheduler ADDR | --workers N]
-    sweepjax info sweep.zarr
-    sweepjax demo [--out demo/] [--n-g 16] [--n-sigma 4] [--duration 3000]
+"""`sweepjax run`: load a sweep file and run it into a store.
 
 A sweep file is a Python file that defines ``space`` (a `sweepjax.Space`) and
 ``model`` (called as ``model(state, *args, **kwargs)``), and optionally
@@ -19,15 +15,11 @@ import runpy
 import sys
 import time
 import traceback
-import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import sweepjax
 from sweepjax import (
     DistributedExecution,
-    ExecutionError,
     ParallelExecution,
     Space,
     store_info,
@@ -35,92 +27,11 @@ from sweepjax import (
 from sweepjax._store import remove_store
 from sweepjax._store._format import store_exists
 from sweepjax.execution._distributed import connect_scheduler
-from sweepjax.network._demo import run_demo
 
-__all__ = ["main"]
+__all__ = ["SweepFileError", "for_shell", "load_sweep", "run_command", "KEPT"]
 
 #: Command-line options that take a positive int, by attribute name.
 _POSITIVE = ("n_vmap", "n_pmap", "workers", "chunk_size")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sweepjax", description="Systematic, resumable sweeps of JAX models."
-    )
-    parser.add_argument("--version", action="version", version=sweepjax.__version__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser(
-        "run",
-        help="run a sweep file into a Zarr store",
-        description="Run the `model` of SWEEP over its `space`, writing every "
-        "chunk to the store. Without --scheduler or --workers it runs in this "
-        "process (ParallelExecution); with them, on a Dask cluster.",
-    )
-    run.add_argument("sweep", type=Path, help="Python file defining space and model")
-    run.add_argument("--store", required=True, type=Path, help="Zarr store path")
-    what = run.add_mutually_exclusive_group()
-    what.add_argument(
-        "--resume", action="store_true", help="continue an interrupted run"
-    )
-    what.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing store (deleted once the new sweep has traced)",
-    )
-    what.add_argument(
-        "--force-resume",
-        action="store_true",
-        help="continue although the model or its parameters changed on purpose",
-    )
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", help="Dask scheduler address, tcp://host:port")
-    where.add_argument(
-        "--workers", type=int, help="run on a local Dask cluster of N workers"
-    )
-    run.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long to try reaching --scheduler (default 10)",
-    )
-    run.add_argument("--n-vmap", type=int, help="points per compiled call")
-    run.add_argument(
-        "--n-pmap", type=int, help="devices per call (in-process only; default 1)"
-    )
-    run.add_argument(
-        "--chunk-size",
-        type=int,
-        help="points per store chunk (the unit of resume and of a Dask task); "
-        "default: the stored one when resuming, else about 8 MiB of outputs",
-    )
-    run.add_argument("--no-progress", action="store_true", help="hide progress bar")
-
-    info = sub.add_parser(
-        "info",
-        help="show a store's space, progress and outputs",
-        description="Show what the store at STORE holds: its model, space, "
-        "fixed parameters, how many chunks are done and its outputs. Reads "
-        "only metadata, so it is cheap on any store, even one being written.",
-    )
-    info.add_argument("store", type=Path)
-
-    demo = sub.add_parser(
-        "demo",
-        help="run the whole-brain network demo",
-        description="Sweep a 76-region whole-brain network (The Virtual Brain's "
-        "connectome) over coupling x noise, store it in OUT and plot a summary "
-        "figure there.",
-    )
-    demo.add_argument("--out", type=Path, default=Path("sweepjax-demo"))
-    demo.add_argument("--n-g", type=int, default=16, help="coupling values")
-    demo.add_argument("--n-sigma", type=int, default=4, help="noise values")
-    demo.add_argument(
-        "--duration", type=float, default=3000.0, help="simulated ms per point"
-    )
-    demo.add_argument("--no-progress", action="store_true", help="hide progress bar")
-    return parser
 
 
 class SweepFileError(Exception):
@@ -245,7 +156,8 @@ def _stored(path: Path) -> Any:
         return None
 
 
-def _run(opts: argparse.Namespace) -> int:
+def run_command(opts: argparse.Namespace) -> int:
+    """`sweepjax run`: the sweep file's model over its space, into the store."""
     _check_options(opts)
     ns = load_sweep(opts.sweep)
     resume = "force" if opts.force_resume else opts.resume
@@ -316,13 +228,13 @@ _SHELL = [
 
 
 #: The hint to resume, wrong once a failed first run's store is removed.
-_KEPT = re.compile(
+KEPT = re.compile(
     r"; finished chunks are in the store at .*?: run again with --resume"
     r"(?: to go on)?"
 )
 
 
-def _for_shell(message: str) -> str:
+def for_shell(message: str) -> str:
     """A library message in the command line's words."""
     for pattern, words in _SHELL:
         message = pattern.sub(words, message)
@@ -342,79 +254,3 @@ def _trace(executor: Any, opts: argparse.Namespace) -> None:
             f"({type(err).__name__}: {err}); the store at {str(opts.store)!r} was "
             "left as it was. Fix the sweep file and run again."
         ) from err
-
-
-def _demo(opts: argparse.Namespace) -> int:
-    # prints its own summary and where it wrote
-    run_demo(
-        opts.out,
-        n_G=opts.n_g,
-        n_sigma=opts.n_sigma,
-        duration=opts.duration,
-        progress=not opts.no_progress,
-    )
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `sweepjax` console script; returns the exit code."""
-    opts = _parser().parse_args(argv)
-    opts.removed = False
-    with warnings.catch_warnings():  # restores showwarning
-        warnings.showwarning = _shell_warnings(warnings.showwarning)
-        return _main(opts)
-
-
-def _shell_warnings(show: Callable) -> Callable:
-    """`show` (how warnings are shown) with messages in the command line's words."""
-
-    def shown(message, category, *args, **kwargs):
-        try:
-            message = category(_for_shell(str(message)))
-        except Exception:  # a warning class made otherwise
-            pass
-        show(message, category, *args, **kwargs)
-
-    return shown
-
-
-def _main(opts: argparse.Namespace) -> int:
-    try:
-        if opts.command == "run":
-            return _run(opts)
-        if opts.command == "info":
-            print(store_info(opts.store))
-            return 0
-        return _demo(opts)
-    except (
-        ValueError,
-        TypeError,
-        OSError,
-        ExecutionError,
-        SweepFileError,
-    ) as err:
-        message = _for_shell(str(err))
-        if opts.removed:
-            message = _KEPT.sub("", message)
-        print(f"sweepjax: error: {message}{_removed(opts)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        hint = "; finished chunks are in the store: continue with --resume"
-        if opts.command != "run" or opts.removed:
-            hint = ""
-        print(f"sweepjax: interrupted{hint}.{_removed(opts)}", file=sys.stderr)
-        return 130
-
-
-def _removed(opts: argparse.Namespace) -> str:
-    """What a failed first run did with the store it created."""
-    if not opts.removed:
-        return ""
-    return (
-        f" No chunk was finished, so the store {str(opts.store)!r} this run "
-        "created was removed: the same command starts it afresh."
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Figures of a sweep, drawn from a `Result` or straight from a store's path.
+
+``heatmap`` (an output over two axes, faceted or reduced over the others,
+with contours, masked failures and the best point marked), ``line`` (one
+axis, replicate bands), ``fc`` (a simulated FC beside an empirical one) and
+``regions`` (a per-region output), ``curves`` (an array output of each
+point, such as loss curves). Each returns its matplotlib Figure;
+matplotlib and xarray are imported when a figure is drawn.
+
+>>> from sweepjax import plot
+>>> fig = plot.heatmap("sweep.zarr", "fc_corr", x="G", y="sigma")
+>>> fig.savefig("fit.png")
+"""
+
+from sweepjax.plot._maps import BEST_GID, heatmap, line
+from sweepjax.plot._regions import curves, fc, regions
+
+__all__ = ["BEST_GID", "curves", "fc", "heatmap", "line", "regions"]

@@ -1,0 +1,169 @@
+"""Figures of one point's region-level outputs: FC matrices, per-region values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["curves", "fc", "regions"]
+
+#: At most this many region names are written along an axis (every k-th).
+_MAX_TICKS = 20
+
+
+def _square(name: str, matrix: Any) -> np.ndarray:
+    data = np.asarray(matrix, dtype=float)
+    if data.ndim != 2 or data.shape[0] != data.shape[1]:
+        raise ValueError(
+            f"`{name}` must be a square [n_regions, n_regions] matrix, got shape "
+            f"{data.shape}."
+        )
+    return data
+
+
+def _region_ticks(ax: Any, labels: Sequence[str] | None, n: int, both: bool) -> None:
+    """Name the regions along x (and y): every k-th label for a large `n`."""
+    if labels is None:
+        return
+    if len(labels) != n:
+        raise ValueError(
+            f"`labels` must name each of the {n} regions, got {len(labels)} labels."
+        )
+    step = max(1, int(np.ceil(n / _MAX_TICKS)))
+    ticks = np.arange(0, n, step)
+    names = [str(labels[k]) for k in ticks]
+    ax.set_xticks(ticks, names, rotation=90, fontsize="x-small")
+    if both:
+        ax.set_yticks(ticks, names, fontsize="x-small")
+
+
+def fc(
+    simulated: Any,
+    empirical: Any | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    titles: tuple[str, str] = ("simulated FC", "empirical FC"),
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    cmap: str = "RdBu_r",
+    axes: Sequence[Any] | None = None,
+) -> Any:
+    """A simulated FC matrix beside an empirical one (or alone), on one colour
+    scale with a labelled colour bar and region names; returns the Figure.
+
+    The title of the simulated panel gives the correlation of the two upper
+    triangles when both are drawn. `axes` (one per matrix) draws into a
+    figure of the caller's.
+
+    >>> fig = fc(result[best]["fc"], data.mean_fc, labels=connectome.region_labels)
+    """
+    import matplotlib.pyplot as plt
+
+    matrices = [_square("simulated", simulated)]
+    if empirical is not None:
+        matrices.append(_square("empirical", empirical))
+        if matrices[1].shape != matrices[0].shape:
+            raise ValueError(
+                f"`empirical` has shape {matrices[1].shape}, `simulated` "
+                f"{matrices[0].shape}: they must match."
+            )
+    n = matrices[0].shape[0]
+    if axes is None:
+        width = 4.6 * len(matrices) + 1.2
+        fig, grid = plt.subplots(1, len(matrices), figsize=(width, 4.6), squeeze=False)
+        axes = list(grid[0])
+    else:
+        axes = list(axes)
+        if len(axes) != len(matrices):
+            raise ValueError(
+                f"`axes` must hold one Axes per matrix ({len(matrices)}), got "
+                f"{len(axes)}."
+            )
+        fig = axes[0].figure
+    titles = list(titles)
+    if empirical is not None:
+        upper = np.triu_indices(n, 1)
+        r = np.corrcoef(matrices[0][upper], matrices[1][upper])[0, 1]
+        titles[0] = f"{titles[0]} (r = {r:.2f} with empirical)"
+    for k, (ax, matrix, title) in enumerate(zip(axes, matrices, titles, strict=False)):
+        image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap=cmap)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("region")
+        _region_ticks(ax, labels, n, both=k == 0)  # names along y once
+        if k == 0:
+            ax.set_ylabel("region")
+        elif labels is not None:
+            ax.set_yticks([])
+    fig.colorbar(image, ax=axes, label="correlation", shrink=0.85)
+    return fig
+
+
+def curves(
+    values: Any,
+    *,
+    xlabel: str = "step",
+    ylabel: str = "value",
+    ax: Any = None,
+) -> Any:
+    """One line per row of `values` (``[n_lines, n_steps]``: an array output
+    of every point, such as loss curves); returns the Figure.
+
+    >>> fig = curves(result.outputs["loss"], xlabel="Adam step", ylabel="loss")
+    """
+    import matplotlib.pyplot as plt
+
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 2:
+        raise ValueError(
+            f"`values` must be [n_lines, n_steps], got shape {data.shape}."
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    ax.plot(data.T, lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def regions(
+    values: Any,
+    labels: Sequence[str] | None = None,
+    *,
+    name: str = "value",
+    ax: Any = None,
+) -> Any:
+    """A per-region output (``[n_regions]``, or ``{line name: [n_regions]}``
+    for several) along a region axis with region names; returns the Figure.
+
+    >>> fig = regions(result[best]["mean_S"], connectome.region_labels, name="mean S")
+    """
+    import matplotlib.pyplot as plt
+
+    series = values if isinstance(values, dict) else {None: values}
+    arrays = {k: np.asarray(v, dtype=float) for k, v in series.items()}
+    sizes = {a.shape for a in arrays.values()}
+    if len(sizes) != 1 or len(next(iter(sizes))) != 1:
+        raise ValueError(
+            "`values` must be one [n_regions] array (or a dict of them, all the "
+            f"same length), got shapes {sorted(sizes)}."
+        )
+    n = next(iter(sizes))[0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * n + 2), 3.6))
+    else:
+        fig = ax.figure
+    index = np.arange(n)
+    for key, array in arrays.items():
+        ax.plot(index, array, marker="o", ms=3, lw=1, label=key)
+    ax.set_xlabel("region")
+    ax.set_ylabel(name)
+    ax.set_xlim(-0.5, n - 0.5)
+    _region_ticks(ax, labels, n, both=False)
+    if len(arrays) > 1:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
