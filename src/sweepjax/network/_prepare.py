@@ -97,10 +97,11 @@ def prepare(
         network: the :class:`Network`.
         solver: an :class:`AbstractSolver`: :class:`Euler`, :class:`Heun`,
             :class:`RK4` or :class:`Diffrax`.
-        t0, t1, dt: start, end and step of the time grid (ms); ``dt`` at
-            most ``t1 - t0``. Many delays that round to 0 steps warn, and
-            so do observers whose statistics the run is too short for (an FC
-            of fewer than 3 samples).
+        t0: start of the time grid (ms).
+        t1: end of the time grid (ms).
+        dt: step of the time grid (ms), at most ``t1 - t0``. Many delays that
+            round to 0 steps warn, and so do observers whose statistics the
+            run is too short for (an FC of fewer than 3 samples).
         monitor: :class:`Raw` (default), :class:`SubSample` or
             :class:`TemporalAverage`; ``n_steps`` must be a multiple of
             ``monitor.every``.
