@@ -47,7 +47,7 @@ class _Doctests(Preprocessor):
 class DoctestExtension(Extension):
     """Fences doctest examples before the fenced-code extension reads them."""
 
-    def extendMarkdown(self, md):  # noqa: N802 (Markdown's name)
+    def extendMarkdown(self, md):  # Markdown's name for it
         md.preprocessors.register(_Doctests(md), "doctests", 40)
 
 

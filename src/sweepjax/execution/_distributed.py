@@ -73,6 +73,9 @@ class DistributedExecution(AbstractExecution):
         cluster.scale(jobs=10)
         DistributedExecution(model, space, client=cluster, n_vmap=64).run(
             store="/shared/scratch/sweep.zarr", resume=True)
+
+    >>> executor = DistributedExecution(model, space, n_workers=2, n_vmap=4)
+    >>> result = executor.run()  # doctest: +SKIP
     """
 
     def __init__(

@@ -108,6 +108,10 @@ class EmpiricalData:
         tr_ms: BOLD sampling period in ms (see ``TR_MS`` for the sources).
         subjects: subject ids, sorted; the first axis of ``scs``, ``fcs``,
             ``bolds``.
+
+    >>> data = load_dataset("gw")
+    >>> data.n_subjects, data.mean_fc.shape, data.tr_ms
+    (5, (80, 80), 2000.0)
     """
 
     name: str

@@ -123,11 +123,10 @@ def prepare(
         whose model uses ``solve_fn`` records it, ``sweepjax info`` shows it
         and a resume with other settings is refused, naming them.
 
-    Example::
-
-        solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
-        config.coupling.instant.G = 0.8
-        ys = solve_fn(config).ys            # [50, 1, n_nodes]
+    >>> solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
+    >>> config.coupling.instant.G = 0.8
+    >>> solve_fn(config).ys.shape  # [n_steps, n_states, n_nodes], 4 nodes
+    (50, 1, 4)
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, got {network!r}.")
