@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,13 @@ def _run(*command, **kwargs) -> subprocess.CompletedProcess:
     return done
 
 
+def _uv(*args) -> None:
+    """Run uv from its cache alone, and reach the index only if that fails."""
+    offline = subprocess.run([UV, *args, "--offline"], capture_output=True)
+    if offline.returncode != 0:
+        _run(UV, *args)
+
+
 def _constraints(path: Path) -> Path:
     """This environment's versions of everything, so that the fresh one
     installs what the tests ran with (and the cache already holds)."""
@@ -85,13 +93,14 @@ def _constraints(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """The ``bin`` folder of a fresh environment holding the wheel."""
+def venv(tmp_path_factory) -> tuple[Path, Path]:
+    """The ``bin`` folder of a fresh environment holding the wheel, and the
+    wheel."""
     tmp = tmp_path_factory.mktemp("wheel")
     dist, env = tmp / "dist", tmp / "venv"
     if UV:
         # the wheel is built from the sdist, so both must hold every file
-        _run(UV, "build", "--quiet", "--out-dir", dist, ROOT)
+        _uv("build", "--quiet", "--out-dir", dist, ROOT)
         _run(UV, "venv", "--quiet", "--python", sys.executable, env)
     else:
         _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, ROOT)
@@ -100,10 +109,10 @@ def venv(tmp_path_factory) -> Path:
     pins = _constraints(tmp / "constraints.txt")
     python = env / "bin" / "python"
     if UV:
-        _run(UV, "pip", "install", "-q", "--python", python, "-c", pins, wheel)
+        _uv("pip", "install", "-q", "--python", python, "-c", pins, wheel)
     else:
         _run(python, "-m", "pip", "install", "-q", "-c", pins, wheel)
-    return env / "bin"
+    return env / "bin", wheel
 
 
 def _clean_env() -> dict[str, str]:
@@ -111,12 +120,26 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
 
 
+def test_the_wheel_holds_every_file_of_the_package(venv):
+    source = ROOT / "src"
+    files = {
+        path.relative_to(source).as_posix()
+        for path in (source / "sweepjax").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    with zipfile.ZipFile(venv[1]) as wheel:
+        packed = set(wheel.namelist())
+    assert files <= packed, sorted(files - packed)
+    assert any(name.endswith("dist-info/licenses/LICENSE") for name in packed)
+
+
 def test_the_wheel_runs_the_demo_and_names_the_extras(venv, tmp_path):
-    env = _clean_env()
+    env, venv = _clean_env(), venv[0]
     # The demo and the import check run side by side: both import JAX.
     demo = subprocess.Popen(
         [venv / "sweepjax", "demo", "--out", "out", "--n-g", "2", "--n-sigma", "2"]
-        + ["--duration", "20", "--no-progress"],
+        # tests/test_cli.py's size: XLA's shared cache may hold the program
+        + ["--duration", "600", "--no-progress"],
         cwd=tmp_path,
         env=env | {"MPLBACKEND": "Agg"},
         stdout=subprocess.PIPE,
