@@ -138,8 +138,7 @@ def test_the_wheel_runs_the_demo_and_names_the_extras(venv, tmp_path):
     # The demo and the import check run side by side: both import JAX.
     demo = subprocess.Popen(
         [venv / "sweepjax", "demo", "--out", "out", "--n-g", "2", "--n-sigma", "2"]
-        # tests/test_cli.py's size: XLA's shared cache may hold the program
-        + ["--duration", "600", "--no-progress"],
+        + ["--duration", "20", "--no-progress"],
         cwd=tmp_path,
         env=env | {"MPLBACKEND": "Agg"},
         stdout=subprocess.PIPE,
