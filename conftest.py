@@ -70,6 +70,7 @@ SLOWEST_FIRST = (
     "tests/network/test_integrate.py",
     "tests/store/test_store_writer.py",
     "tests/test_cli.py",
+    "tests/test_wheel.py",
     "tests/network/test_demo.py",
 )
 

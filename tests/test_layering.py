@@ -18,9 +18,9 @@ PACKAGE = Path(sweepjax.__file__).parent
 #: internals or from layers below it. ``fit`` sits above the executors (a fit
 #: runs inside a sweep's point program), below the flat `sweepjax` that
 #: re-exports it. ``network`` sits beside the core and uses only `_config`,
-#: `_tree`, `_failures`, `fit` and the public `sweepjax`.
+#: `_tree`, `_failures`, `_optional`, `fit` and the public `sweepjax`.
 LAYERS = [
-    {"sweepjax._tree", "sweepjax._failures"},
+    {"sweepjax._tree", "sweepjax._failures", "sweepjax._optional"},
     {"sweepjax._config"},
     {"sweepjax._axis_checks"},
     {"sweepjax._host_random"},
@@ -46,6 +46,7 @@ NETWORK_MAY_USE = {
     "sweepjax._config",
     "sweepjax._tree",
     "sweepjax._failures",
+    "sweepjax._optional",
     "sweepjax.fit",
     "sweepjax.plot",
 }

@@ -68,6 +68,10 @@ class AbstractAxis(abc.ABC):
                 return len(self.options)
             def generate_values(self, key=None):
                 return jnp.asarray(self.options)
+
+    >>> axis = GridAxis(0.0, 1.0, 3)
+    >>> isinstance(axis, AbstractAxis), axis.size
+    (True, 3)
     """
 
     group: Hashable = None

@@ -66,6 +66,10 @@ class Config:
     built with :meth:`Config.closed`, which refuses new names so that a typo
     cannot silently sweep nothing. Fields named like a method (``keys``,
     ``items``, ``values``, ``closed``) are reached by item access only.
+
+    >>> cfg = Config(G=0.5, noise=Config(sigma=1e-3))
+    >>> cfg.noise.sigma, jax.tree.leaves(cfg)
+    (0.001, [0.5, 0.001])
     """
 
     __slots__ = ("_fields", "_closed", "_path", "_checks")

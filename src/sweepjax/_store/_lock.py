@@ -57,7 +57,11 @@ _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class StoreBusyError(OSError):
-    """Another process holds the store's lock."""
+    """Another process holds the store's lock.
+
+    >>> issubclass(StoreBusyError, OSError)
+    True
+    """
 
 
 def lock_owner(path: Path) -> dict | None:

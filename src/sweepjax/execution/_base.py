@@ -34,6 +34,12 @@ class ExecutionError(RuntimeError):
         parameters: that point's axis values, by name.
         partial: a `Result` over the points computed before the failure (None
             when none were), so nothing already computed is lost.
+
+    >>> try:
+    ...     SequentialExecution(lambda s: 1 / 0, space, progress=False).run()
+    ... except ExecutionError as error:
+    ...     print(error.index, error.parameters, error.partial)
+    0 {'x': 0.0} None
     """
 
     def __init__(self, message: str, index: int, parameters: dict, partial):
@@ -49,6 +55,9 @@ class SweepInterrupted(KeyboardInterrupt):
 
     The first Ctrl-C lets the batch in flight finish and be written (to
     memory or the store) before this is raised; a second one stops at once.
+
+    >>> issubclass(SweepInterrupted, KeyboardInterrupt)
+    True
     """
 
     def __init__(self, message: str, partial):
@@ -76,6 +85,11 @@ class AbstractExecution(abc.ABC):
     those two methods; nothing else about a run differs between executors.
     A subclass whose `_compute` checks `self._stopping()` between batches sets
     `_stops_between_batches`: a Ctrl-C then keeps the batch in flight.
+
+    >>> issubclass(ParallelExecution, AbstractExecution)
+    True
+    >>> len(SequentialExecution(model, space, progress=False).run())
+    5
     """
 
     _stops_between_batches = False

@@ -53,7 +53,16 @@ _PACKAGE = str(Path(__file__).resolve().parent.parent)
 
 class UnusedAxisWarning(UserWarning):
     """A swept axis changes none of the model's outputs: every value of it
-    gives the same result, so the sweep repeats the same work."""
+    gives the same result, so the sweep repeats the same work.
+
+    >>> import warnings
+    >>> state = {"x": GridAxis(0.0, 1.0, 3), "z": GridAxis(0.0, 1.0, 2)}
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = ParallelExecution(model, Space(state, "product")).run()
+    >>> caught[0].category.__name__, "`z`" in str(caught[0].message)
+    ('UnusedAxisWarning', True)
+    """
 
 
 def point_program(

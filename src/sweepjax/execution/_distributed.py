@@ -43,7 +43,10 @@ class DistributedExecution(AbstractExecution):
     with every task and hold on the worker while it runs that task.
 
     Args:
-        model, space, *args, **kwargs: as for `ParallelExecution`.
+        model: as for `ParallelExecution`.
+        space: as for `ParallelExecution`.
+        *args: as for `ParallelExecution`.
+        **kwargs: as for `ParallelExecution`.
         client: where to run. None starts a `distributed.LocalCluster` of
             ``n_workers`` single-threaded worker processes and closes it after
             the run; a `distributed.Client` is used as is; a scheduler address
@@ -70,6 +73,9 @@ class DistributedExecution(AbstractExecution):
         cluster.scale(jobs=10)
         DistributedExecution(model, space, client=cluster, n_vmap=64).run(
             store="/shared/scratch/sweep.zarr", resume=True)
+
+    >>> executor = DistributedExecution(model, space, n_workers=2, n_vmap=4)
+    >>> result = executor.run()  # doctest: +SKIP
     """
 
     def __init__(

@@ -314,8 +314,9 @@ def identifiability(
             ``2 J^T J`` plus residual terms that vanish at a perfect fit).
         sigma: noise scale of the residuals, a scalar or one per residual.
         batched: whether `state` holds several starts along a leading axis.
-        rtol, atol: the tolerance within which two starts count as the same
-            optimum (`cluster_optima`, on the raw values).
+        rtol: the relative tolerance within which two starts count as the
+            same optimum (`cluster_optima`, on the raw values).
+        atol: the absolute one.
         warn_gradient_tol: warn when a start's gradient norm is above this:
             away from an optimum the curvature mixes with the slope.
 

@@ -432,7 +432,11 @@ class Parameter:
 
 
 def is_parameter(x: Any) -> bool:
-    """True for a `Parameter` (of any subclass)."""
+    """True for a `Parameter` (of any subclass).
+
+    >>> is_parameter(Parameter(1.0)), is_parameter(1.0)
+    (True, False)
+    """
     return isinstance(x, Parameter)
 
 

@@ -66,7 +66,12 @@ def partition_state(state: Any) -> tuple[Any, Any]:
 
 
 def combine_state(params: Any, static: Any) -> Any:
-    """The state `partition_state` split into `params` and `static`."""
+    """The state `partition_state` split into `params` and `static`.
+
+    >>> params, static = partition_state({"a": Parameter(1.0), "b": 2.0})
+    >>> combine_state(params, static)
+    {'a': Parameter(1.0), 'b': 2.0}
+    """
     return eqx.combine(params, static)
 
 

@@ -63,6 +63,15 @@ def leaf(
     False leaves it out of the config (a parameter that another field makes
     unused); ``group=True`` marks a ``{name: value}`` mapping of leaves. A
     list or tuple of numbers is kept as a NumPy array (its repr stays short).
+
+    >>> class SquaredCoupling(AbstractCoupling):
+    ...     k: float = leaf(1.0)
+    ...     def pre(self, params, x):
+    ...         return x**2
+    ...     def post(self, params, summed, x):
+    ...         return params.k * summed
+    >>> list(SquaredCoupling("x", k=0.5).leaves())  # config.coupling.<name>.k
+    ['k']
     """
     if not group:
         kwargs.setdefault("converter", _as_array)

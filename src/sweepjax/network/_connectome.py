@@ -53,6 +53,16 @@ class Connectome:
         tract_lengths: ``[n, n]`` in mm.
         region_labels: ``n`` region names.
         centres: ``[n, 3]`` region centres (mm).
+
+    >>> toy = Connectome(
+    ...     name="toy",
+    ...     weights=np.array([[0.0, 1.0], [2.0, 0.0]]),
+    ...     tract_lengths=np.full((2, 2), 30.0),
+    ...     region_labels=("left", "right"),
+    ...     centres=np.zeros((2, 3)),
+    ... )
+    >>> toy.n_regions
+    2
     """
 
     name: str

@@ -58,6 +58,15 @@ class AbstractCoupling(AbstractComponent):
     delays) once per step, from what the nodes sent ``delays[i, j]`` ms ago,
     and held for all stages (as The Virtual Brain does); ``x`` is then the
     receiving nodes' states at the start of the step.
+
+    >>> class SquaredCoupling(AbstractCoupling):
+    ...     k: float = leaf(1.0)
+    ...     def pre(self, params, x):
+    ...         return x**2
+    ...     def post(self, params, summed, x):
+    ...         return params.k * summed
+    >>> SquaredCoupling("x", k=0.5)
+    SquaredCoupling(incoming_states=('x',), k=0.5)
     """
 
     incoming_states: tuple[str, ...] = eqx.field(converter=as_state_names)

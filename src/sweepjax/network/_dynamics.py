@@ -76,6 +76,9 @@ class AbstractDynamics(AbstractComponent):
                 return jnp.stack([(-x + params.I + c) / params.tau])
 
         dynamics = LeakyIntegrator(tau=20.0)
+
+    >>> isinstance(ReducedWongWang(), AbstractDynamics), ReducedWongWang.state_names
+    (True, ('S',))
     """
 
     state_names: ClassVar[tuple[str, ...]]

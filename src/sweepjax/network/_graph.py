@@ -162,6 +162,10 @@ class AbstractDelayGraph(AbstractGraph):
     Delays above the buffer set on a prepared config (a sweep's axis
     included) are refused when set, before anything compiles; NaN, infinite
     or negative swept delays raise an error when the solve runs.
+
+    >>> graph = DenseDelayGraph(np.ones((2, 2)) - np.eye(2), np.full((2, 2), 4.0))
+    >>> isinstance(graph, AbstractDelayGraph), graph.max_delay
+    (True, 4.0)
     """
 
     has_delays: ClassVar[bool] = True

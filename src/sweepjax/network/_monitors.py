@@ -30,6 +30,9 @@ class AbstractMonitor(AbstractObserver):
     from step to step (``init``, ``update`` and ``finalize`` keep an empty
     accumulator). ``times`` gives the time stamp of each record. The
     observed steps must be a whole number of blocks.
+
+    >>> isinstance(SubSample(every=10), AbstractMonitor)
+    True
     """
 
     #: Every state variable.

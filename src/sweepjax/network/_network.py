@@ -39,14 +39,14 @@ class Network(eqx.Module):
             :class:`PulseTrain`; names become config paths
             ``stimulus.<name>``.
 
-    Example::
-
-        network = Network(
-            dynamics=ReducedWongWang(),
-            coupling={"instant": LinearCoupling(incoming_states="S", G=0.5)},
-            graph=DenseGraph(np.ones((8, 8)) - np.eye(8)),
-            noise=AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
-        )
+    >>> network = Network(
+    ...     dynamics=ReducedWongWang(),
+    ...     coupling={"instant": LinearCoupling(incoming_states="S", G=0.5)},
+    ...     graph=DenseGraph(np.ones((8, 8)) - np.eye(8)),
+    ...     noise=AdditiveNoise(sigma=1e-3, key=jax.random.key(0)),
+    ... )
+    >>> network.initial_state.shape  # [n_states, n_nodes]
+    (1, 8)
 
     Like its parts, a Network is an Equinox Module: immutable, equal to
     another built from equal parts.

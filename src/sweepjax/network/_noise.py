@@ -45,6 +45,10 @@ class AbstractNoise(AbstractComponent):
     ``diffusion(params, x)`` is the coefficient ``g``: a step's increment is
     ``dW = g * sqrt(dt) * z`` with ``z`` standard normal, ``g`` evaluated at
     the step's start (Ito, as The Virtual Brain).
+
+    >>> noise = AdditiveNoise(sigma=1e-3, key=jax.random.key(0))
+    >>> isinstance(noise, AbstractNoise), list(noise.leaves())
+    (True, ['sigma', 'key'])
     """
 
     key: AbstractVar[jax.Array]

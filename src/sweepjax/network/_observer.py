@@ -40,6 +40,9 @@ class AbstractObserver(eqx.Module):
     Every class is abstract or final, and overrides only abstract methods:
     :class:`AbstractUnboundObserver` and :class:`AbstractStepObserver`
     implement ``bind``/``warm`` and ``update_block`` for the common cases.
+
+    >>> isinstance(Mean("S"), AbstractObserver)
+    True
     """
 
     # ``states``, the state variables watched (None: every one, as monitors

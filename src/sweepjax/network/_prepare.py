@@ -97,10 +97,11 @@ def prepare(
         network: the :class:`Network`.
         solver: an :class:`AbstractSolver`: :class:`Euler`, :class:`Heun`,
             :class:`RK4` or :class:`Diffrax`.
-        t0, t1, dt: start, end and step of the time grid (ms); ``dt`` at
-            most ``t1 - t0``. Many delays that round to 0 steps warn, and
-            so do observers whose statistics the run is too short for (an FC
-            of fewer than 3 samples).
+        t0: start of the time grid (ms).
+        t1: end of the time grid (ms).
+        dt: step of the time grid (ms), at most ``t1 - t0``. Many delays that
+            round to 0 steps warn, and so do observers whose statistics the
+            run is too short for (an FC of fewer than 3 samples).
         monitor: :class:`Raw` (default), :class:`SubSample` or
             :class:`TemporalAverage`; ``n_steps`` must be a multiple of
             ``monitor.every``.
@@ -122,11 +123,10 @@ def prepare(
         whose model uses ``solve_fn`` records it, ``sweepjax info`` shows it
         and a resume with other settings is refused, naming them.
 
-    Example::
-
-        solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
-        config.coupling.instant.G = 0.8
-        ys = solve_fn(config).ys            # [50, 1, n_nodes]
+    >>> solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
+    >>> config.coupling.instant.G = 0.8
+    >>> solve_fn(config).ys.shape  # [n_steps, n_states, n_nodes], 4 nodes
+    (50, 1, 4)
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, got {network!r}.")

@@ -40,6 +40,10 @@ class AbstractStimulus(AbstractComponent):
     fields (finite, or as their rule says) and ``weights`` last,
     and write ``value(params, t, k)``: ``s`` at time ``t`` of step ``k``, a
     scalar or ``[n_nodes]``, and ``check_steps``.
+
+    >>> pulses = PulseTrain("S", onset=100.0, T=50.0, tau=5.0, amp=0.2)
+    >>> isinstance(pulses, AbstractStimulus)
+    True
     """
 
     states: tuple[str, ...] = eqx.field(converter=_as_states)

@@ -46,7 +46,8 @@ def wasserstein_distance(
     """The 1-D Wasserstein-1 distance between two samples (sizes may differ).
 
     Args:
-        a, b: 1-D samples.
+        a: 1-D sample.
+        b: 1-D sample.
         bandwidth: 0 (default) for the exact distance of the samples, equal to
             ``scipy.stats.wasserstein_distance(a, b)``; a positive kernel
             standard deviation (in the samples' units, the same for both); or

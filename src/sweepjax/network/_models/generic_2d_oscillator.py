@@ -18,6 +18,9 @@ class Generic2dOscillator(AbstractDynamics):
     ``dW/dt = d*(a + b*V + c_*V^2 - beta*W) / tau`` where ``c_`` is the
     parameter ``c`` and ``c`` in the first line the coupling input ``"c"``
     (one component, into V). Default initial state ``V = W = 0``.
+
+    >>> Generic2dOscillator.state_names
+    ('V', 'W')
     """
 
     state_names = ("V", "W")

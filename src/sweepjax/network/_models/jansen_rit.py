@@ -20,6 +20,9 @@ class JansenRit(AbstractDynamics):
     ``y4' = A*a*(mu + a_2*J*S(a_1*J*y0) + c) - 2*a*y4 - a^2*y1``,
     ``y5' = B*b*a_4*J*S(a_3*J*y0) - 2*b*y5 - b^2*y2``, with ``c`` the coupling
     input ``"c"`` (one component). Default initial state: all zeros.
+
+    >>> JansenRit.state_names
+    ('y0', 'y1', 'y2', 'y3', 'y4', 'y5')
     """
 
     state_names = ("y0", "y1", "y2", "y3", "y4", "y5")

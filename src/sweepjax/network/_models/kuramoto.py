@@ -16,6 +16,9 @@ class Kuramoto(AbstractDynamics):
 
     Pair it with :class:`KuramotoCoupling` so that ``c`` is the mean sine of
     phase differences. Default initial state ``theta = 0``.
+
+    >>> Kuramoto.state_names, Kuramoto.default_parameters
+    (('theta',), {'omega': 1.0})
     """
 
     state_names = ("theta",)

@@ -20,6 +20,9 @@ class SupHopf(AbstractDynamics):
     has two components (into x and into y), e.g.
     ``LinearCoupling(incoming_states=("x", "y"), G=0.1)``. Default initial
     state ``x = y = 0.1``.
+
+    >>> SupHopf.state_names, SupHopf.default_parameters
+    (('x', 'y'), {'a': -0.5, 'omega': 1.0})
     """
 
     state_names = ("x", "y")
