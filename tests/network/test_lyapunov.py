@@ -9,6 +9,8 @@ TVB-Optim's estimate on the same network.
 
 from __future__ import annotations
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,7 +55,6 @@ def lorenz():
             LORENZ_T,
             LORENZ_DT,
             observe={
-                "largest": Lyapunov(0.1),
                 "spectrum": LyapunovSpectrum(3, renormalize_ms=0.1),
                 "two": Lyapunov(LORENZ_SEGMENT, method="difference", eps=1e-9),
             },
@@ -62,10 +63,10 @@ def lorenz():
 
 
 def test_lorenz_largest_exponent(lorenz):
-    assert lorenz["largest"].shape == ()
-    assert lorenz["largest"] == pytest.approx(0.906, abs=0.02)
-    # the two-trajectory estimate follows the tangent (same start direction)
-    assert lorenz["two"] == pytest.approx(lorenz["largest"], abs=1e-4)
+    """The two-trajectory estimate, and the tangents' first exponent."""
+    assert lorenz["two"].shape == ()
+    assert lorenz["two"] == pytest.approx(0.906, abs=0.02)
+    assert lorenz["spectrum"][0] == pytest.approx(lorenz["two"], abs=1e-3)
 
 
 def test_lorenz_spectrum(lorenz):
@@ -75,10 +76,15 @@ def test_lorenz_spectrum(lorenz):
     assert spectrum.sum() == pytest.approx(-(10 + 1 + 8 / 3), abs=0.02)
 
 
+@pytest.mark.skipif(
+    os.environ.get("SWEEPJAX_HYPOTHESIS", "fast") != "thorough",
+    reason="TVB-Optim's import and compile take ~7 s: make test-thorough runs it",
+)
 def test_against_tvboptim_lyapunov(lorenz):
     """TVB-Optim 0.4.0's two-trajectory estimate, same network, solver, step,
     segment and separation: the same exponent within the 0.02 of the
-    published one (the two start the perturbation along other directions)."""
+    published one (the two start the perturbation along other directions;
+    measured: 0.89490 theirs, 0.89514 ours)."""
     pytest.importorskip("tvboptim")
     import tvboptim.experimental.network_dynamics as nd
     from tvboptim.experimental.network_dynamics.analysis.lyapunov import lyapunov
@@ -142,10 +148,7 @@ def linear():
             0.0,
             50.0,
             0.01,
-            observe={
-                "spectrum": LyapunovSpectrum(3),
-                "two": Lyapunov(0.1, method="difference", eps=1e-6),
-            },
+            observe={"spectrum": LyapunovSpectrum(3)},
             transient=20.0,
         )
         config.dynamics.gamma = DataAxis(jnp.asarray(GAMMAS))
@@ -161,9 +164,8 @@ def linear():
 def test_linear_exponents_are_the_eigenvalues(linear):
     A = GAMMAS[:, :, None] * np.eye(3) + 0.8 * TRIANGLE  # per point
     expected = np.sort(np.linalg.eigvals(A).real, axis=1)[:, ::-1]
+    # additive noise leaves the tangent alone
     np.testing.assert_allclose(linear["spectrum"], expected, atol=1e-3)
-    # additive noise leaves the tangent alone; both estimators agree
-    np.testing.assert_allclose(linear["two"], expected[:, 0], atol=1e-3)
 
 
 def discrete_exponents(gamma, G, D, dt):

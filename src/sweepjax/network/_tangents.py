@@ -103,14 +103,38 @@ def _start(carry: Carry, follow: Follow) -> Perturbed:
             f"n_exponents={p} exceeds the dimension of the state followed, {dim} "
             "(states x nodes, plus the delay history); ask for at most that."
         )
-    draw = jax.random.normal(jax.random.key(0), (dim, p), like.dtype)
-    q = jnp.broadcast_to(jnp.linalg.qr(draw)[0], (size, dim, p))
+    # on the host: a constant of the program
+    draw = np.random.default_rng(0).standard_normal((dim, p))
+    q = jnp.broadcast_to(np.linalg.qr(draw)[0].astype(like.dtype), (size, dim, p))
     ty, th = _unflat(q, *_stack((y, history), p))
     if follow.method == "difference":
         ty = y + follow.eps * ty
         th = th if isinstance(history, tuple) else history + follow.eps * th
     logs = jnp.zeros((size, p), y.dtype)
     return Perturbed((ty, th), logs, jnp.zeros((), jnp.int32))
+
+
+#: Up to this many vectors are orthonormalised by Gram-Schmidt (a few
+#: vector operations, quick to compile), more by a QR factorisation.
+GRAM_SCHMIDT = 4
+
+
+def _orthonormalise(m: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(Q, log |diag R|)`` of ``m = QR`` ``[size, D, p]`` (``Q`` with a
+    positive diagonal of ``R``; the logs ``[size, p]``)."""
+    p = m.shape[-1]
+    if p > GRAM_SCHMIDT:
+        q, r = jnp.linalg.qr(m)
+        return q, jnp.log(jnp.abs(jnp.diagonal(r, axis1=-2, axis2=-1)))
+    columns, logs = [], []
+    for j in range(p):  # modified Gram-Schmidt
+        v = m[..., j]
+        for u in columns:
+            v = v - jnp.sum(u * v, axis=-1, keepdims=True) * u
+        norm = jnp.sqrt(jnp.sum(v * v, axis=-1, keepdims=True))
+        columns.append(v / norm)
+        logs.append(jnp.log(norm[..., 0]))
+    return jnp.stack(columns, axis=-1), jnp.stack(logs, axis=-1)
 
 
 def _renormalise(
@@ -123,8 +147,7 @@ def _renormalise(
         ty = (ty - carry.y) / follow.eps
         if not isinstance(th, tuple):
             th = (th - carry.history) / follow.eps
-    q, r = jnp.linalg.qr(_flat(ty, th))
-    growth = jnp.log(jnp.abs(jnp.diagonal(r, axis1=-2, axis2=-1)))
+    q, growth = _orthonormalise(_flat(ty, th))
     ty, th = _unflat(q, ty, th)
     if follow.method == "difference":
         ty = carry.y + follow.eps * ty
@@ -167,13 +190,15 @@ def follow(
             else:
                 vectors = jax.vmap(lambda y, h: moved(y, h)[0])(*p.vectors)
             p = p._replace(vectors=vectors)
-            due = phase % f.every == 0
-            p = jax.lax.cond(
-                due,
-                lambda p, f=f: _renormalise(f, p, new, phase > 0),
-                lambda p: p,
-                p,
-            )
+            if f.every == 1:
+                p = _renormalise(f, p, new, phase > 0)
+            else:
+                p = jax.lax.cond(
+                    phase % f.every == 0,
+                    lambda p, f=f: _renormalise(f, p, new, phase > 0),
+                    lambda p: p,
+                    p,
+                )
             perturbed.append(p)
         return FollowedCarry(new, tuple(perturbed)), out
 
