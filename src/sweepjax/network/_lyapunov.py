@@ -137,7 +137,7 @@ class LyapunovSpectrum(AbstractLyapunov):
         n_exponents: how many (at most the state's dimension).
         renormalize_ms: time between renormalisations (a whole number of
             steps); None: every step.
-        method: ``"jvp"`` (the tangent of the step by ``jax.linearize``:
+        method: ``"jvp"`` (the tangent of the step by ``jax.jvp``:
             exact, the step must be differentiable) or ``"difference"``
             (a second trajectory per exponent, ``eps`` away, re-seeded at
             each renormalisation: for steps that cannot be differentiated;

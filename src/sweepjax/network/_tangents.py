@@ -8,8 +8,9 @@ perturbation vectors of that whole state, and re-orthonormalises them (QR)
 every ``every`` steps, adding ``log |R_ii|`` to a running sum (Benettin's
 method). Two ways to move a vector:
 
-- ``"jvp"``: the tangent, ``jax.linearize`` of the step (exact, needs a
-  differentiable step);
+- ``"jvp"``: the tangent, ``jax.jvp`` of the step (exact, needs a
+  differentiable step; the step's own values are computed once for all
+  the vectors);
 - ``"difference"``: a second trajectory started ``eps`` away along the
   vector, run by the same step; at each renormalisation the vector is the
   difference of the two over ``eps`` and the second trajectory restarts
@@ -176,17 +177,18 @@ def follow(
     def wrapped(state: FollowedCarry, z_k: Any) -> tuple[FollowedCarry, Any]:
         carry = state.carry
         moved = step_of(carry, z_k)
-        if any(f.method == "jvp" for f in follows):
-            _, linear, (new, out) = jax.linearize(
-                moved, carry.y, carry.history, has_aux=True
-            )
-        else:
-            _, (new, out) = moved(carry.y, carry.history)
+        primals = (carry.y, carry.history)
+        _, (new, out) = moved(*primals)
+
+        def tangent(y: jax.Array, history: Any) -> Any:
+            # the primal inside is not batched: computed once, shared
+            return jax.jvp(lambda *x: moved(*x)[0], primals, (y, history))[1]
+
         phase = new.k - n_transient
         perturbed = []
         for f, p in zip(follows, state.perturbed, strict=True):
             if f.method == "jvp":
-                vectors = jax.vmap(linear)(*p.vectors)
+                vectors = jax.vmap(tangent)(*p.vectors)
             else:
                 vectors = jax.vmap(lambda y, h: moved(y, h)[0])(*p.vectors)
             p = p._replace(vectors=vectors)
