@@ -101,25 +101,30 @@ def observe_loop(
     n_observed = n_steps - n_transient
     y0 = carry0.y  # [size, n_states, n_nodes]
     n_states = y0.shape[1]
+    tangents = [
+        (name, observer)
+        for name, observer in observation.observers.items()
+        if isinstance(observer, AbstractTangentObserver)
+    ]  # they watch the step, not the states
     indices = {
         name: observer.index(network)
         for name, observer in observation.observers.items()
+        if not isinstance(observer, AbstractTangentObserver)
     }
     # the states some observer watches, and where each observer's sit in them
     watched = sorted({i for index in indices.values() for i in np.atleast_1d(index)})
     every_state = watched == list(range(n_states))
     place = {state: k for k, state in enumerate(watched)}
-    folds, records, tangents = [], [], []
-    for name, observer in observation.observers.items():
-        index = indices[name]
+    folds, records = [], []
+    for name, index in indices.items():
+        observer = observation.observers[name]
         at = place[index] if isinstance(index, int) else tuple(place[i] for i in index)
         if isinstance(observer, AbstractMonitor):
             records.append((name, observer, at))
-        elif isinstance(observer, AbstractTangentObserver):
-            tangents.append((name, observer))
         else:
             folds.append((name, observer, at))
-    largest = max(1, BLOCK_NUMBERS // (points.size * len(watched) * y0.shape[-1]))
+    n_watched = max(1, len(watched))
+    largest = max(1, BLOCK_NUMBERS // (points.size * n_watched * y0.shape[-1]))
     multiple = math.lcm(1, *(observer.every for _, observer, _ in records))
     # blocks as long as the transient's where they can be (a block never
     # spans more of the run than it must)
@@ -132,7 +137,7 @@ def observe_loop(
 
     def watch(carry: Carry, z_k: Any) -> tuple[Carry, jax.Array]:
         carry, y = body(carry, z_k)
-        return carry, y if every_state else y[:, np.asarray(watched)]
+        return carry, y if every_state else y[:, np.asarray(watched, int)]
 
     def steps(carry: Carry, start: jax.Array, rows: int, fn: Body) -> tuple:
         return scan_checkpointed(
