@@ -268,6 +268,8 @@ def test_arguments_are_checked():
         LyapunovSpectrum(2.0)
     with pytest.raises(ValueError, match="n_exponents must be >= 1"):
         LyapunovSpectrum(0)
+    with pytest.raises(ValueError, match="eps must be a finite separation > 0"):
+        Lyapunov(method="difference", eps=0.0)
     with pytest.raises(ValueError, match="renormalize_ms must be > 0"):
         Lyapunov(renormalize_ms=0.0)
     network = lorenz_network()

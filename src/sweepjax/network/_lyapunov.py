@@ -12,9 +12,11 @@ observer, so they vmap over a sweep and mix with the others.
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any
 
 import jax
+import numpy as np
 
 from sweepjax.network._observer import AbstractObserver, Timing, check_ms, steps_of
 from sweepjax.network._tangents import Follow, Perturbed, exponents
@@ -92,7 +94,14 @@ class AbstractLyapunov(AbstractTangentObserver):
             else check_ms("renormalize_ms", renormalize_ms)
         )
         self.method = method
-        self.eps = check_ms("eps", eps)
+        if isinstance(eps, bool) or not isinstance(eps, int | float | np.number):
+            raise TypeError(f"eps must be a number, got {eps!r}; e.g. eps=1e-8.")
+        if not (math.isfinite(eps) and eps > 0):
+            raise ValueError(
+                f"eps must be a finite separation > 0, got eps={eps}; e.g. 1e-8 "
+                "in float64, 1e-3 in float32."
+            )
+        self.eps = float(eps)
         self.timing = timing
 
     def follow(self) -> Follow:
