@@ -169,7 +169,7 @@ def follow(
 
     def step_of(carry: Carry, z_k: Any):
         def moved(y: jax.Array, history: Any) -> tuple[tuple, tuple[Carry, Any]]:
-            new, out = body(carry._replace(y=y, history=history), z_k)
+            new, out = body(Carry(y, history, carry.k, carry.z), z_k)
             return (new.y, new.history), (new, out)
 
         return moved
@@ -191,7 +191,7 @@ def follow(
                 vectors = jax.vmap(tangent)(*p.vectors)
             else:
                 vectors = jax.vmap(lambda y, h: moved(y, h)[0])(*p.vectors)
-            p = p._replace(vectors=vectors)
+            p = Perturbed(vectors, p.logs, p.renormalised)
             if f.every == 1:
                 p = _renormalise(f, p, new, phase > 0)
             else:
