@@ -18,7 +18,7 @@ from sweepjax.network import (
     SupHopf,
     prepare,
 )
-from sweepjax.network._models import MODELS
+from sweepjax.network._models import MODELS, REFERENCE_FLOWS
 
 
 def test_the_registry_holds_every_exported_model():
@@ -29,7 +29,7 @@ def test_the_registry_holds_every_exported_model():
         and issubclass(getattr(sweepjax.network, name), AbstractDynamics)
         and name != "AbstractDynamics"
     }
-    assert exported == set(MODELS)
+    assert exported == set(MODELS) | set(REFERENCE_FLOWS)
     assert all(getattr(sweepjax.network, name) is MODELS[name] for name in MODELS)
 
 

@@ -24,6 +24,7 @@ ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCo
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
 leaf Plan
+Lorenz Rossler Lyapunov LyapunovSpectrum
 """.split()
 
 

@@ -46,6 +46,7 @@ from sweepjax.network._graph import (
     SparseGraph,
 )
 from sweepjax.network._layout import make_config
+from sweepjax.network._lyapunov import Lyapunov, LyapunovSpectrum
 from sweepjax.network._metrics import (
     fc,
     fc_correlation,
@@ -64,9 +65,11 @@ from sweepjax.network._models import (
     Kuramoto,
     LarterBreakspear,
     Linear,
+    Lorenz,
     MontbrioPazoRoxin,
     ReducedWongWang,
     ReducedWongWangExcInh,
+    Rossler,
     SupHopf,
     WilsonCowan,
 )
@@ -144,6 +147,9 @@ __all__ = [
     "LarterBreakspear",
     "Linear",
     "LinearCoupling",
+    "Lorenz",
+    "Lyapunov",
+    "LyapunovSpectrum",
     "Mean",
     "MontbrioPazoRoxin",
     "MultiplicativeNoise",
@@ -156,6 +162,7 @@ __all__ = [
     "Raw",
     "ReducedWongWang",
     "ReducedWongWangExcInh",
+    "Rossler",
     "ScalingCoupling",
     "SigmoidalCoupling",
     "SigmoidalJansenRitCoupling",

@@ -21,10 +21,12 @@ import numpy as np
 
 from sweepjax.network._batching import Points
 from sweepjax.network._body import Body, Carry, NoisePlan
+from sweepjax.network._lyapunov import AbstractTangentObserver
 from sweepjax.network._monitors import AbstractMonitor
 from sweepjax.network._network import Network
 from sweepjax.network._normals import block_rows
 from sweepjax.network._observers import Observation
+from sweepjax.network._tangents import follow
 
 #: Observed states per block of steps folded into the observers at once, for
 #: a whole batch: small enough to stay in cache and keep a sweep's memory low
@@ -99,23 +101,30 @@ def observe_loop(
     n_observed = n_steps - n_transient
     y0 = carry0.y  # [size, n_states, n_nodes]
     n_states = y0.shape[1]
+    tangents = [
+        (name, observer)
+        for name, observer in observation.observers.items()
+        if isinstance(observer, AbstractTangentObserver)
+    ]  # they watch the step, not the states
     indices = {
         name: observer.index(network)
         for name, observer in observation.observers.items()
+        if not isinstance(observer, AbstractTangentObserver)
     }
     # the states some observer watches, and where each observer's sit in them
     watched = sorted({i for index in indices.values() for i in np.atleast_1d(index)})
     every_state = watched == list(range(n_states))
     place = {state: k for k, state in enumerate(watched)}
     folds, records = [], []
-    for name, observer in observation.observers.items():
-        index = indices[name]
+    for name, index in indices.items():
+        observer = observation.observers[name]
         at = place[index] if isinstance(index, int) else tuple(place[i] for i in index)
         if isinstance(observer, AbstractMonitor):
             records.append((name, observer, at))
         else:
             folds.append((name, observer, at))
-    largest = max(1, BLOCK_NUMBERS // (points.size * len(watched) * y0.shape[-1]))
+    n_watched = max(1, len(watched))
+    largest = max(1, BLOCK_NUMBERS // (points.size * n_watched * y0.shape[-1]))
     multiple = math.lcm(1, *(observer.every for _, observer, _ in records))
     # blocks as long as the transient's where they can be (a block never
     # spans more of the run than it must)
@@ -128,7 +137,7 @@ def observe_loop(
 
     def watch(carry: Carry, z_k: Any) -> tuple[Carry, jax.Array]:
         carry, y = body(carry, z_k)
-        return carry, y if every_state else y[:, np.asarray(watched)]
+        return carry, y if every_state else y[:, np.asarray(watched, int)]
 
     def steps(carry: Carry, start: jax.Array, rows: int, fn: Body) -> tuple:
         return scan_checkpointed(
@@ -156,12 +165,16 @@ def observe_loop(
         for name, observer, _ in folds
     }
     carry = carry0
+    if tangents:
+        # their perturbations ride in the carry, moved by the step itself
+        follows = [observer.follow() for _, observer in tangents]
+        body, carry = follow(body, carry0, follows, n_transient)
     if n_transient:
         carry, accs = _transient(
             steps, watch, body, carry, accs, folds, n_transient, largest, checkpoint
         )
     block = jax.checkpoint(observed_block) if checkpoint else observed_block
-    (_, accs), outs = jax.lax.scan(
+    (carry, accs), outs = jax.lax.scan(
         block, (carry, accs), jnp.arange(n_transient, n_steps, rows)
     )
     count = jnp.asarray(n_observed, y0.dtype)
@@ -169,6 +182,10 @@ def observe_loop(
         name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[name], count)
         for name, observer, _ in folds
     }
+    for (name, observer), perturbed in zip(
+        tangents, carry.perturbed if tangents else (), strict=True
+    ):
+        results[name] = observer.result(perturbed)
     for name, _, _ in records:
         # [n_blocks, records per block, size, ...] -> [size, n_records, ...]
         out = outs[name]

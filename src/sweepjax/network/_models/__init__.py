@@ -18,9 +18,11 @@ from sweepjax.network._models.jansen_rit import JansenRit
 from sweepjax.network._models.kuramoto import Kuramoto
 from sweepjax.network._models.larter_breakspear import LarterBreakspear
 from sweepjax.network._models.linear import Linear
+from sweepjax.network._models.lorenz import Lorenz
 from sweepjax.network._models.montbrio_pazo_roxin import MontbrioPazoRoxin
 from sweepjax.network._models.reduced_wong_wang import ReducedWongWang
 from sweepjax.network._models.reduced_wong_wang_exc_inh import ReducedWongWangExcInh
+from sweepjax.network._models.rossler import Rossler
 from sweepjax.network._models.sup_hopf import SupHopf
 from sweepjax.network._models.wilson_cowan import WilsonCowan
 
@@ -43,4 +45,8 @@ MODELS = {
     )
 }
 
-__all__ = ["MODELS", *MODELS]
+#: Textbook flows with published Lyapunov exponents, to check the
+#: estimators (not TVB models: not in ``MODELS`` and its TVB cross-checks).
+REFERENCE_FLOWS = {model.__name__: model for model in (Lorenz, Rossler)}
+
+__all__ = ["MODELS", "REFERENCE_FLOWS", *MODELS, *REFERENCE_FLOWS]
