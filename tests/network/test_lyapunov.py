@@ -9,8 +9,6 @@ TVB-Optim's estimate on the same network.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -77,10 +75,6 @@ def test_lorenz_spectrum(lorenz):
     assert spectrum.sum() == pytest.approx(-(10 + 1 + 8 / 3), abs=0.02)
 
 
-@pytest.mark.skipif(
-    os.environ.get("SWEEPJAX_HYPOTHESIS", "fast") != "thorough",
-    reason="TVB-Optim's import and compile take ~7 s: make test-thorough runs it",
-)
 def test_against_tvboptim_lyapunov(lorenz):
     """TVB-Optim 0.4.0's two-trajectory estimate, same network, solver, step,
     segment and separation: the same exponent within the 0.02 of the
