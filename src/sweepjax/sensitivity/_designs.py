@@ -23,9 +23,10 @@ call the design per chunk instead of indexing tables. ``Space(state,
 mode="sobol")`` is not offered: `Space` sits below this package and does not
 import SciPy.
 
-Seeds: the SciPy engine is seeded with the integer whose 32-bit words are
-``jax.random.key_data(key)`` (so ``jax.random.key(42)`` is ``rng=42``, the
-``seed=42`` of SALib's samplers).
+Seeds: the SciPy engine gets ``seed=`` the integer whose 32-bit words are
+``jax.random.key_data(key)``, as SALib's samplers pass theirs (so
+``jax.random.key(42)`` makes the points of SALib's ``seed=42``; SciPy's newer
+``rng=42`` gives another stream).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
                 f"and event shape ()), got {type(dist).__name__} of batch shape "
                 f"{dist.batch_shape}; use sample_shape for array leaves."
             )
-        values = np.asarray(dist.icdf(jnp.asarray(u)), dtype=np.float64)
+        # one compiled program: eager icdf ops would each compile
+        values = np.asarray(jax.jit(dist.icdf)(jnp.asarray(u)), dtype=np.float64)
         shape = tuple(axis.sample_shape)
     else:
         raise TypeError(
@@ -122,11 +124,11 @@ def qmc_points(mode: str, d: int, n: int, seed: int, scramble: bool) -> np.ndarr
     from scipy.stats import qmc  # heavy: imported when a design is made
 
     if mode == "sobol":
-        engine = qmc.Sobol(d, scramble=scramble, rng=seed)
+        engine = qmc.Sobol(d, scramble=scramble, seed=seed)
     elif mode == "halton":
-        engine = qmc.Halton(d, scramble=scramble, rng=seed)
+        engine = qmc.Halton(d, scramble=scramble, seed=seed)
     else:
-        engine = qmc.LatinHypercube(d, rng=seed)
+        engine = qmc.LatinHypercube(d, seed=seed)
     return engine.random(n)
 
 

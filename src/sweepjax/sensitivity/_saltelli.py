@@ -83,7 +83,7 @@ class SaltelliSpace(DesignSpace):
         self._second_order = bool(second_order)
 
         def make(d: int) -> np.ndarray:
-            base = qmc.Sobol(2 * d, scramble=scramble, rng=seed).random(n)
+            base = qmc.Sobol(2 * d, scramble=scramble, seed=seed).random(n)
             return saltelli_rows(base, self._second_order)
 
         def count(d: int) -> int:
