@@ -4,6 +4,7 @@ Space."""
 
 import os
 import signal
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -77,12 +78,14 @@ def test_saltelli_rows_swap_one_column_at_a_time():
 
 
 def test_a_group_shares_a_coordinate_and_a_distribution_maps_by_its_icdf():
-    state = {
+    state = {  # the axes' sizes are unused: no warning that they differ
         "x": GridAxis(0.0, 1.0, 2, group="g"),
-        "y": GridAxis(10.0, 20.0, 2, group="g"),
+        "y": GridAxis(10.0, 20.0, 3, group="g"),
         "z": NumPyroAxis(dist.Normal(1.0, 2.0), 2, sample_shape=(3,)),
     }
-    design = DesignSpace(state, n=8, key=jax.random.key(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        design = DesignSpace(state, n=8, key=jax.random.key(1))
     assert design.factors == ("g", "z") and design.unit.shape == (8, 2)
     point = design[5]
     assert float(point["y"]) == pytest.approx(10.0 + 10.0 * float(point["x"]))

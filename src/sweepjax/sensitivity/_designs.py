@@ -32,6 +32,7 @@ Seeds: the SciPy engine gets ``seed=`` the integer whose 32-bit words are
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -193,7 +194,9 @@ class DesignSpace(Space):
             )
         axes = [flat[i][1] for i in slots]
         axis_names = [names[i] for i in slots]
-        effective, axis_to_eff = group_axes(axis_names, axes)
+        with warnings.catch_warnings():  # the axes' own sizes are unused here
+            warnings.simplefilter("ignore", UserWarning)
+            effective, axis_to_eff = group_axes(axis_names, axes)
         d = len(effective)
         per_point = 8 * d + sum(
             8 * math.prod(getattr(a, "shape", None) or getattr(a, "sample_shape", ()))
