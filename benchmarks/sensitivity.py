@@ -229,6 +229,6 @@ if __name__ == "__main__":
     if args.only in (None, "a"):
         part_a(2**10 if quick else 2**16)
     if args.only in (None, "b"):
-        part_b(4, 2.0, 4) if quick else part_b(8, 10.0, 80)
+        part_b(4, 2.0, 4) if quick else part_b(4, 4.0, 80)
     if args.only in (None, "c"):
         part_c([16, 64] if quick else [144, 1152])

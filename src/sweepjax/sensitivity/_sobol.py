@@ -31,8 +31,9 @@ from sweepjax.sensitivity._saltelli import SaltelliSpace
 
 __all__ = ["bootstrap_counts", "output_leaf", "sobol_arrays", "sobol_indices"]
 
-#: Floats (of 8 bytes) read per block of rows: 64 MB.
-BLOCK_VALUES = 2**23
+#: Output values read per block of rows: 16 MB in float64 (a block's
+#: temporaries are a few times that).
+BLOCK_VALUES = 2**21
 
 
 def bootstrap_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
@@ -151,7 +152,7 @@ def sobol_arrays(
 
     Equal, element by element, to ``SALib.analyze.sobol.analyze(problem, y,
     calc_second_order, n_resamples, conf_level, seed=seed)`` on each
-    element's series `y`. Read `block_rows` base rows at a time (default: 64
+    element's series `y`. Read `block_rows` base rows at a time (default: 16
     MB of outputs per block).
 
     >>> rng = np.random.default_rng(0)
