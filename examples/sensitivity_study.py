@@ -44,11 +44,12 @@ from sweepjax.network import (
     load_dataset,
     prepare,
 )
-from sweepjax.sensitivity import SaltelliSpace, sobol_indices
-from sweepjax.sensitivity._plots import (
+from sweepjax.sensitivity import (
+    SaltelliSpace,
     plot_convergence,
     plot_indices,
     plot_indices_along,
+    sobol_indices,
 )
 
 SLOWEST = 5.0  # mm/ms: the history buffer holds the delays at this speed

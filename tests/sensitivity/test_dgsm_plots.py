@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 
 from sweepjax import GridAxis, LogGridAxis, ParallelExecution, Result, UniformAxis
-from sweepjax.sensitivity import DesignSpace, SaltelliSpace, dgsm, with_gradients
-from sweepjax.sensitivity._plots import (
+from sweepjax.sensitivity import (
+    DesignSpace,
+    SaltelliSpace,
+    dgsm,
     plot_convergence,
     plot_indices,
     plot_indices_along,
+    sobol_indices,
+    with_gradients,
 )
-from sweepjax.sensitivity._sobol import sobol_indices
 
 matplotlib.use("Agg")
 
