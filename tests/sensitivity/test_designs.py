@@ -4,6 +4,7 @@ Space."""
 
 import os
 import signal
+import sys
 import warnings
 
 import jax
@@ -116,6 +117,12 @@ def test_designs_refuse_what_they_cannot_make():
         MorrisSpace(STATE, 2, levels=3)
     with pytest.raises(TypeError, match="must be a JAX PRNG key"):
         DesignSpace(STATE, n=4, key=3)
+
+
+def test_without_scipy_a_design_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    with pytest.raises(ImportError, match=r"pip install \"sweepjax\[sensitivity\]"):
+        DesignSpace(STATE, n=4)
 
 
 def _model(calls):

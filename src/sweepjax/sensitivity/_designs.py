@@ -52,11 +52,25 @@ from sweepjax._dimensions import group_axes, is_axis, leaf_names
 from sweepjax._space import Space
 from sweepjax._tree import check_positive_int, is_key_array
 
-__all__ = ["DesignSpace", "design_seed", "unit_to_axis"]
+__all__ = ["DesignSpace", "design_seed", "scipy_stats", "unit_to_axis"]
 
 _MODES = ("sobol", "halton", "latin_hypercube")
 #: Default ceiling on a design's host memory (its unit points and values).
 MAX_BYTES = 2**31
+
+
+def scipy_stats() -> Any:
+    """``scipy.stats``, imported when a design or an interval is made (SciPy
+    is heavy, and optional: the ``sensitivity`` extra)."""
+    try:
+        import scipy.stats
+    except ImportError as error:
+        raise ImportError(
+            "sweepjax.sensitivity makes its designs with scipy.stats.qmc and its "
+            "intervals with scipy.stats, and SciPy is not installed: "
+            'pip install "sweepjax[sensitivity]".'
+        ) from error
+    return scipy.stats
 
 
 def design_seed(key: Any) -> int:
@@ -122,8 +136,7 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
 
 def qmc_points(mode: str, d: int, n: int, seed: int, scramble: bool) -> np.ndarray:
     """`n` points of SciPy's `mode` sequence in ``[0, 1)^d``, `[n, d]`."""
-    from scipy.stats import qmc  # heavy: imported when a design is made
-
+    qmc = scipy_stats().qmc
     if mode == "sobol":
         engine = qmc.Sobol(d, scramble=scramble, seed=seed)
     elif mode == "halton":

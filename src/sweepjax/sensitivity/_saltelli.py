@@ -18,7 +18,12 @@ import jax
 import numpy as np
 
 from sweepjax._tree import check_positive_int
-from sweepjax.sensitivity._designs import MAX_BYTES, DesignSpace, design_seed
+from sweepjax.sensitivity._designs import (
+    MAX_BYTES,
+    DesignSpace,
+    design_seed,
+    scipy_stats,
+)
 
 __all__ = ["SaltelliSpace", "saltelli_rows"]
 
@@ -76,8 +81,7 @@ class SaltelliSpace(DesignSpace):
         scramble: bool = True,
         max_bytes: int = MAX_BYTES,
     ):
-        from scipy.stats import qmc  # heavy: imported when a design is made
-
+        qmc = scipy_stats().qmc
         n = check_positive_int("n", n)
         seed = design_seed(key)
         self._second_order = bool(second_order)

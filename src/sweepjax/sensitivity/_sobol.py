@@ -27,6 +27,7 @@ import numpy as np
 from sweepjax._result import Result, output_names
 from sweepjax._store import open_result
 from sweepjax._tree import check_positive_int
+from sweepjax.sensitivity._designs import scipy_stats
 from sweepjax.sensitivity._saltelli import SaltelliSpace
 
 __all__ = ["bootstrap_counts", "output_leaf", "sobol_arrays", "sobol_indices"]
@@ -47,13 +48,11 @@ def bootstrap_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
 
 
 def z_score(conf_level: float) -> float:
-    from scipy.stats import norm  # heavy: imported when indices are computed
-
     if not 0 < conf_level < 1:
         raise ValueError(
             f"`conf_level` must lie in (0, 1), got {conf_level!r}; e.g. 0.95."
         )
-    return float(norm.ppf(0.5 + conf_level / 2))
+    return float(scipy_stats().norm.ppf(0.5 + conf_level / 2))
 
 
 class _Sums:
