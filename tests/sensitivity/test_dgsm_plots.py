@@ -70,6 +70,6 @@ def test_the_figures_draw_indices_regions_and_convergence():
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     assert len(ax.lines[0].get_xdata()) == 4
     ax = plot_convergence(result, element=(3,))
-    assert list(ax.lines[0].get_xdata()) == [16, 32, 64]
+    assert list(ax.lines[0].get_xdata()) == [4, 8, 16, 32, 64]
     with pytest.raises(ValueError, match="select one element"):
         plot_indices(ds)

@@ -100,14 +100,14 @@ def plot_convergence(
 ) -> Any:
     """Index `name` of each parameter, with its confidence band, estimated
     from the first `n` base rows of a Saltelli design for each `n` in `ns`
-    (default: powers of 2 from 16 up to the design's): whether N was enough
+    (default: powers of 2 from 4 up to the design's): whether N was enough
     shows as estimates that settle inside shrinking bands. `element` picks
     one element of an array output."""
     space, array, output = output_leaf(source, output)
     design = design if design is not None else space
     n_base, step = design.n_base, design.step
     if ns is None:
-        ns = [2**k for k in range(4, int(np.log2(n_base)) + 1)] or [n_base]
+        ns = [2**k for k in range(2, int(np.log2(n_base)) + 1)] or [n_base]
     est, conf = [], []
     for n in ns:
         y = np.asarray(array[: n * step], dtype=np.float64)
