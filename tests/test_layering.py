@@ -17,8 +17,9 @@ PACKAGE = Path(sweepjax.__file__).parent
 #: Bottom to top; a module may import only from its own layer's package
 #: internals or from layers below it. ``fit`` sits above the executors (a fit
 #: runs inside a sweep's point program), below the flat `sweepjax` that
-#: re-exports it. ``network`` sits beside the core and uses only `_config`,
-#: `_tree`, `_failures`, `_optional`, `fit` and the public `sweepjax`.
+#: re-exports it; ``sensitivity`` (designs and indices) sits beside it.
+#: ``network`` sits beside the core and uses only `_config`, `_tree`,
+#: `_failures`, `_optional`, `fit` and the public `sweepjax`.
 LAYERS = [
     {"sweepjax._tree", "sweepjax._failures", "sweepjax._optional"},
     {"sweepjax._config"},
@@ -35,7 +36,7 @@ LAYERS = [
     {"sweepjax._sink"},
     {"sweepjax._store"},
     {"sweepjax.execution"},
-    {"sweepjax.fit"},
+    {"sweepjax.fit", "sweepjax.sensitivity"},
     {"sweepjax.plot"},
     {"sweepjax"},
     {"sweepjax.network"},

@@ -54,6 +54,15 @@ from sweepjax.fit import (
     partition_state,
     show_parameters,
 )
+from sweepjax.sensitivity import (
+    DesignSpace,
+    MorrisSpace,
+    SaltelliSpace,
+    dgsm,
+    morris_indices,
+    sobol_indices,
+    with_gradients,
+)
 
 try:
     __version__ = _metadata.version("sweepjax")
@@ -67,6 +76,7 @@ __all__ = [
     "BoundedParameter",
     "Config",
     "DataAxis",
+    "DesignSpace",
     "DistributedExecution",
     "EffectiveAxis",
     "ExecutionError",
@@ -76,6 +86,7 @@ __all__ = [
     "LogPositiveParameter",
     "MaskedParameter",
     "MemorySink",
+    "MorrisSpace",
     "NormalizedParameter",
     "NumPyroAxis",
     "OptaxOptimizer",
@@ -83,6 +94,7 @@ __all__ = [
     "Parameter",
     "RescaledParameter",
     "Result",
+    "SaltelliSpace",
     "SequentialExecution",
     "SigmoidBoundedParameter",
     "Space",
@@ -95,11 +107,15 @@ __all__ = [
     "ZarrSink",
     "collect_parameters",
     "combine_state",
+    "dgsm",
     "extract_values",
     "is_parameter",
     "mark_parameters",
+    "morris_indices",
     "open_result",
     "partition_state",
     "show_parameters",
+    "sobol_indices",
     "store_info",
+    "with_gradients",
 ]
