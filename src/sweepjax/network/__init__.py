@@ -88,6 +88,7 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
+from sweepjax.network._resume import RunState
 from sweepjax.network._solution import Plan, Solution
 from sweepjax.network._solvers import (
     RK4,
@@ -154,6 +155,7 @@ __all__ = [
     "PulseTrain",
     "RK4",
     "Raw",
+    "RunState",
     "ReducedWongWang",
     "ReducedWongWangExcInh",
     "ScalingCoupling",
