@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
+from sweepjax import DataAxis, ParallelExecution, Space
 from sweepjax.network import (
     AdditiveNoise,
     DelayedLinearCoupling,
@@ -22,9 +22,7 @@ from sweepjax.network import (
     Diffrax,
     Heun,
     LinearCoupling,
-    Mean,
     Network,
-    RunState,
     SupHopf,
     prepare,
 )

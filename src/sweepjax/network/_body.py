@@ -147,10 +147,11 @@ def plan_noise(
         return NoisePlan("injected", block=sliced)
     if not blockwise(config.noise.key, shape, dtype):
         if config.start is not None:
+            impl = jax.random.key_impl(config.noise.key)
             raise ValueError(
                 "config.start continues a noisy run only with JAX's default "
                 "threefry keys (jax.random.key(seed)), whose rows can be drawn "
-                f"from any step on; got a key of {jax.random.key_impl(config.noise.key)}."
+                f"from any step on; got a key of {impl}."
             )
         # the fallback: one draw of the whole run, sliced a block at a time
         whole = _steps_first(

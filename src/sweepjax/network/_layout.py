@@ -78,8 +78,9 @@ def make_config(network: Network) -> Config:
     ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is drawn
     from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
     n_nodes]`` used instead) and ``start`` (None: a fresh run; or the
-    :class:`RunState` a continued run starts from): each component's ``leaves()``. Floats take
-    JAX's default float dtype; keys are kept as given.
+    :class:`RunState` a continued run starts from): each component's
+    ``leaves()``. Floats take JAX's default float dtype; keys are kept as
+    given.
 
     Every level is a closed :class:`sweepjax.Config`: existing fields take
     new values and sweep axes, but a name the layout lacks (a typo such as
