@@ -22,6 +22,7 @@ from sweepjax.network._connectome import (
     available_connectomes,
     load_connectome,
 )
+from sweepjax.network._continuation import Continuation
 from sweepjax.network._coupling import AbstractCoupling
 from sweepjax.network._couplings import (
     DelayedLinearCoupling,
@@ -122,6 +123,7 @@ __all__ = [
     "BOLD",
     "BalloonWindkessel",
     "Connectome",
+    "Continuation",
     "CoombesByrne",
     "Covariance",
     "DataStimulus",
