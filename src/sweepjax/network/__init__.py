@@ -89,6 +89,13 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
+from sweepjax.network._regimes import (
+    REGIMES,
+    classify_regimes,
+    combine_replicates,
+    regime_names,
+)
+from sweepjax.network._replicates import random_starts, replicates
 from sweepjax.network._resume import RunState
 from sweepjax.network._solution import Plan, Solution
 from sweepjax.network._solvers import (
@@ -174,9 +181,12 @@ __all__ = [
     "Synchrony",
     "TemporalAverage",
     "WilsonCowan",
+    "REGIMES",
     "available_connectomes",
     "available_datasets",
     "bold",
+    "classify_regimes",
+    "combine_replicates",
     "fc",
     "fc_correlation",
     "fcd",
@@ -190,6 +200,9 @@ __all__ = [
     "make_config",
     "power_spectrum",
     "prepare",
+    "random_starts",
+    "regime_names",
+    "replicates",
     "sliding_fc",
     "to_samples",
     "upper_triangle",

@@ -182,6 +182,8 @@ def prepare(
     jitted.solve_settings = _settings(
         network, solver, (t0, t1, dt, n_steps), monitor, observe, transient
     )
+    # what continuations and replicates build their starts from
+    jitted.network = network
     jitted.start_of = partial(start_of, network, dt)
     return jitted, config
 
