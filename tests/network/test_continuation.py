@@ -20,9 +20,13 @@ from sweepjax.network import (
     Network,
     Std,
     SupHopf,
+    classify_regimes,
+    combine_replicates,
     prepare,
+    replicates,
 )
 from sweepjax.network._continuation import with_leaf
+from sweepjax.network._regimes import FIXED_POINT, LIMIT_CYCLE, MULTISTABLE
 
 #: 100 steps of dt = 0.1 per period: an observation window of whole periods
 #: makes the std of x amplitude / sqrt(2); slow enough that Heun's growth
@@ -97,7 +101,6 @@ def test_continuation_equals_a_hand_written_scan(hopf):
     @jax.jit
     def by_hand(config):
         def step(state, a):
-            point = copy.copy(config)
             point = with_leaf(config, "dynamics.a", a)
             point.start = state
             solution = solve_fn(point)
@@ -161,9 +164,13 @@ def test_subcritical_hopf_hysteresis_and_bistable_replicates():
     # replicates at lam = -0.1 from random starts settle on either state
     points = copy.deepcopy(config)
     points.dynamics.lam = -0.1
-    starts = jax.random.uniform(jax.random.key(3), (8, 2, 1), minval=-0.7, maxval=0.7)
-    stds = jax.jit(
-        jax.vmap(lambda y0: solve_fn(with_leaf(points, "initial_state", y0)))
-    )(starts).observed["std"]
-    on_cycle = amplitude(stds) > 0.3
-    assert on_cycle.any() and not on_cycle.all()
+    box = {"x": (-0.5, 0.5), "y": (-0.5, 0.5)}
+    points.start = replicates(solve_fn, points, jax.random.key(3), 8, box)
+    result = ParallelExecution(
+        lambda c: solve_fn(c).observed, Space(points), n_vmap=8, progress=False
+    ).run()
+    std = result.outputs["std"][:, 0]  # [replicate]
+    assert (amplitude(result.outputs["std"]) > 0.3).any()
+    codes = classify_regimes(std, fixed_tol=1e-3)
+    assert set(codes) == {FIXED_POINT, LIMIT_CYCLE}
+    assert combine_replicates(codes, std, axis=0) == MULTISTABLE

@@ -11,6 +11,7 @@ multistability (:func:`sweepjax.network.classify_regimes`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import jax
@@ -21,6 +22,7 @@ from sweepjax import DataAxis
 from sweepjax._config import Config
 from sweepjax._tree import is_key_array
 from sweepjax.network._network import Network
+from sweepjax.network._normals import normal
 from sweepjax.network._resume import RunState
 
 
@@ -66,7 +68,8 @@ def random_starts(
 ) -> RunState:
     """``n`` random :class:`RunState` starts, each leaf ``[n, ...]``.
 
-    Replicate ``i`` draws from ``jax.random.split(key, n)[i]``: its state
+    Replicate ``i`` takes row ``i`` of the key's draw (the same whatever
+    ``n`` is): its state
     ``[n_states, n_nodes]`` uniform within ``box`` (``{state: (low, high)}``)
     or the dynamics' ``state_bounds``, and with ``history`` (and delayed
     couplings) what each past step of the delay history sent, from states
@@ -87,31 +90,42 @@ def random_starts(
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int (replicates), got {n!r}.")
     network = solve_fn.network
-    low, high = (jnp.asarray(side)[:, None] for side in state_box(network, box))
+    low, high = state_box(network, box)
+    delayed = any(c.delayed for c in network.coupling.values())
+    fresh = jax.eval_shape(
+        solve_fn.start_of, _with_initial(config, config.initial_state)
+    )
+    slots = fresh.history.shape[0] // network.n_nodes if delayed and history else 0
+    return _draw(solve_fn, config, key, low, high, n, slots)
+
+
+@partial(jax.jit, static_argnames=("solve_fn", "n", "slots"))
+def _draw(solve_fn, config, key, low, high, n: int, slots: int) -> RunState:
+    """:func:`random_starts` as one program (not an operation at a time),
+    compiled once per solve, ``n`` and ``slots``: boxes are its inputs."""
+    network = solve_fn.network
     shape = (network.dynamics.n_states, network.n_nodes)
     dtype = jnp.result_type(float)
+    low, high = (jnp.asarray(side, dtype)[:, None] for side in (low, high))
 
-    def draw(key: jax.Array) -> jax.Array:
-        u = jax.random.uniform(key, shape, dtype)
-        return (low + u * (high - low)).astype(dtype)
-
-    def one(key: jax.Array) -> RunState:
-        key_y, key_history = jax.random.split(key)
-        fresh = _with_initial(config, draw(key_y))
-        start = solve_fn.start_of(fresh)
-        if not history or isinstance(start.history, tuple):
+    def one(u: jax.Array) -> RunState:
+        # u [1 + slots, *shape]: the state, then one state per history slot
+        states = (low + u * (high - low)).astype(dtype)
+        start = solve_fn.start_of(_with_initial(config, states[0]))
+        if not slots:
             return start
-        slots = start.history.shape[0] // network.n_nodes
-        states = jax.vmap(draw)(jax.random.split(key_history, slots))
         # slot s of the history filled from the s-th drawn state
         each = jax.vmap(lambda y: solve_fn.start_of(_with_initial(config, y)).history)(
-            states
+            states[1:]
         )
         each = each.reshape(slots, slots, network.n_nodes, -1)
         rows = each[np.arange(slots), np.arange(slots)]
         return start._replace(history=rows.reshape(start.history.shape))
 
-    return jax.vmap(one)(jax.random.split(key, n))
+    # row i of the key's normals is replicate i's, whatever n is (a
+    # counter-based draw); their normal CDF makes them uniform
+    z = normal(key, (n, 1 + slots, *shape), dtype)
+    return jax.vmap(one)(jax.scipy.special.ndtr(z))
 
 
 def _with_initial(config: Config, y: jax.Array) -> Config:
