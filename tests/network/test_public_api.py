@@ -24,6 +24,8 @@ ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCo
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
 leaf Plan
+RunState Continuation random_starts replicates
+classify_regimes combine_replicates regime_names
 """.split()
 
 

@@ -90,7 +90,6 @@ from sweepjax.network._observers import (
 )
 from sweepjax.network._prepare import prepare
 from sweepjax.network._regimes import (
-    REGIMES,
     classify_regimes,
     combine_replicates,
     regime_names,
@@ -181,7 +180,6 @@ __all__ = [
     "Synchrony",
     "TemporalAverage",
     "WilsonCowan",
-    "REGIMES",
     "available_connectomes",
     "available_datasets",
     "bold",
