@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import runpy
+
 import jax
 import numpy as np
 import pytest
@@ -22,6 +25,8 @@ from sweepjax.network import (
     regime_names,
     replicates,
 )
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +103,13 @@ def test_classify_regimes_and_combine_replicates():
         classify_regimes(std, fixed_tol=-1.0)
     with pytest.raises(TypeError, match="axis may name a dimension"):
         combine_replicates(codes, axis="replicate")
+
+
+def test_regime_map_example_runs(capsys, tmp_path):
+    example = runpy.run_path(str(ROOT / "examples" / "regime_map.py"))
+    out = example["main"](quick=True, figure=str(tmp_path / "map.png"))
+    assert "68 regions, 2 G x 6 eta, up and down" in capsys.readouterr().out
+    regime = out["regime"]
+    assert regime.dims == ("coupling.delayed.G", "dynamics_eta")
+    assert set(np.unique(regime.values)) <= {0, 1, 3}
+    assert (tmp_path / "map.png").stat().st_size > 10_000
