@@ -17,6 +17,7 @@ from sweepjax.network import (
     Continuation,
     DenseGraph,
     Heun,
+    Mean,
     Network,
     Std,
     SupHopf,
@@ -174,3 +175,54 @@ def test_subcritical_hopf_hysteresis_and_bistable_replicates():
     codes = classify_regimes(std, fixed_tol=1e-3)
     assert set(codes) == {FIXED_POINT, LIMIT_CYCLE}
     assert combine_replicates(codes, std, axis=0) == MULTISTABLE
+
+
+def test_same_branches_as_tvboptim_adiabatic_scan(x64):
+    """TVB-Optim 0.4.0's ``adiabatic_scan`` (up then down, the last state
+    carried, statistics after ``skip``) on the same network and settings:
+    its per-value mean and max of the nodes' time means are ours."""
+    scan_module = pytest.importorskip(
+        "tvboptim.experimental.network_dynamics.analysis.adiabatic_scan"
+    )
+    from tvboptim.experimental.network_dynamics.core.network import Network as TNet
+    from tvboptim.experimental.network_dynamics.dynamics.tvb.sup_hopf import (
+        SupHopf as TSupHopf,
+    )
+    from tvboptim.experimental.network_dynamics.graph.base import DenseGraph as TGraph
+    from tvboptim.experimental.network_dynamics.solvers.native import Heun as THeun
+
+    weights = np.array([[0, 1.0], [0.5, 0]])  # uncoupled: a graph, no coupling
+    theirs = scan_module.adiabatic_scan(
+        TNet(TSupHopf(omega=0.6), {}, TGraph(weights)),
+        THeun(),
+        accessor=lambda c: c.dynamics.a,
+        low=-0.5,
+        high=0.5,
+        n=5,
+        t=30.0,
+        skip=15.0,
+        dt=0.1,
+        bothways=True,
+    )
+    network = Network(
+        SupHopf(omega=0.6), None, DenseGraph(weights), initial_state=[[0.1], [0.0]]
+    )
+    solve_fn, config = prepare(
+        network,
+        Heun(),
+        0.0,
+        30.0,
+        0.1,
+        observe={"mean": Mean("x")},
+        transient=15.0,
+        final_state=True,
+    )
+    scan = Continuation(solve_fn, "dynamics.a", np.linspace(-0.5, 0.5, 5), down=True)
+    means = np.asarray(scan(config)["mean"])  # [branch, value, node]
+    in_scan_order = np.concatenate([means[0], means[1][::-1]])  # up, then down
+    np.testing.assert_allclose(
+        in_scan_order.mean(-1), theirs.stats.mean, rtol=1e-6, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        in_scan_order.max(-1), theirs.stats.max, rtol=1e-6, atol=1e-12
+    )

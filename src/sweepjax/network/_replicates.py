@@ -120,7 +120,7 @@ def _draw(solve_fn, config, key, low, high, n: int, slots: int) -> RunState:
         )
         each = each.reshape(slots, slots, network.n_nodes, -1)
         rows = each[np.arange(slots), np.arange(slots)]
-        return start._replace(history=rows.reshape(start.history.shape))
+        return RunState(start.y, rows.reshape(start.history.shape), start.step)
 
     # row i of the key's normals is replicate i's, whatever n is (a
     # counter-based draw); their normal CDF makes them uniform
