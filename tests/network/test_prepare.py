@@ -194,7 +194,7 @@ def test_solver_builds_what_prepare_jits():
             return solve
 
     solve_fn, config = prepare(rww_network(n=2), Constant(), 0.0, 0.5, 0.1, unroll=2)
-    ts, ys, _ = solve_fn(config)
+    ts, ys, _, _ = solve_fn(config)  # ts, ys, observed, final
     assert calls == [(0.0, 0.1, 5, "Raw()", 2)]
     assert ys.shape == (5, 1, 2) and np.all(ys == 0.1)
 

@@ -25,6 +25,8 @@ PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
 leaf Plan
 Lorenz Rossler Lyapunov LyapunovSpectrum
+RunState Continuation random_starts replicates
+classify_regimes combine_replicates regime_names
 """.split()
 
 

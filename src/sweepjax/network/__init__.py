@@ -22,6 +22,7 @@ from sweepjax.network._connectome import (
     available_connectomes,
     load_connectome,
 )
+from sweepjax.network._continuation import Continuation
 from sweepjax.network._coupling import AbstractCoupling
 from sweepjax.network._couplings import (
     DelayedLinearCoupling,
@@ -91,6 +92,13 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
+from sweepjax.network._regimes import (
+    classify_regimes,
+    combine_replicates,
+    regime_names,
+)
+from sweepjax.network._replicates import random_starts, replicates
+from sweepjax.network._resume import RunState
 from sweepjax.network._solution import Plan, Solution
 from sweepjax.network._solvers import (
     RK4,
@@ -124,6 +132,7 @@ __all__ = [
     "BOLD",
     "BalloonWindkessel",
     "Connectome",
+    "Continuation",
     "CoombesByrne",
     "Covariance",
     "DataStimulus",
@@ -160,6 +169,7 @@ __all__ = [
     "PulseTrain",
     "RK4",
     "Raw",
+    "RunState",
     "ReducedWongWang",
     "ReducedWongWangExcInh",
     "Rossler",
@@ -180,6 +190,8 @@ __all__ = [
     "available_connectomes",
     "available_datasets",
     "bold",
+    "classify_regimes",
+    "combine_replicates",
     "fc",
     "fc_correlation",
     "fcd",
@@ -193,6 +205,9 @@ __all__ = [
     "make_config",
     "power_spectrum",
     "prepare",
+    "random_starts",
+    "regime_names",
+    "replicates",
     "sliding_fc",
     "to_samples",
     "upper_triangle",

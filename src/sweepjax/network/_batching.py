@@ -72,7 +72,8 @@ def batch_aware(
     def single(config: Config, run: Callable[[Points], Solution] = run) -> Solution:
         solution = run(Points.single(config))
         first = jax.tree.map(lambda x: x[0], solution.observed)
-        return Solution(solution.ts, solution.ys[0], first)
+        final = jax.tree.map(lambda x: x[0], solution.final)
+        return Solution(solution.ts, solution.ys[0], first, final)
 
     @custom_vmap
     def solve(config: Config) -> Solution:
@@ -87,7 +88,8 @@ def batch_aware(
         else:
             solution = jax.vmap(single, in_axes=(axes,), axis_size=size)(config)
         observed = jax.tree.map(lambda _: True, solution.observed)
-        return solution, Solution(ts=False, ys=True, observed=observed)
+        final = jax.tree.map(lambda _: True, solution.final)
+        return solution, Solution(False, True, observed, final)
 
     @jax.custom_jvp
     def differentiable(config: Config) -> Solution:

@@ -25,9 +25,9 @@ import numpy as np
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
 from sweepjax.network._delays import delay_line
-from sweepjax.network._layout import initial_state_of
 from sweepjax.network._network import Network
 from sweepjax.network._normals import blockwise, rows_of_normal
+from sweepjax.network._resume import check_start, initial_history, offset_of, start_y
 from sweepjax.network._rhs import make_drive, make_rhs, take_states
 
 #: ``f(t, y) -> dy/dt`` as a solver's step sees it (delays already held).
@@ -146,6 +146,13 @@ def plan_noise(
 
         return NoisePlan("injected", block=sliced)
     if not blockwise(config.noise.key, shape, dtype):
+        if config.start is not None:
+            impl = jax.random.key_impl(config.noise.key)
+            raise ValueError(
+                "config.start continues a noisy run only with JAX's default "
+                "threefry keys (jax.random.key(seed)), whose rows can be drawn "
+                f"from any step on; got a key of {impl}."
+            )
         # the fallback: one draw of the whole run, sliced a block at a time
         whole = _steps_first(
             points.map(lambda c: jax.random.normal(c.noise.key, shape, dtype))
@@ -157,6 +164,8 @@ def plan_noise(
         return NoisePlan("blocks", block=drawn)
 
     def rows_of(config: Config, start: jax.Array, rows: int) -> jax.Array:
+        # a continued run (config.start) draws on from the step it starts at
+        start = offset_of(config) + start
         return rows_of_normal(config.noise.key, shape, start, rows, dtype)
 
     if unroll > 1:
@@ -165,7 +174,7 @@ def plan_noise(
             return _steps_first(points.map(partial(rows_of, start=start, rows=rows)))
 
         return NoisePlan("blocks", block=block)
-    shared = shares_key(points)
+    shared = shares_key(points) and not points.varies(_start_step)
 
     def at(k: jax.Array) -> jax.Array:
         def row(config: Config) -> jax.Array:
@@ -204,7 +213,8 @@ def make_advance(
     def advance(config, y, held, z_k, k):
         rhs = make_rhs(network, config)
         drive_of = make_drive(network, config, n_steps)
-        t = t0 + k.astype(y.dtype) * dt
+        # the time of a continued run's step goes on from its config.start
+        t = t0 + (offset_of(config) + k).astype(y.dtype) * dt
         drive = None if drive_of is None else drive_of(t, k).astype(y.dtype)
         dW = None
         if z_k is not None:
@@ -239,8 +249,10 @@ def make_body(
     new states.
     """
     advance = make_advance(network, step, t0, dt, n_steps)
-    y0 = points.map(partial(initial_state_of, network))
+    check_start(network, points.config)
+    y0 = points.map(partial(start_y, network))
     line = delay_line(network, points, dt, y0)
+    history0 = initial_history(points, line.init)
     noise = plan_noise(network, points, n_steps, y0.dtype, unroll)
     at = noise.at
     last = n_steps - 1  # the draw ahead of the last step is never used
@@ -257,4 +269,9 @@ def make_body(
         return Carry(y, history, carry.k + 1, z), y
 
     k0 = jnp.zeros((), jnp.int32)
-    return body, Carry(y0, line.init, k0, () if at is None else at(k0)), noise
+    return body, Carry(y0, history0, k0, () if at is None else at(k0)), noise
+
+
+def _start_step(config: Config) -> Any:
+    """The step a continued run starts at (``None`` for a fresh run)."""
+    return None if config.start is None else config.start.step

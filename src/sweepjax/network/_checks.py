@@ -182,6 +182,12 @@ class CheckedSolve:
         code, out = self.program(config)
         return raise_failure(code, self._messages[jax.tree.structure(config)], out)
 
+    def raise_code(self, code: jax.Array, config: Config, out: Any) -> Any:
+        """``out``, once ``code`` (a failure code of ``program(config)``, e.g.
+        the first of a loop of solves) is known to be 0: raised as a call
+        of ``solve_fn(config)`` raises it."""
+        return raise_failure(code, self._messages[jax.tree.structure(config)], out)
+
     def _cache_size(self) -> int:
         """How many programs ``program`` compiled (one per config layout)."""
         return self.program._cache_size()

@@ -61,6 +61,7 @@ class Diffrax(AbstractSolver):
     observes: ClassVar[bool] = False
     records: ClassVar[tuple[type, ...]] = (Raw, SubSample)
     delays: ClassVar[bool] = False
+    continues: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from sweepjax.network._body import Step, make_body
 from sweepjax.network._delays import shares_layout
 from sweepjax.network._loops import observe_loop
 from sweepjax.network._network import Network
+from sweepjax.network._resume import final_state
 from sweepjax.network._solution import Plan, Solution, SolveFn
 
 
@@ -40,7 +41,7 @@ def integrate(
         body, carry0, noise = make_body(
             network, points, step, plan.t0, plan.dt, plan.n_steps, plan.unroll
         )
-        observed = observe_loop(
+        observed, carry = observe_loop(
             body,
             carry0,
             noise,
@@ -50,8 +51,14 @@ def integrate(
             plan.observation,
             plan.unroll,
             checkpoint,
+            with_carry=True,
         )
-        return plan.solution(observed, carry0.y)
+        final = None
+        if plan.final:
+            final = final_state(
+                points, carry.y, carry.history, network.n_nodes, plan.n_steps
+            )
+        return plan.solution(observed, carry0.y, final)
 
     return batch_aware(
         partial(run, checkpoint=False),

@@ -45,6 +45,7 @@ def _walk(network: Network) -> dict[str, Any]:
         "stimulus": named(network.stimulus),
         "initial_state": Leaf(network.initial_state, INITIAL_STATE),
         "noise_samples": Leaf(None, None),
+        "start": Leaf(None, None),
     }
 
 
@@ -76,8 +77,10 @@ def make_config(network: Network) -> Config:
     ``stimulus.<name>.<param>``, ``initial_state``
     ``[n_states, n_nodes]`` and ``noise_samples`` (None: the noise is drawn
     from ``noise.key``; or standard normals ``[n_steps, n_noise_states,
-    n_nodes]`` used instead): each component's ``leaves()``. Floats take
-    JAX's default float dtype; keys are kept as given.
+    n_nodes]`` used instead) and ``start`` (None: a fresh run; or the
+    :class:`RunState` a continued run starts from): each component's
+    ``leaves()``. Floats take JAX's default float dtype; keys are kept as
+    given.
 
     Every level is a closed :class:`sweepjax.Config`: existing fields take
     new values and sweep axes, but a name the layout lacks (a typo such as

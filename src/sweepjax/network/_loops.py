@@ -86,8 +86,10 @@ def observe_loop(
     observation: Observation,
     unroll: int,
     checkpoint: bool,
-) -> dict[str, Any]:
-    """The observers' results, each with a leading ``size`` axis.
+    with_carry: bool = False,
+) -> dict[str, Any] | tuple[dict[str, Any], Carry]:
+    """The observers' results, each with a leading ``size`` axis (and,
+    ``with_carry``, the last carry: where a continued run starts).
 
     The first ``n_transient`` steps are run unobserved (observers that
     ``warms`` see them through ``warm_block``), then the others in blocks of
@@ -191,7 +193,8 @@ def observe_loop(
         out = outs[name]
         out = out.reshape(-1, *out.shape[2:])
         results[name] = jnp.moveaxis(out, 1, 0)
-    return {name: results[name] for name in observation.observers}
+    results = {name: results[name] for name in observation.observers}
+    return (results, carry) if with_carry else results
 
 
 def _pick(xs: jax.Array, at: Any) -> jax.Array:

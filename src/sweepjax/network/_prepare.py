@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._observers import AbstractObserver, check_observation
+from sweepjax.network._resume import start_of
 from sweepjax.network._solution import Plan, SolveFn
 from sweepjax.network._solvers import AbstractSolver
 
@@ -81,6 +84,7 @@ def prepare(
     unroll: int = 1,
     observe: dict[str, AbstractObserver] | None = None,
     transient: float = 0.0,
+    final_state: bool = False,
 ) -> tuple[SolveFn, Config]:
     """Compile a network into ``solve_fn`` and return it with its ``config``.
 
@@ -114,6 +118,12 @@ def prepare(
             does not grow with the run. Not combined with ``monitor``.
         transient: ms at the start of the run that the observers ignore (a
             whole number of steps, shorter than the run).
+        final_state: hand back where the run stopped, ``Solution.final`` (a
+            :class:`RunState`: state, delay history, steps taken). Set on
+            ``config.start``, the next call continues the run: two calls
+            equal one run twice as long, bit for bit (noise included; the
+            time of a step goes on, ``Solution.ts`` stays that of a fresh
+            run). Native solvers only.
 
     Returns:
         ``(solve_fn, config)``; ``config`` is a :class:`sweepjax.Config` (see
@@ -156,6 +166,9 @@ def prepare(
         plan = Plan.recording(t0, dt, n_steps, monitor, unroll)
     else:
         plan = Plan(t0, dt, n_steps, observation, unroll=unroll)
+    if not isinstance(final_state, bool):
+        raise TypeError(f"final_state must be True or False, got {final_state!r}.")
+    plan = dataclasses.replace(plan, final=final_state)
     solve = solver.build(network, plan)
     rules = leaf_rules(network)
 
@@ -169,6 +182,9 @@ def prepare(
     jitted.solve_settings = _settings(
         network, solver, (t0, t1, dt, n_steps), monitor, observe, transient
     )
+    # what continuations and replicates build their starts from
+    jitted.network = network
+    jitted.start_of = partial(start_of, network, dt)
     return jitted, config
 
 

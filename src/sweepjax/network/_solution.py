@@ -24,6 +24,9 @@ class Solution(NamedTuple):
             records, ``n_records = 0``, when the solve only observes).
         observed: the observers' results by name (``prepare(observe=...)``);
             empty when nothing is observed.
+        final: where the run stopped, a :class:`RunState` to set on
+            ``config.start`` to continue it (``prepare(final_state=True)``);
+            None otherwise.
 
     >>> solve_fn, config = prepare(network, Heun(), t0=0.0, t1=5.0, dt=0.1)
     >>> solution = solve_fn(config)
@@ -34,6 +37,7 @@ class Solution(NamedTuple):
     ts: jax.Array
     ys: jax.Array
     observed: dict[str, Any] = {}  # noqa: RUF012 (never mutated: a NamedTuple field)
+    final: Any = None
 
 
 #: ``solve(config) -> Solution``: what a solver builds and ``prepare`` jits.
@@ -48,7 +52,8 @@ class Plan:
     observers run (bound to the run) and the transient; ``record`` the name
     of the one among them whose records become ``Solution.ys`` (the
     ``monitor=`` of ``prepare``; None: ``ys`` has no rows); ``unroll`` the
-    steps per loop iteration (speed only).
+    steps per loop iteration (speed only); ``final`` whether the solution
+    hands back its :class:`RunState` (``Solution.final``).
 
     >>> plan = Plan.recording(0.0, 0.1, 50)             # every state
     >>> plan = Plan.recording(0.0, 0.1, 50, SubSample(5), unroll=2)
@@ -60,6 +65,7 @@ class Plan:
     observation: Observation
     record: str | None = None
     unroll: int = 1
+    final: bool = False
 
     #: The output name of the series ``recording`` saves as ``ys``.
     RECORD = "ys"
@@ -92,12 +98,16 @@ class Plan:
             return np.zeros(0)
         return monitor.times(self.t0, self.dt, self.n_steps // monitor.every)
 
-    def solution(self, observed: dict[str, Any], like: jax.Array) -> Solution:
+    def solution(
+        self, observed: dict[str, Any], like: jax.Array, final: Any = None
+    ) -> Solution:
         """The :class:`Solution` of the observers' results ``observed`` (with a
-        leading batch axis); ``like`` a state giving the dtype and shape."""
+        leading batch axis); ``like`` a state giving the dtype and shape;
+        ``final`` the batch's :class:`RunState` when ``self.final``."""
         observed = dict(observed)
         if self.record is None:
             ys = jax.numpy.zeros((like.shape[0], 0, *like.shape[1:]), like.dtype)
         else:
             ys = observed.pop(self.record)
-        return Solution(jax.numpy.asarray(self.times(), ys.dtype), ys, observed)
+        ts = jax.numpy.asarray(self.times(), ys.dtype)
+        return Solution(ts, ys, observed, final if self.final else None)

@@ -43,6 +43,8 @@ class AbstractSolver(eqx.Module):
     records: ClassVar[tuple[type[AbstractMonitor], ...]] = (AbstractMonitor,)
     #: Whether it integrates delayed couplings.
     delays: ClassVar[bool] = True
+    #: Whether it continues runs (``final_state=True``, ``config.start``).
+    continues: ClassVar[bool] = True
 
     @abc.abstractmethod
     def build(self, network: Network, plan: Plan) -> SolveFn:
@@ -63,6 +65,11 @@ class AbstractSolver(eqx.Module):
         if delayed and not self.delays:
             raise ValueError(
                 f"{name} does not support delayed couplings ({delayed}); {natives}."
+            )
+        if plan.final and not self.continues:
+            raise ValueError(
+                f"{name} does not hand back a final state (final_state=True); "
+                f"{natives}."
             )
         monitor = plan.monitor
         if monitor is not None and not isinstance(monitor, self.records):
