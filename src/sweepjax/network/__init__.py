@@ -46,6 +46,7 @@ from sweepjax.network._graph import (
     SparseGraph,
 )
 from sweepjax.network._layout import make_config
+from sweepjax.network._lengths import DenseLengthGraph
 from sweepjax.network._metrics import (
     fc,
     fc_correlation,
@@ -127,6 +128,7 @@ __all__ = [
     "DelayedLinearCoupling",
     "DenseDelayGraph",
     "DenseGraph",
+    "DenseLengthGraph",
     "DifferenceCoupling",
     "Diffrax",
     "EmpiricalData",

@@ -24,7 +24,8 @@ import numpy as np
 
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
-from sweepjax.network._delays import delay_line
+from sweepjax.network._delays import delay_line, interpolates
+from sweepjax.network._interpolated import interpolated_line
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._network import Network
 from sweepjax.network._normals import blockwise, rows_of_normal
@@ -240,7 +241,8 @@ def make_body(
     """
     advance = make_advance(network, step, t0, dt, n_steps)
     y0 = points.map(partial(initial_state_of, network))
-    line = delay_line(network, points, dt, y0)
+    read = interpolated_line if interpolates(network) else delay_line
+    line = read(network, points, dt, y0)
     noise = plan_noise(network, points, n_steps, y0.dtype, unroll)
     at = noise.at
     last = n_steps - 1  # the draw ahead of the last step is never used

@@ -51,12 +51,25 @@ def _no_delays(history: Any, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
     return {}, history
 
 
+def interpolates(network: Network) -> bool:
+    """Whether the network's delayed couplings read the history by linear
+    interpolation (its graph's ``interpolation="linear"``, :mod:`._interpolated`)."""
+    return getattr(network.graph, "interpolation", "nearest") == "linear"
+
+
+def delay_leaves(network: Network, graph: Config) -> list[Any]:
+    """The graph's config leaves that the delays depend on (all but the
+    weights): ``delays``, or ``lengths`` and ``speed``."""
+    return [getattr(graph, name) for name in network.graph.leaves() if name != "weights"]
+
+
 def shares_layout(network: Network, points: Points) -> bool:
     """Whether the points of a batch can share one history layout: the
-    delays do not vary (or nothing is delayed)."""
-    if not any(c.delayed for c in network.coupling.values()):
+    delays do not vary (or nothing is delayed, or the history is read by
+    interpolation, which reads each point's own rows)."""
+    if not any(c.delayed for c in network.coupling.values()) or interpolates(network):
         return True
-    return not points.varies(lambda config: config.graph.delays)
+    return not points.varies(lambda config: delay_leaves(network, config.graph))
 
 
 def buffer_slots(max_delay: float, dt: float) -> int:
