@@ -60,7 +60,8 @@ def interpolates(network: Network) -> bool:
 def delay_leaves(network: Network, graph: Config) -> list[Any]:
     """The graph's config leaves that the delays depend on (all but the
     weights): ``delays``, or ``lengths`` and ``speed``."""
-    return [getattr(graph, name) for name in network.graph.leaves() if name != "weights"]
+    names = [name for name in network.graph.leaves() if name != "weights"]
+    return [getattr(graph, name) for name in names]
 
 
 def shares_layout(network: Network, points: Points) -> bool:
