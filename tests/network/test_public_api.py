@@ -24,6 +24,7 @@ ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCo
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
 leaf Plan
+DenseLengthGraph Constant Ramp Step null_model random_graph random_weights
 """.split()
 
 

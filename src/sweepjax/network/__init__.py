@@ -89,6 +89,7 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
+from sweepjax.network._random_graphs import null_model, random_graph, random_weights
 from sweepjax.network._solution import Plan, Solution
 from sweepjax.network._solvers import (
     RK4,
@@ -100,9 +101,12 @@ from sweepjax.network._solvers import (
 from sweepjax.network._spectra import power_spectrum
 from sweepjax.network._stimulus import (
     AbstractStimulus,
+    Constant,
     DataStimulus,
     PulseTrain,
+    Ramp,
     Sinusoid,
+    Step,
 )
 from sweepjax.network._wasserstein import fcd_wasserstein, wasserstein_distance
 
@@ -122,6 +126,7 @@ __all__ = [
     "BOLD",
     "BalloonWindkessel",
     "Connectome",
+    "Constant",
     "CoombesByrne",
     "Covariance",
     "DataStimulus",
@@ -154,6 +159,7 @@ __all__ = [
     "Power",
     "PreSigmoidalCoupling",
     "PulseTrain",
+    "Ramp",
     "RK4",
     "Raw",
     "ReducedWongWang",
@@ -166,6 +172,7 @@ __all__ = [
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",
+    "Step",
     "Std",
     "SubSample",
     "SupHopf",
@@ -188,6 +195,9 @@ __all__ = [
     "make_config",
     "power_spectrum",
     "prepare",
+    "null_model",
+    "random_graph",
+    "random_weights",
     "sliding_fc",
     "to_samples",
     "upper_triangle",
