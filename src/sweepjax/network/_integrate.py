@@ -25,6 +25,7 @@ def integrate(
     plan: Plan,
     checkpoint: bool = True,
     grad_horizon: int | None = None,
+    per_stage: bool = True,
 ) -> SolveFn:
     """``solve(config) -> Solution``: ``plan.n_steps`` steps of ``step``
     from ``plan.t0``, saving what ``plan`` asks.
@@ -36,6 +37,7 @@ def integrate(
     either way. Under ``jax.vmap`` the points of the batch share one delay
     history (:mod:`._batching`). ``grad_horizon`` (steps) truncates the
     derivatives (:mod:`._horizon`); a forward run does not see it.
+    ``per_stage=False`` holds the instantaneous couplings over each step.
 
     >>> solve = integrate(network, Heun().step, Plan.recording(0.0, 0.1, 50))
     >>> solve(make_config(network)).ys.shape      # [50, n_states, n_nodes]
@@ -44,7 +46,14 @@ def integrate(
 
     def run(points: Points, checkpoint: bool, horizon: int | None = None) -> Solution:
         body, carry0, noise = make_body(
-            network, points, step, plan.t0, plan.dt, plan.n_steps, plan.unroll
+            network,
+            points,
+            step,
+            plan.t0,
+            plan.dt,
+            plan.n_steps,
+            plan.unroll,
+            per_stage,
         )
         if horizon is not None:
             body = truncate(body, horizon)

@@ -98,6 +98,12 @@ class AbstractFixedStepSolver(AbstractSolver):
     bifurcation explodes, exact when ``W`` covers the run; the forward run
     is unchanged.
 
+    ``recompute_coupling_per_stage=False`` evaluates the instantaneous
+    couplings once per step, at its start, and holds them for every stage,
+    as delayed couplings always are (The Virtual Brain's convention and
+    TVB-Optim's default); the default re-evaluates them at each stage,
+    which keeps a scheme's order for fast coupling.
+
     >>> class Midpoint(AbstractFixedStepSolver):
     ...     order = 2
     ...     def step(self, f, t, y, dt, dW):
@@ -109,6 +115,7 @@ class AbstractFixedStepSolver(AbstractSolver):
     order: ClassVar[int]
     checkpoint: bool = True
     grad_horizon: int | None = None
+    recompute_coupling_per_stage: bool = True
 
     def __check_init__(self) -> None:
         if not isinstance(self.checkpoint, bool):
@@ -117,6 +124,11 @@ class AbstractFixedStepSolver(AbstractSolver):
             )
         if self.grad_horizon is not None:
             check_positive_int("grad_horizon", self.grad_horizon)
+        if not isinstance(self.recompute_coupling_per_stage, bool):
+            raise TypeError(
+                "recompute_coupling_per_stage must be True or False, got "
+                f"{self.recompute_coupling_per_stage!r}."
+            )
 
     @abc.abstractmethod
     def step(
@@ -126,7 +138,14 @@ class AbstractFixedStepSolver(AbstractSolver):
 
     def build(self, network: Network, plan: Plan) -> SolveFn:
         self.check_plan(network, plan)
-        return integrate(network, self.step, plan, self.checkpoint, self.grad_horizon)
+        return integrate(
+            network,
+            self.step,
+            plan,
+            self.checkpoint,
+            self.grad_horizon,
+            self.recompute_coupling_per_stage,
+        )
 
     def __repr__(self) -> str:
         # Not Equinox's repr (``Heun(checkpoint=True)``): stores fingerprint
@@ -134,6 +153,8 @@ class AbstractFixedStepSolver(AbstractSolver):
         flags = [] if self.checkpoint else ["checkpoint=False"]
         if self.grad_horizon is not None:
             flags.append(f"grad_horizon={self.grad_horizon}")
+        if not self.recompute_coupling_per_stage:
+            flags.append("recompute_coupling_per_stage=False")
         return f"{type(self).__name__}({', '.join(flags)})"
 
 
