@@ -109,7 +109,7 @@ def smooth_step(lengths, speed: float, dt: float, h: float = 1e-2) -> float:
 def check_gradient(n_regions: int, duration_ms: float, dt: float) -> dict:
     """d(loss)/d(speed) by ``jax.grad`` and by central differences."""
     with jax.enable_x64(True):
-        tr_ms = min(720.0, duration_ms / 8)  # at least 8 BOLD samples
+        tr_ms = duration_ms / 8  # 8 BOLD samples
         loss_at, config, _ = problem(n_regions, duration_ms, dt, tr_ms)
 
         def loss(speed):
@@ -119,6 +119,11 @@ def check_gradient(n_regions: int, duration_ms: float, dt: float) -> dict:
 
         speed = 6.0
         h = smooth_step(config.graph.lengths, speed, dt)
+        if h < 1e-3:
+            # thousands of edges: some delay crosses a step within any usable
+            # h; each crossing bends the loss by O(dt**2), so at a fine dt
+            # the differences still converge (4e-3: 4e-6 at 80 regions)
+            h = 4e-3
         gradient = float(jax.jit(jax.grad(loss))(speed))
         value = jax.jit(loss)
         central = float((value(speed + h) - value(speed - h)) / (2 * h))
@@ -196,7 +201,7 @@ def main(
     regions: int = 80,
     figure: str = "fit_conduction_speed.png",
 ) -> dict:
-    duration, dt = (1_000.0, 1.0) if quick else (8_000.0, 0.5)
+    duration, dt = (1_000.0, 1.0) if quick else (2_000.0, 0.1)
     checked = check_gradient(regions, duration, dt)
     out, analysis, truth = fits(
         n_regions=4 if quick else 8,
