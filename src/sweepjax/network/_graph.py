@@ -43,6 +43,12 @@ def _square_matrix(name: str, value: Any) -> np.ndarray:
     return array
 
 
+def square_matrix(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float ``[n_nodes, n_nodes]`` matrix: ``TypeError`` (not
+    numbers) or ``ValueError`` (not square) naming ``name``."""
+    return _square_matrix(name, value)
+
+
 def _weights_and_delays(weights: Any, delays: Any) -> tuple[np.ndarray, np.ndarray]:
     """Checked dense ``[n_nodes, n_nodes]`` weights and delays of one shape."""
     weights = WEIGHTS.check("weights", _square_matrix("weights", weights))

@@ -33,6 +33,6 @@ def truncate(body: Body, horizon: int) -> Body:
         cut = (carry.k % horizon == 0) & (carry.k > 0)
         y = _sever(cut, carry.y)
         history = jax.tree.map(lambda h: _sever(cut, h), carry.history)
-        return body(carry._replace(y=y, history=history), z_k)
+        return body(Carry(y, history, carry.k, carry.z), z_k)
 
     return truncated

@@ -21,9 +21,9 @@ from sweepjax.network._checks import Allowed
 from sweepjax.network._component import leaf
 from sweepjax.network._graph import (
     WEIGHTS,
-    _AbstractDense,
-    _square_matrix,
+    AbstractGraph,
     check_interpolation,
+    square_matrix,
 )
 
 #: Tract lengths: finite, >= 0 mm. Speed: finite, >= 0 mm/ms (0 is refused
@@ -32,7 +32,7 @@ LENGTHS = Allowed(minimum=0.0, unit="mm")
 SPEED = Allowed(minimum=0.0, unit="mm/ms")
 
 
-class DenseLengthGraph(_AbstractDense):
+class DenseLengthGraph(AbstractGraph):
     """Dense weights and tract lengths (mm), both ``[n_nodes, n_nodes]``,
     and one conduction ``speed`` (mm/ms = m/s): delays ``lengths / speed``.
 
@@ -68,8 +68,8 @@ class DenseLengthGraph(_AbstractDense):
         all_edges: bool = False,
         interpolation: str = "linear",
     ):
-        self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
-        lengths = LENGTHS.check("lengths", _square_matrix("lengths", lengths))
+        self.weights = WEIGHTS.check("weights", square_matrix("weights", weights))
+        lengths = LENGTHS.check("lengths", square_matrix("lengths", lengths))
         if lengths.shape != self.weights.shape:
             raise ValueError(
                 f"lengths must have the shape of weights {self.weights.shape}, got "
@@ -93,6 +93,13 @@ class DenseLengthGraph(_AbstractDense):
         self.max_delay = float(max_delay)
         self.all_edges = bool(all_edges)
         self.interpolation = check_interpolation(interpolation)
+
+    @property
+    def n_nodes(self) -> int:
+        return self.weights.shape[0]
+
+    def propagate(self, leaves: Config, u: jax.Array) -> jax.Array:
+        return u @ jnp.asarray(leaves.weights, u.dtype).T
 
     @property
     def delays(self) -> np.ndarray:

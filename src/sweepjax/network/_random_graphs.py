@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sweepjax.network._graph import DenseGraph, SparseGraph, _square_matrix
+from sweepjax.network._graph import DenseGraph, SparseGraph, square_matrix
 
 _WEIGHTS = ("lognormal", "uniform", "binary")
 
@@ -117,7 +117,7 @@ def null_model(weights: Any, kind: str = "shuffle", key: Any = None) -> np.ndarr
     >>> bool(((shuffled != 0) == (w != 0)).all())
     True
     """
-    w = _square_matrix("weights", weights)
+    w = square_matrix("weights", weights)
     if kind not in ("shuffle", "rewire"):
         raise ValueError(
             f"kind must be 'shuffle' (permute the weights) or 'rewire' "
