@@ -24,7 +24,8 @@ ScalingCoupling HyperbolicTangentCoupling SigmoidalCoupling SigmoidalJansenRitCo
 PreSigmoidalCoupling DifferenceCoupling MultiplicativeNoise
 AbstractStimulus PulseTrain Sinusoid DataStimulus
 leaf Plan
-DenseLengthGraph Constant Ramp Step null_model random_graph random_weights
+DenseLengthGraph EdgeLinearCoupling Constant Ramp Step
+null_model random_graph random_weights
 """.split()
 
 

@@ -37,6 +37,7 @@ from sweepjax.network._couplings import (
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
+from sweepjax.network._edge_coupling import EdgeLinearCoupling
 from sweepjax.network._graph import (
     AbstractDelayGraph,
     AbstractGraph,
@@ -136,6 +137,7 @@ __all__ = [
     "DenseLengthGraph",
     "DifferenceCoupling",
     "Diffrax",
+    "EdgeLinearCoupling",
     "EmpiricalData",
     "Epileptor",
     "Euler",

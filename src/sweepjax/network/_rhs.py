@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import jax
@@ -9,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
+from sweepjax.network._edge_coupling import edge_scaled
 from sweepjax.network._network import Network
 
 #: ``rhs(t, y, held, drive=None) -> dy/dt``; ``y``, ``drive`` and ``dy/dt``
@@ -43,7 +45,11 @@ def add_instant(
             continue
         x = take_states(y, network.incoming_index[name])
         params = config.coupling[name]
-        summed = network.graph.propagate(config.graph, c.pre(params, x))
+        graph = config.graph
+        for edge in getattr(c, "edge_leaves", ()):
+            graph = copy.copy(graph)
+            graph.weights = edge_scaled(network.graph, graph, edge, params[edge])
+        summed = network.graph.propagate(graph, c.pre(params, x))
         out = c.post(params, summed, x)
         target = network.targets[name]
         total[target] = total[target] + out if target in total else out
