@@ -8,7 +8,9 @@ model parameters or weights are swept), the points share one buffer
 ``[H * n_nodes, n_signals, size]`` whose innermost axis is the batch: each
 edge reads a contiguous ``[n_signals, size]`` block, and one segment sum
 adds the edges into their targets. Swept delays solve each point on its own
-(``size = 1``), the same code.
+(``size = 1``), the same code; a graph with ``interpolation="linear"`` reads
+the history by :mod:`._interpolated` instead, whose batch shares one buffer
+even when the delays differ per point.
 """
 
 from __future__ import annotations
