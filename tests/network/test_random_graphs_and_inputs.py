@@ -57,7 +57,7 @@ def test_sparse_random_graph_and_null_models():
     for axis in (0, 1):  # in- and out-degrees kept, the connections moved
         assert np.array_equal((rewired != 0).sum(axis), (w != 0).sum(axis))
     assert not np.array_equal(rewired != 0, w != 0)
-    symmetric = null_model(random_weights(10, density=0.5, key=4), key=5)
+    symmetric = null_model(dense, key=5)
     assert np.array_equal(symmetric, symmetric.T)
     with pytest.raises(ValueError, match="kind must be 'shuffle'"):
         null_model(w, "random")
