@@ -25,7 +25,16 @@ the compiled gradient with ``Heun()`` (checkpointed blocks) and with
 ``Heun(checkpoint=False)`` (every step kept; compiled, not run), and the
 peak RSS of this process while it runs the checkpointed gradient.
 
-    python benchmarks/fitting.py [--scenario multistart|memory] [--quick]
+``interpolation``: the cost of linear history interpolation against
+rounding on ``delays.py``'s ``raw`` scenario (the 76-region tvb-data
+connectome, tract lengths at 8 mm/ms, SupHopf, Heun, additive noise, float32):
+forward, 64 points (16 G x 4 seeds) of 1 s through one ``ParallelExecution``
+observing the mean and std of x; gradient, d/dG of the mean of x^2 over 1 s
+of one point (and, interpolated only, d/d(speed) through ``DenseLengthGraph``).
+Compiled ahead; best of 3, the two delay reads interleaved.
+
+    python benchmarks/fitting.py [--scenario multistart|memory|interpolation]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -42,10 +51,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from _common import peak_rss_mb, timed, verdict
+from _common import interleaved_best, peak_rss_mb, timed, verdict
 
 from sweepjax import (
     DataAxis,
+    GridAxis,
     OptaxOptimizer,
     ParallelExecution,
     SequentialExecution,
@@ -55,13 +65,20 @@ from sweepjax import (
 from sweepjax.network import (
     BOLD,
     FC,
+    AdditiveNoise,
+    DelayedLinearCoupling,
+    DenseDelayGraph,
     DenseGraph,
+    DenseLengthGraph,
     Heun,
     LinearCoupling,
+    Mean,
     Network,
     ReducedWongWang,
+    Std,
     SupHopf,
     fc_correlation,
+    load_connectome,
     load_dataset,
     prepare,
 )
@@ -189,6 +206,77 @@ def run_memory(n_steps: int) -> dict:
     return results
 
 
+def _delayed_hopf(graph) -> Network:
+    """``delays.py``'s ``raw`` network on ``graph``."""
+    return Network(
+        SupHopf(a=-0.5, omega=1.0),
+        {"c": DelayedLinearCoupling(("x", "y"), G=0.1)},
+        graph,
+        AdditiveNoise(0.02, jax.random.key(0)),
+        initial_state=0.1,
+    )
+
+
+def run_interpolation(t1: float) -> dict:
+    connectome = load_connectome("76")
+    weights = connectome.weights / connectome.weights.max()
+    np.fill_diagonal(weights, 0.0)
+    lengths = connectome.tract_lengths
+    delays = (lengths / 8.0).astype(np.float32)
+    graphs = {
+        how: DenseDelayGraph(weights, delays, interpolation=how)
+        for how in ("nearest", "linear")
+    }
+    observe = {"mean_x": Mean("x"), "std_x": Std("x")}
+    forward, gradient, results = {}, {}, {}
+    for how, graph in graphs.items():
+        solve_fn, config = prepare(
+            _delayed_hopf(graph), Heun(), 0.0, t1, 0.1, observe=observe
+        )
+        sweep = copy.deepcopy(config)
+        sweep.coupling.c.G = GridAxis(0.0, 0.5, 16)
+        sweep.noise.key = DataAxis(jax.random.split(jax.random.key(0), 4))
+        space = Space(sweep, mode="product")
+        executor = ParallelExecution(
+            lambda cfg, solve_fn=solve_fn: dict(solve_fn(cfg).observed),
+            space,
+            n_vmap=len(space),
+            progress=False,
+        )
+        executor.compile()
+        forward[how] = lambda executor=executor: np.asarray(
+            executor.run().outputs["mean_x"]
+        )
+        recorded, config = prepare(_delayed_hopf(graph), Heun(), 0.0, t1, 0.1)
+
+        def loss(G, recorded=recorded, config=config):
+            cfg = copy.copy(config)
+            cfg.coupling.c.G = G
+            return jnp.mean(recorded(cfg).ys[:, 0] ** 2)
+
+        grad = jax.jit(jax.grad(loss)).lower(0.1).compile()
+        gradient[how] = lambda grad=grad: float(grad(0.1))
+    results["forward 64 points (s)"] = interleaved_best(
+        forward["nearest"], forward["linear"], 3
+    )
+    results["gradient d/dG (s)"] = interleaved_best(
+        gradient["nearest"], gradient["linear"], 3
+    )
+    speed_graph = DenseLengthGraph(weights, lengths.astype(np.float32), 8.0)
+    recorded, config = prepare(_delayed_hopf(speed_graph), Heun(), 0.0, t1, 0.1)
+
+    def speed_loss(speed):
+        cfg = copy.copy(config)
+        cfg.graph.speed = speed
+        return jnp.mean(recorded(cfg).ys[:, 0] ** 2)
+
+    grad = jax.jit(jax.grad(speed_loss)).lower(8.0).compile()
+    results["gradient d/d(speed), linear (s)"] = timed(lambda: float(grad(8.0)))[0]
+    results["d/d(speed)"] = float(grad(8.0))
+    results["t1 (ms)"] = t1
+    return results
+
+
 def in_process(scenario: str, quick: bool) -> dict:
     """Run one scenario in a fresh process (its own peak RSS and devices)."""
     env = dict(os.environ)
@@ -220,6 +308,18 @@ def report(scenario: str, out: dict) -> None:
         ):
             print(f"  {key}: {out[key]}")
         print(f"  peak RSS: {out['peak RSS after the vectorised fits (MB)']:.0f} MB")
+    elif scenario == "interpolation":
+        print(f"interpolation: linear history reads against rounding, "
+              f"{out['t1 (ms)']:g} ms per point")  # fmt: skip
+        for key in ("forward 64 points (s)", "gradient d/dG (s)"):
+            nearest, linear = out[key]
+            print(
+                f"  {key:22s} rounded {nearest:7.3f}   linear {linear:7.3f}   "
+                f"linear / rounded {linear / nearest:5.2f}x"
+            )
+        print(f"  gradient d/d(speed), linear: "
+              f"{out['gradient d/d(speed), linear (s)']:.3f} s "
+              f"(value {out['d/d(speed)']:.4g})")  # fmt: skip
     else:
         print(f"memory: gradient of a BOLD-FC loss, {out['n_steps']} steps, "
               f"{out['n_regions']} regions")  # fmt: skip
@@ -230,17 +330,21 @@ def report(scenario: str, out: dict) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=["multistart", "memory", "all"])
+    choices = ["multistart", "memory", "interpolation"]
+    parser.add_argument("--scenario", choices=[*choices, "all"])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", choices=["multistart", "memory"])
+    parser.add_argument("--child", choices=choices)
     args = parser.parse_args(argv)
     if args.child:
-        out = run_multistart() if args.child == "multistart" else run_memory(
-            10_000 if args.quick else 100_000
-        )  # fmt: skip
+        if args.child == "multistart":
+            out = run_multistart()
+        elif args.child == "interpolation":
+            out = run_interpolation(100.0 if args.quick else 1000.0)
+        else:
+            out = run_memory(10_000 if args.quick else 100_000)
         print(json.dumps(out))
         return
-    scenarios = ["multistart", "memory"]
+    scenarios = choices
     if args.scenario and args.scenario != "all":
         scenarios = [args.scenario]
     for scenario in scenarios:

@@ -27,6 +27,8 @@ leaf Plan
 Lorenz Rossler Lyapunov LyapunovSpectrum
 RunState Continuation random_starts replicates
 classify_regimes combine_replicates regime_names
+DenseLengthGraph EdgeLinearCoupling Constant Ramp Step
+null_model random_graph random_weights
 """.split()
 
 

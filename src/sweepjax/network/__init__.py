@@ -38,6 +38,7 @@ from sweepjax.network._couplings import (
 from sweepjax.network._datasets import EmpiricalData, available_datasets, load_dataset
 from sweepjax.network._diffrax import Diffrax
 from sweepjax.network._dynamics import AbstractDynamics
+from sweepjax.network._edge_coupling import EdgeLinearCoupling
 from sweepjax.network._graph import (
     AbstractDelayGraph,
     AbstractGraph,
@@ -47,6 +48,7 @@ from sweepjax.network._graph import (
     SparseGraph,
 )
 from sweepjax.network._layout import make_config
+from sweepjax.network._lengths import DenseLengthGraph
 from sweepjax.network._lyapunov import Lyapunov, LyapunovSpectrum
 from sweepjax.network._metrics import (
     fc,
@@ -92,6 +94,7 @@ from sweepjax.network._observers import (
     Synchrony,
 )
 from sweepjax.network._prepare import prepare
+from sweepjax.network._random_graphs import null_model, random_graph, random_weights
 from sweepjax.network._regimes import (
     classify_regimes,
     combine_replicates,
@@ -110,9 +113,12 @@ from sweepjax.network._solvers import (
 from sweepjax.network._spectra import power_spectrum
 from sweepjax.network._stimulus import (
     AbstractStimulus,
+    Constant,
     DataStimulus,
     PulseTrain,
+    Ramp,
     Sinusoid,
+    Step,
 )
 from sweepjax.network._wasserstein import fcd_wasserstein, wasserstein_distance
 
@@ -133,14 +139,17 @@ __all__ = [
     "BalloonWindkessel",
     "Connectome",
     "Continuation",
+    "Constant",
     "CoombesByrne",
     "Covariance",
     "DataStimulus",
     "DelayedLinearCoupling",
     "DenseDelayGraph",
     "DenseGraph",
+    "DenseLengthGraph",
     "DifferenceCoupling",
     "Diffrax",
+    "EdgeLinearCoupling",
     "EmpiricalData",
     "Epileptor",
     "Euler",
@@ -167,6 +176,7 @@ __all__ = [
     "Power",
     "PreSigmoidalCoupling",
     "PulseTrain",
+    "Ramp",
     "RK4",
     "Raw",
     "RunState",
@@ -181,6 +191,7 @@ __all__ = [
     "Solution",
     "SparseDelayGraph",
     "SparseGraph",
+    "Step",
     "Std",
     "SubSample",
     "SupHopf",
@@ -208,6 +219,9 @@ __all__ = [
     "random_starts",
     "regime_names",
     "replicates",
+    "null_model",
+    "random_graph",
+    "random_weights",
     "sliding_fc",
     "to_samples",
     "upper_triangle",

@@ -24,11 +24,12 @@ import numpy as np
 
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
-from sweepjax.network._delays import delay_line
+from sweepjax.network._delays import delay_line, interpolates
+from sweepjax.network._interpolated import interpolated_line
 from sweepjax.network._network import Network
 from sweepjax.network._normals import blockwise, rows_of_normal
 from sweepjax.network._resume import check_start, initial_history, offset_of, start_y
-from sweepjax.network._rhs import make_drive, make_rhs, take_states
+from sweepjax.network._rhs import add_instant, make_drive, make_rhs, take_states
 
 #: ``f(t, y) -> dy/dt`` as a solver's step sees it (delays already held).
 Derivative = Callable[[jax.Array, jax.Array], jax.Array]
@@ -198,7 +199,12 @@ def noise_increment(
 
 
 def make_advance(
-    network: Network, step: Step, t0: float, dt: float, n_steps: int
+    network: Network,
+    step: Step,
+    t0: float,
+    dt: float,
+    n_steps: int,
+    per_stage: bool = True,
 ) -> Advance:
     """One step of one point, ``advance(config, y, held, z_k, k) -> y_next``.
 
@@ -206,12 +212,16 @@ def make_advance(
     with the delayed couplings ``held`` and the stimuli of the step fixed for
     all its stages; ``z_k`` (None when deterministic) becomes the increment
     ``dW = g * sqrt(dt) * z_k`` (``g`` the noise's diffusion at ``y``). The
-    new state is clamped into the dynamics' ``state_bounds``.
+    new state is clamped into the dynamics' ``state_bounds``. With
+    ``per_stage=False`` the instantaneous couplings too are evaluated once,
+    at the step's start, and held for all its stages (TVB's convention).
     """
     dynamics = network.dynamics
 
     def advance(config, y, held, z_k, k):
-        rhs = make_rhs(network, config)
+        rhs = make_rhs(network, config, per_stage)
+        if not per_stage:
+            held = add_instant(network, config, dynamics.bound(y), held)
         drive_of = make_drive(network, config, n_steps)
         # the time of a continued run's step goes on from its config.start
         t = t0 + (offset_of(config) + k).astype(y.dtype) * dt
@@ -237,6 +247,7 @@ def make_body(
     dt: float,
     n_steps: int,
     unroll: int = 1,
+    per_stage: bool = True,
 ) -> tuple[Body, Carry, NoisePlan]:
     """The scan body of one step of a batch, its initial carry and the
     noise plan the loops follow.
@@ -248,10 +259,11 @@ def make_body(
     n_nodes]`` (None when deterministic). It returns the new carry and the
     new states.
     """
-    advance = make_advance(network, step, t0, dt, n_steps)
+    advance = make_advance(network, step, t0, dt, n_steps, per_stage)
     check_start(network, points.config)
     y0 = points.map(partial(start_y, network))
-    line = delay_line(network, points, dt, y0)
+    read = interpolated_line if interpolates(network) else delay_line
+    line = read(network, points, dt, y0)
     history0 = initial_history(points, line.init)
     noise = plan_noise(network, points, n_steps, y0.dtype, unroll)
     at = noise.at

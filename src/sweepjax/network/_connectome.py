@@ -118,6 +118,7 @@ class Connectome:
           weights=f64[76,76](numpy),
           delays=f64[76,76](numpy),
           max_delay=51.16...,
+          interpolation='nearest',
           all_edges=False
         )
         >>> float(graph.weights.max()), float(graph.weights.diagonal().max())

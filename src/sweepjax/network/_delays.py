@@ -8,7 +8,9 @@ model parameters or weights are swept), the points share one buffer
 ``[H * n_nodes, n_signals, size]`` whose innermost axis is the batch: each
 edge reads a contiguous ``[n_signals, size]`` block, and one segment sum
 adds the edges into their targets. Swept delays solve each point on its own
-(``size = 1``), the same code.
+(``size = 1``), the same code; a graph with ``interpolation="linear"`` reads
+the history by :mod:`._interpolated` instead, whose batch shares one buffer
+even when the delays differ per point.
 """
 
 from __future__ import annotations
@@ -51,12 +53,26 @@ def _no_delays(history: Any, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
     return {}, history
 
 
+def interpolates(network: Network) -> bool:
+    """Whether the network's delayed couplings read the history by linear
+    interpolation (its graph's ``interpolation="linear"``, :mod:`._interpolated`)."""
+    return getattr(network.graph, "interpolation", "nearest") == "linear"
+
+
+def delay_leaves(network: Network, graph: Config) -> list[Any]:
+    """The graph's config leaves that the delays depend on (all but the
+    weights): ``delays``, or ``lengths`` and ``speed``."""
+    names = [name for name in network.graph.leaves() if name != "weights"]
+    return [getattr(graph, name) for name in names]
+
+
 def shares_layout(network: Network, points: Points) -> bool:
     """Whether the points of a batch can share one history layout: the
-    delays do not vary (or nothing is delayed)."""
-    if not any(c.delayed for c in network.coupling.values()):
+    delays do not vary (or nothing is delayed, or the history is read by
+    interpolation, which reads each point's own rows)."""
+    if not any(c.delayed for c in network.coupling.values()) or interpolates(network):
         return True
-    return not points.varies(lambda config: config.graph.delays)
+    return not points.varies(lambda config: delay_leaves(network, config.graph))
 
 
 def buffer_slots(max_delay: float, dt: float) -> int:

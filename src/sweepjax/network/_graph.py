@@ -43,6 +43,12 @@ def _square_matrix(name: str, value: Any) -> np.ndarray:
     return array
 
 
+def square_matrix(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float ``[n_nodes, n_nodes]`` matrix: ``TypeError`` (not
+    numbers) or ``ValueError`` (not square) naming ``name``."""
+    return _square_matrix(name, value)
+
+
 def _weights_and_delays(weights: Any, delays: Any) -> tuple[np.ndarray, np.ndarray]:
     """Checked dense ``[n_nodes, n_nodes]`` weights and delays of one shape."""
     weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
@@ -153,8 +159,22 @@ class AbstractGraph(AbstractComponent):
         """``sum_j W[i, j] * u[:, j]`` of signals ``u`` ``[n_signals, n_nodes]``."""
 
 
+def check_interpolation(value: Any) -> str:
+    """``interpolation`` of a delay graph: ``"nearest"`` (the default) reads
+    the history ``rint(delay / dt)`` steps back; ``"linear"`` interpolates
+    between the two steps around ``delay / dt``, so a delay (or a speed)
+    has a gradient."""
+    if value not in ("nearest", "linear"):
+        raise ValueError(
+            f"interpolation must be 'nearest' or 'linear', got {value!r}; pass "
+            "'linear' to differentiate with respect to delays or speed."
+        )
+    return value
+
+
 class AbstractDelayGraph(AbstractGraph):
-    """A graph with conduction delays (ms), ``rint(delay / dt)`` steps.
+    """A graph with conduction delays (ms), ``rint(delay / dt)`` steps, or
+    with ``interpolation="linear"`` a linear interpolation of the history.
 
     The history buffer is sized at ``prepare`` time from ``max_delay``
     (default: the largest delay given); to sweep delays beyond it, pass a
@@ -171,6 +191,8 @@ class AbstractDelayGraph(AbstractGraph):
     has_delays: ClassVar[bool] = True
     delays: np.ndarray = leaf(allowed=DELAYS)
     max_delay: float
+    #: How delayed couplings read the history (:func:`check_interpolation`).
+    interpolation: str
 
     def _checked_max_delay(self, max_delay: float | None) -> float:
         """``max_delay`` (default: the largest delay), checked against the
@@ -279,10 +301,12 @@ class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
         delays: Any,
         max_delay: float | None = None,
         all_edges: bool = False,
+        interpolation: str = "nearest",
     ):
         self.weights, self.delays = _weights_and_delays(weights, delays)
         self.max_delay = self._checked_max_delay(max_delay)
         self.all_edges = bool(all_edges)
+        self.interpolation = check_interpolation(interpolation)
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
         pattern = np.ones_like(self.weights) if self.all_edges else self.weights
@@ -363,14 +387,20 @@ class SparseDelayGraph(_AbstractEdgeList, AbstractDelayGraph):
         delays: Any,
         n_nodes: int,
         max_delay: float | None = None,
+        interpolation: str = "nearest",
     ):
         order = self._set_edges(targets, sources, weights, n_nodes)
         self.delays = _edge_vector("delays", delays, self.targets.size)[order]
         self.max_delay = self._checked_max_delay(max_delay)
+        self.interpolation = check_interpolation(interpolation)
 
     @classmethod
     def from_dense(
-        cls, weights: Any, delays: Any, max_delay: float | None = None
+        cls,
+        weights: Any,
+        delays: Any,
+        max_delay: float | None = None,
+        interpolation: str = "nearest",
     ) -> "SparseDelayGraph":
         """The nonzero weights of a dense matrix and their delays."""
         weights, delays = _weights_and_delays(weights, delays)
@@ -382,6 +412,7 @@ class SparseDelayGraph(_AbstractEdgeList, AbstractDelayGraph):
             delays[targets, sources],
             weights.shape[0],
             max_delay,
+            interpolation,
         )
 
     def edge_delays(self, leaves: Config) -> jax.Array:

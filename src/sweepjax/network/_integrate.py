@@ -13,6 +13,7 @@ from functools import partial
 from sweepjax.network._batching import Points, batch_aware
 from sweepjax.network._body import Step, make_body
 from sweepjax.network._delays import shares_layout
+from sweepjax.network._horizon import truncate
 from sweepjax.network._loops import observe_loop
 from sweepjax.network._network import Network
 from sweepjax.network._resume import final_state
@@ -20,7 +21,12 @@ from sweepjax.network._solution import Plan, Solution, SolveFn
 
 
 def integrate(
-    network: Network, step: Step, plan: Plan, checkpoint: bool = True
+    network: Network,
+    step: Step,
+    plan: Plan,
+    checkpoint: bool = True,
+    grad_horizon: int | None = None,
+    per_stage: bool = True,
 ) -> SolveFn:
     """``solve(config) -> Solution``: ``plan.n_steps`` steps of ``step``
     from ``plan.t0``, saving what ``plan`` asks.
@@ -30,17 +36,28 @@ def integrate(
     checkpointed loops, a forward run through plain ones (the split into
     checkpointed blocks cost a forward RWW sweep 20-25%), the same numbers
     either way. Under ``jax.vmap`` the points of the batch share one delay
-    history (:mod:`._batching`).
+    history (:mod:`._batching`). ``grad_horizon`` (steps) truncates the
+    derivatives (:mod:`._horizon`); a forward run does not see it.
+    ``per_stage=False`` holds the instantaneous couplings over each step.
 
     >>> solve = integrate(network, Heun().step, Plan.recording(0.0, 0.1, 50))
     >>> solve(make_config(network)).ys.shape      # [50, n_states, n_nodes]
     (50, 1, 4)
     """
 
-    def run(points: Points, checkpoint: bool) -> Solution:
+    def run(points: Points, checkpoint: bool, horizon: int | None = None) -> Solution:
         body, carry0, noise = make_body(
-            network, points, step, plan.t0, plan.dt, plan.n_steps, plan.unroll
+            network,
+            points,
+            step,
+            plan.t0,
+            plan.dt,
+            plan.n_steps,
+            plan.unroll,
+            per_stage,
         )
+        if horizon is not None:
+            body = truncate(body, horizon)
         observed, carry = observe_loop(
             body,
             carry0,
@@ -63,5 +80,5 @@ def integrate(
     return batch_aware(
         partial(run, checkpoint=False),
         partial(shares_layout, network),
-        partial(run, checkpoint=checkpoint),
+        partial(run, checkpoint=checkpoint, horizon=grad_horizon),
     )

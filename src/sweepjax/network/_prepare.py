@@ -16,6 +16,7 @@ from sweepjax.network._checks import checked, failure_code
 from sweepjax.network._degenerate import warn_degenerate
 from sweepjax.network._delays import BufferCheck, buffer_errors, warn_unresolved_delays
 from sweepjax.network._layout import leaf_rules, make_config
+from sweepjax.network._lengths import DenseLengthGraph, length_checks
 from sweepjax.network._monitors import AbstractMonitor, Raw
 from sweepjax.network._network import Network
 from sweepjax.network._observers import AbstractObserver, check_observation
@@ -160,8 +161,12 @@ def prepare(
     if any(c.delayed for c in network.coupling.values()):
         # delays set on the config (a sweep's axis) meet the buffer when set
         graph = type(network.graph).__name__
-        check = BufferCheck(graph, network.graph.max_delay, dt)
-        config.graph.add_field_check("delays", check)
+        if isinstance(network.graph, DenseLengthGraph):
+            for name, check in length_checks(network.graph).items():
+                config.graph.add_field_check(name, check)
+        else:
+            check = BufferCheck(graph, network.graph.max_delay, dt)
+            config.graph.add_field_check("delays", check)
     if observation is None:
         plan = Plan.recording(t0, dt, n_steps, monitor, unroll)
     else:

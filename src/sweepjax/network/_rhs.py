@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import jax
@@ -9,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sweepjax._config import Config
+from sweepjax.network._edge_coupling import edge_scaled
 from sweepjax.network._network import Network
 
 #: ``rhs(t, y, held, drive=None) -> dy/dt``; ``y``, ``drive`` and ``dy/dt``
@@ -32,7 +34,29 @@ def take_states(y: jax.Array, index: tuple[int, ...]) -> jax.Array:
     return y[np.asarray(index)]
 
 
-def make_rhs(network: Network, config: Config) -> Rhs:
+def add_instant(
+    network: Network, config: Config, y: jax.Array, total: dict[str, jax.Array]
+) -> dict[str, jax.Array]:
+    """``total`` (``{input: [n_components, n_nodes]}``) plus the instantaneous
+    couplings evaluated at the (bounded) states ``y``."""
+    total = dict(total)
+    for name, c in network.coupling.items():
+        if c.delayed:
+            continue
+        x = take_states(y, network.incoming_index[name])
+        params = config.coupling[name]
+        graph = config.graph
+        for edge in getattr(c, "edge_leaves", ()):
+            graph = copy.copy(graph)
+            graph.weights = edge_scaled(network.graph, graph, edge, params[edge])
+        summed = network.graph.propagate(graph, c.pre(params, x))
+        out = c.post(params, summed, x)
+        target = network.targets[name]
+        total[target] = total[target] + out if target in total else out
+    return total
+
+
+def make_rhs(network: Network, config: Config, per_stage: bool = True) -> Rhs:
     """``rhs(t, y, held, drive=None) -> dy/dt`` of ``network`` with the values
     of ``config``.
 
@@ -41,14 +65,15 @@ def make_rhs(network: Network, config: Config) -> Rhs:
     Virtual Brain). The instantaneous couplings are evaluated at ``y`` and
     summed into their inputs together with ``held``
     (``{input: [n_components, n_nodes]}``, the delayed couplings of the step,
-    ``{}`` when there are none); inputs nothing feeds are zeros. ``drive``
+    ``{}`` when there are none); inputs nothing feeds are zeros. With
+    ``per_stage=False`` the instantaneous couplings are left to the caller,
+    who holds them in ``held`` for the step (:func:`add_instant`). ``drive``
     (the stimuli of the step, :func:`make_drive`) is added to the result.
 
     >>> rhs = make_rhs(network, make_config(network))
     >>> rhs(0.0, y, {}).shape            # [n_states, n_nodes]
     (1, 4)
     """
-    instant = [(n, c) for n, c in network.coupling.items() if not c.delayed]
     inputs = network.dynamics.coupling_inputs
     n_nodes = network.n_nodes
 
@@ -59,14 +84,7 @@ def make_rhs(network: Network, config: Config) -> Rhs:
         drive: jax.Array | None = None,
     ) -> jax.Array:
         y = network.dynamics.bound(y)
-        total = dict(held)
-        for name, c in instant:
-            x = take_states(y, network.incoming_index[name])
-            params = config.coupling[name]
-            summed = network.graph.propagate(config.graph, c.pre(params, x))
-            out = c.post(params, summed, x)
-            target = network.targets[name]
-            total[target] = total[target] + out if target in total else out
+        total = add_instant(network, config, y, held) if per_stage else dict(held)
         for name, k in inputs.items():
             if name not in total:
                 total[name] = jnp.zeros((k, n_nodes), y.dtype)

@@ -16,6 +16,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from equinox import AbstractVar
 
 from sweepjax._config import Config
@@ -130,3 +131,53 @@ class DataStimulus(AbstractStimulus):
 
     def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
         return params.data[k]
+
+
+class Constant(_AbstractEquation):
+    """A constant input ``amp`` at every time (TVB-Optim's ``ConstantInput``).
+
+    >>> stimulus = Constant("x", amp=0.5)
+    """
+
+    amp: Any = leaf(1.0, allowed=FINITE)
+    weights: Any = leaf(1.0, allowed=FINITE)
+
+    def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
+        return params.amp + 0.0 * t
+
+
+class Step(_AbstractEquation):
+    """A step, or with a finite ``duration`` one rectangular pulse: ``amp``
+    while ``onset <= t < onset + duration``, else 0 (TVB-Optim's
+    ``PulseInput``; the default ``duration`` never ends).
+
+    >>> stimulus = Step("x", onset=100.0, amp=0.2)
+    """
+
+    onset: Any = leaf(0.0, allowed=FINITE)
+    amp: Any = leaf(1.0, allowed=FINITE)
+    duration: Any = leaf(float(np.finfo(np.float32).max), allowed=NON_NEGATIVE)
+    weights: Any = leaf(1.0, allowed=FINITE)
+
+    def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
+        p = params
+        on = (t >= p.onset) & (t - p.onset < p.duration)
+        return jnp.where(on, p.amp, 0.0)
+
+
+class Ramp(_AbstractEquation):
+    """A linear ramp from 0 at ``onset`` to ``amp`` at ``onset + duration``,
+    then ``amp`` (TVB-Optim's ``RampInput`` from ``t_start = onset`` to
+    ``t_end = onset + duration``; ``duration`` > 0).
+
+    >>> stimulus = Ramp("x", onset=50.0, duration=100.0, amp=1.0)
+    """
+
+    onset: Any = leaf(0.0, allowed=FINITE)
+    duration: Any = leaf(10.0, allowed=NON_NEGATIVE)
+    amp: Any = leaf(1.0, allowed=FINITE)
+    weights: Any = leaf(1.0, allowed=FINITE)
+
+    def value(self, params: Config, t: jax.Array, k: jax.Array) -> jax.Array:
+        p = params
+        return jnp.clip((t - p.onset) / p.duration, 0.0, 1.0) * p.amp
