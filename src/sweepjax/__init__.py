@@ -54,6 +54,7 @@ from sweepjax.fit import (
     partition_state,
     show_parameters,
 )
+from sweepjax.search import SearchResult, evolve, nsga2, polish, refine
 
 try:
     __version__ = _metadata.version("sweepjax")
@@ -92,14 +93,19 @@ __all__ = [
     "TransformedParameter",
     "UniformAxis",
     "UnusedAxisWarning",
+    "SearchResult",
     "ZarrSink",
     "collect_parameters",
     "combine_state",
+    "evolve",
     "extract_values",
     "is_parameter",
     "mark_parameters",
+    "nsga2",
     "open_result",
     "partition_state",
+    "polish",
+    "refine",
     "show_parameters",
     "store_info",
 ]
