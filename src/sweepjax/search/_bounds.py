@@ -31,7 +31,7 @@ class SearchBounds:
 
     >>> axes = {"a": GridAxis(0.0, 2.0, 3), "k": LogGridAxis(1e-2, 1.0, 3)}
     >>> b = SearchBounds(Space(axes))
-    >>> b.names, np.round(np.asarray(b.decode(jnp.array([0.5, 0.5]))), 3).tolist()
+    >>> b.names, [round(float(v), 3) for v in b.decode(jnp.array([0.5, 0.5]))]
     (('a', 'k'), [1.0, 0.1])
     """
 

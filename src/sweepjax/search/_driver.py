@@ -92,16 +92,14 @@ def _looped(algorithm, evaluator, n_generations, key, seed, store, resume):
     bounds = evaluator.bounds
     if store is not None:
         _open_store(store, resume, algorithm, bounds, seed)
-    ask, tell = jax.jit(algorithm.ask), jax.jit(algorithm.tell)
-    decode = jax.jit(bounds.decode)
-    state = jax.jit(algorithm.init)(jax.random.fold_in(key, 0))
+    state = algorithm.init(jax.random.fold_in(key, 0))
     values_all, fitness_all, outputs_all, unit = [], [], [], None
     for g in range(n_generations):
         k_ask, k_tell = jax.random.split(jax.random.fold_in(key, g + 1))
-        unit, state = ask(k_ask, state)
-        values = np.asarray(decode(unit))
+        unit, state = algorithm.ask(k_ask, state)
+        values = np.asarray(bounds.decode(unit))
         outputs, fitness = _generation(evaluator, values, store, g)
-        state = tell(k_tell, unit, jnp.asarray(fitness), state)
+        state = algorithm.tell(k_tell, unit, jnp.asarray(fitness), state)
         values_all.append(values)
         fitness_all.append(fitness)
         outputs_all.append(outputs)

@@ -11,6 +11,7 @@ the benchmark (hypervolume on ZDT1 at the same budget).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -32,6 +33,7 @@ class NSGA2State(NamedTuple):
     initial: jax.Array  # the first generation still to evaluate
 
 
+@jax.jit
 def nondominated_rank(f: jax.Array) -> jax.Array:
     """Front index of each row of ``f [n, m]`` (0: non-dominated), minimising."""
     le = jnp.all(f[:, None, :] <= f[None, :, :], axis=-1)
@@ -53,8 +55,10 @@ def nondominated_rank(f: jax.Array) -> jax.Array:
     return rank
 
 
+@jax.jit
 def crowding_distance(f: jax.Array, rank: jax.Array) -> jax.Array:
-    """Crowding distance of each row within its front (boundaries: inf)."""
+    """Crowding distance of each row within its front (boundaries: inf), the
+    mean over objectives of the normalised gap between its neighbours."""
     n, m = f.shape
     f = jnp.clip(jnp.where(jnp.isnan(f), _BIG, f), -_BIG, _BIG)
     total = jnp.zeros(n, f.dtype)
@@ -69,18 +73,18 @@ def crowding_distance(f: jax.Array, rank: jax.Array) -> jax.Array:
         span = jnp.where(hi > lo, hi - lo, 1.0)
         d = jnp.where(prev_same & next_same, gap / span, jnp.inf)
         total = total.at[order].add(d)
-    return total
+    return total / m
 
 
 def survive(unit, f, n):
-    """The `n` best of a merged population by (rank, -crowding)."""
+    """The `n` best of a merged population by (rank, -crowding), with their
+    ranks (unchanged: every point dominating a survivor survives) and
+    crowding distances (within the merged fronts, as the tournaments of
+    the next generation compare them)."""
     rank = nondominated_rank(f)
     crowd = crowding_distance(f, rank)
     keep = jnp.lexsort((-crowd, rank))[:n]
-    sub = f[keep]
-    # Crowding among the survivors, as the next tournaments see it.
-    rank_k = nondominated_rank(sub)
-    return unit[keep], sub, rank_k, crowding_distance(sub, rank_k)
+    return unit[keep], f[keep], rank[keep], crowd[keep]
 
 
 def hypervolume_2d(front: Any, reference: Any) -> float:
@@ -127,6 +131,17 @@ class NSGA2:
             "p_crossover": p_crossover,
         }
 
+    def _key(self) -> tuple:
+        return (self.n_dims, repr(sorted(self.config.items())))
+
+    # Equal settings compare equal: the jitted steps serve every such search.
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NSGA2) and self._key() == other._key()
+
+    @partial(jax.jit, static_argnames="self")
     def init(self, key: jax.Array) -> NSGA2State:
         n, d, m = self.population_size, self.n_dims, self.n_objectives
         return NSGA2State(
@@ -137,10 +152,12 @@ class NSGA2:
             initial=jnp.array(True),
         )
 
+    @partial(jax.jit, static_argnames="self")
     def ask(self, key: jax.Array, state: NSGA2State) -> tuple[jax.Array, NSGA2State]:
         offspring = self._offspring(key, state)
         return jnp.where(state.initial, state.unit, offspring), state
 
+    @partial(jax.jit, static_argnames="self")
     def tell(self, key, unit, fitness, state: NSGA2State) -> NSGA2State:
         f = jnp.asarray(fitness, unit.dtype).reshape(unit.shape[0], -1)
         if f.shape[1] != self.n_objectives:

@@ -151,14 +151,19 @@ def boundary_points(points, values, level=0.0, log=(False, False)):
 
 
 def _unit(points, log):
-    x = np.where(np.asarray(log), np.log(np.abs(points) + 1e-300), points)
+    x = _log(points, log)
     lo, hi = x.min(0), x.max(0)
     return (x - lo) / np.where(hi > lo, hi - lo, 1.0)
 
 
+def _log(points, log):
+    log = np.asarray(log)
+    return np.where(log, np.log(np.where(log, np.abs(points), 1.0)), points)
+
+
 def _from_unit(u, points, log):
     log = np.asarray(log)
-    x = np.where(log, np.log(np.abs(points) + 1e-300), points)
+    x = _log(points, log)
     lo, hi = x.min(0), x.max(0)
     y = lo + u * np.where(hi > lo, hi - lo, 1.0)
     return np.where(log, np.exp(y), y).astype(points.dtype)

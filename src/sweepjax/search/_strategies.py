@@ -8,6 +8,7 @@ generation by generation on the host or inside one ``lax.scan``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -85,13 +86,25 @@ class EvosaxStrategy:
             )
         self._params = defaults.replace(**extra)
         self.config = {
-            "strategy": self.name,
+            "strategy": f"{cls.__module__}.{cls.__qualname__}",
             "population_size": self.population_size,
             "sigma": self.sigma,
             "params": {k: repr(v) for k, v in sorted(extra.items())},
             "evosax": getattr(evosax, "__version__", "?"),
         }
 
+    def _key(self) -> tuple:
+        return (type(self), self.n_dims, repr(sorted(self.config.items())))
+
+    # Equal settings compare equal, so the compiled ask/tell (jitted with
+    # `self` static) serve every search with the same settings in a process.
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EvosaxStrategy) and self._key() == other._key()
+
+    @partial(jax.jit, static_argnames="self")
     def init(self, key: jax.Array) -> Any:
         if self._distribution:
             mean = jnp.full((self.n_dims,), 0.5)
@@ -101,10 +114,12 @@ class EvosaxStrategy:
         fitness = jnp.full((self.population_size,), jnp.inf)
         return self._es.init(k_init, pop, fitness, self._params)
 
+    @partial(jax.jit, static_argnames="self")
     def ask(self, key: jax.Array, state: Any) -> tuple[jax.Array, Any]:
         unit, state = self._es.ask(key, state, self._params)
         return jnp.clip(unit, 0.0, 1.0), state
 
+    @partial(jax.jit, static_argnames="self")
     def tell(self, key: jax.Array, unit: jax.Array, fitness: jax.Array, state: Any):
         fitness = jnp.asarray(fitness, unit.dtype)
         state, _ = self._es.tell(key, unit, fitness, state, self._params)
