@@ -82,13 +82,13 @@ class SearchBounds:
         x = jnp.where(self.log, jnp.log(jnp.abs(values)), values)
         return ((x - self._lo) / (self._hi - self._lo)).astype(values.dtype)
 
-    def state(self, values: Any, wrap: Any = None) -> Any:
+    def state(self, values: Any, fixed: list | None = None) -> Any:
         """The state at one point's values ``[d]`` (traceable): the space's
-        fixed leaves, each searched leaf set (through its axis's ``wrap``)."""
-        it = iter(
-            (wrap or w or _identity)(values[..., i]) for i, w in enumerate(self._wraps)
-        )
-        leaves = [next(it) if x is None else x for x in self.space.fixed_leaves()]
+        fixed leaves (or `fixed`, their traced copies), each searched leaf set
+        (through its axis's ``wrap``)."""
+        it = iter((w or _identity)(values[..., i]) for i, w in enumerate(self._wraps))
+        fixed = self.space.fixed_leaves() if fixed is None else fixed
+        leaves = [next(it) if x is None else x for x in fixed]
         return self.space.treedef.unflatten(leaves)
 
     def candidates(self, values: Any, wrap: Any = None) -> Space:

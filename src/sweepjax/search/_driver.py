@@ -17,6 +17,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -69,20 +70,26 @@ def run_search(
 def _scanned(algorithm, evaluator, n_generations, key) -> SearchResult:
     bounds = evaluator.bounds
 
-    def body(state, g):
-        k_ask, k_tell = jax.random.split(jax.random.fold_in(key, g + 1))
-        unit, state = algorithm.ask(k_ask, state)
-        values = bounds.decode(unit)
-        outputs, fitness = evaluator.batch(values)
-        state = algorithm.tell(k_tell, unit, fitness, state)
-        return state, (unit, values, fitness, outputs)
-
     @jax.jit
-    def loop(key):
+    def loop(key, dynamic):
+        args, fixed = eqx.combine(dynamic, static)
+
+        def body(state, g):
+            k_ask, k_tell = jax.random.split(jax.random.fold_in(key, g + 1))
+            unit, state = algorithm.ask(k_ask, state)
+            values = bounds.decode(unit)
+            outputs, fitness = evaluator.batch(values, args, fixed)
+            state = algorithm.tell(k_tell, unit, fitness, state)
+            return state, (unit, values, fitness, outputs)
+
         state = algorithm.init(jax.random.fold_in(key, 0))
         return jax.lax.scan(body, state, jnp.arange(n_generations))
 
-    state, (unit, values, fitness, outputs) = loop(key)
+    # Array arguments and fixed leaves are inputs of the program (as the
+    # executors have them), the rest closed over.
+    inputs = (evaluator.args, bounds.space.fixed_leaves())
+    dynamic, static = eqx.partition(inputs, eqx.is_array)
+    state, (unit, values, fitness, outputs) = loop(key, dynamic)
     final = _final_unit(state, unit[-1])
     outputs = jax.tree.map(np.asarray, outputs)
     return SearchResult(bounds, values, fitness, outputs, state, final)

@@ -143,11 +143,18 @@ class Evaluator:
         outputs = jax.tree.map(np.asarray, outputs)
         return np.asarray(self._fitness(outputs))
 
-    def batch(self, values: jax.Array) -> tuple[Any, jax.Array]:
-        """Traced outputs and fitness of ``[n, d]`` values (the scan path)."""
+    def batch(self, values: jax.Array, args: tuple | None = None, fixed=None):
+        """Traced outputs and fitness of ``[n, d]`` values (the scan path).
+
+        `args` (default: the model's extra arguments) and `fixed` (the
+        space's fixed leaves) are passed in, not closed over: as constants
+        XLA would fold what the model does with them (sorting an empirical
+        FCD) at compile time, for minutes.
+        """
+        args = self.args if args is None else args
 
         def point(row):
-            out = self.model(self.bounds.state(row), *self.args)
+            out = self.model(self.bounds.state(row, fixed), *args)
             return out, self.objective(out)
 
         return jax.vmap(point)(values)
