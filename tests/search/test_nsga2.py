@@ -40,7 +40,7 @@ def zdt1(x):
 
 
 def test_zdt1_hypervolume_matches_pymoo_at_the_same_budget():
-    """Population 20, 50 generations: the mean of 8 seeds (one vmapped
+    """Population 20, 30 generations: the mean of 8 seeds (one vmapped
     program) against pymoo's NSGA2 at the same budget (2 seeds: pymoo is
     the slow side). Small budgets are noisy (about 15% between seeds); the
     1% comparison at 100 x 200 is in benchmarks/search.py."""
@@ -48,7 +48,7 @@ def test_zdt1_hypervolume_matches_pymoo_at_the_same_budget():
     from pymoo.optimize import minimize
     from pymoo.problems import get_problem
 
-    pop, gens, seeds, ref = 20, 50, 8, np.array([1.1, 1.1])
+    pop, gens, seeds, ref = 20, 30, 8, np.array([1.1, 1.1])
     algorithm = NSGA2(pop, 30, 2)
 
     def run(key):
@@ -91,7 +91,7 @@ def test_nsga2_through_an_executor_finds_the_two_ends_of_a_front():
         space,
         objective="f",
         population_size=6,
-        n_generations=3,
+        n_generations=2,
         executor=SequentialExecution,
         n_objectives=2,
     )

@@ -32,7 +32,7 @@ KILLED = textwrap.dedent(
 
     def run(store, resume=False, seed=0):
         return evolve(model, space, objective="loss", strategy="SNES",
-                      population_size=6, n_generations=5, seed=seed,
+                      population_size=4, n_generations=4, seed=seed,
                       executor=SequentialExecution, store=store, resume=resume)
     """
 )
@@ -55,7 +55,7 @@ def killed(tmp_path_factory):
     while not generation_path(store, 2).is_dir():
         assert proc.poll() is None and time.monotonic() < deadline, "no generation 2"
         time.sleep(0.01)
-    time.sleep(0.1)  # inside generation 2's batch (6 points x 50 ms)
+    time.sleep(0.05)  # inside generation 2's batch (4 points x 50 ms)
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     sys.path.insert(0, str(tmp))
@@ -79,7 +79,7 @@ def test_a_killed_search_resumes_to_the_same_final_population(killed):
     np.testing.assert_array_equal(resumed.population, fresh.population)
     np.testing.assert_array_equal(resumed.values, fresh.values)
     np.testing.assert_array_equal(resumed.fitness, fresh.fitness)
-    assert all(store_info(generation_path(store, g)).complete for g in range(5))
+    assert all(store_info(generation_path(store, g)).complete for g in range(4))
     # Finished: a second resume computes nothing and reads the same history.
     again = mod.run(store, resume=True)
     np.testing.assert_array_equal(again.values, fresh.values)
