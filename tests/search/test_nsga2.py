@@ -42,13 +42,14 @@ def zdt1(x):
 def test_zdt1_hypervolume_matches_pymoo_at_the_same_budget():
     """Population 20, 30 generations: the mean of 8 seeds (one vmapped
     program) against pymoo's NSGA2 at the same budget (2 seeds: pymoo is
-    the slow side). Small budgets are noisy (about 15% between seeds); the
-    1% comparison at 100 x 200 is in benchmarks/search.py."""
+    the slow side). The reference point (1.1, 11) bounds every point of
+    ZDT1 (g <= 10), so early fronts count too. The 1% comparison at
+    100 x 200 is in benchmarks/search.py."""
     from pymoo.algorithms.moo.nsga2 import NSGA2 as PymooNSGA2
     from pymoo.optimize import minimize
     from pymoo.problems import get_problem
 
-    pop, gens, seeds, ref = 20, 30, 8, np.array([1.1, 1.1])
+    pop, gens, seeds, ref = 20, 30, 8, np.array([1.1, 11.0])
     algorithm = NSGA2(pop, 30, 2)
 
     def run(key):
@@ -77,7 +78,7 @@ def test_zdt1_hypervolume_matches_pymoo_at_the_same_budget():
         ]
     )
     print(f"ZDT1 hypervolume, {pop} x {gens}: ours {ours:.4f}, pymoo {theirs:.4f}")
-    assert ours >= 0.9 * theirs
+    assert ours >= 0.95 * theirs  # measured: -0.5%, seed spread 2.5%
 
 
 def test_nsga2_through_an_executor_finds_the_two_ends_of_a_front():
