@@ -36,4 +36,3 @@ def test_fit_empirical_fc_runs(capsys, tmp_path):
     for name, (low, high) in namespace["BOX"].items():
         assert np.all((low < out[name]) & (out[name] < high))  # bounded fits
     assert (tmp_path / "fit.png").stat().st_size > 10_000
-
