@@ -129,7 +129,8 @@ def _generation(evaluator, values, store, g):
         stored = np.stack(
             [np.asarray(result.space.values[n]) for n in evaluator.bounds.names], 1
         )
-        if not np.array_equal(stored, values):
+        # round-off aside (another machine's exp/log): the same candidates
+        if not np.allclose(stored, values, rtol=1e-5, atol=0.0):
             raise ValueError(
                 f"The store {str(path)!r} holds other candidates than this search "
                 "asks at that generation (another seed, strategy or objective?); "
