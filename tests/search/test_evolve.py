@@ -82,12 +82,13 @@ SMALL = Space({"x": UniformAxis(-2.0, 2.0, 2), "k": LogGridAxis(1e-2, 1e2, 2)})
 
 def test_the_scan_and_the_generation_loop_give_the_same_search():
     """One compiled lax.scan, or a sweep per generation through an executor
-    (here a factory): the same candidates and fitness (one key schedule)."""
+    (here a factory, on two devices): the same candidates and fitness (one
+    key schedule)."""
     seen = []
 
     def factory(model, space):
         seen.append(len(space))
-        return ParallelExecution(model, space, n_vmap=3, progress=False)
+        return ParallelExecution(model, space, n_vmap=3, n_pmap=2, progress=False)
 
     kw = dict(population_size=6, n_generations=2, seed=3)
     scanned = evolve(quadratic, SMALL, scan=True, **kw)
