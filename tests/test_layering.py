@@ -37,7 +37,7 @@ LAYERS = [
     {"sweepjax._store"},
     {"sweepjax.execution"},
     {"sweepjax.fit", "sweepjax.sensitivity"},
-    {"sweepjax.plot"},
+    {"sweepjax.plot", "sweepjax.search"},
     {"sweepjax"},
     {"sweepjax.network"},
     {"sweepjax.cli"},
@@ -177,6 +177,7 @@ def test_importing_the_package_leaves_the_heavy_dependencies_unloaded():
     they are used: a sweep that needs none of them does not pay their import
     time or memory (about 60 MB and 2 s together)."""
     heavy = ["pandas", "zarr", "optax", "diffrax", "scipy", "xarray", "dask"]
+    heavy += ["evosax", "pymoo"]
     code = (
         "import sys, sweepjax, sweepjax.network, sweepjax.cli\n"
         f"print([m for m in {heavy!r} if m in sys.modules])"
