@@ -4,4 +4,5 @@ import sys
 
 from sweepjax.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the module (pkgutil, doc tools) runs nothing
+    sys.exit(main())
