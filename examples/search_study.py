@@ -100,8 +100,8 @@ def problem(seconds: float, transient: float, dt: float, window: int, step: int)
 
 
 def main(quick: bool = False, figure: str | None = None, seed: int = 0):
-    if quick:  # a smoke run: 12 TRs of BOLD, 2 generations of 4
-        seconds, transient, dt, window, step, pop, gens = 12, 2, 0.5, 3, 1, 4, 2
+    if quick:  # a smoke run: 4 TRs of BOLD at dt = 1 ms, 2 generations of 4
+        seconds, transient, dt, window, step, pop, gens = 10, 2, 1.0, 3, 1, 4, 2
     else:
         seconds, transient, dt, window, step, pop, gens = 180, 30, 0.2, 30, 5, 32, 16
     score, state, targets, data = problem(seconds, transient, dt, window, step)
