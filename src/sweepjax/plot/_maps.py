@@ -12,8 +12,8 @@ __all__ = ["heatmap", "line"]
 
 _REDUCE = ("mean", "min", "max", "median")
 _BEST = ("max", "min", None)
-#: Marker of the best point (its Line2D has this gid, so tests find it).
 BEST_GID = "best"
+"""The gid of the best point's star (a Line2D), to find it in a drawn figure."""
 
 
 def _check(reduce: str, best: str | None) -> None:
