@@ -21,6 +21,9 @@ import sweepjax
 import sweepjax.execution
 import sweepjax.fit
 import sweepjax.network
+import sweepjax.plot
+import sweepjax.search
+import sweepjax.sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Reference page -> the module it documents (docs/reference/*.md).
@@ -29,6 +32,9 @@ PAGES = {
     "execution": sweepjax.execution,
     "fit": sweepjax.fit,
     "network": sweepjax.network,
+    "plot": sweepjax.plot,
+    "sensitivity": sweepjax.sensitivity,
+    "search": sweepjax.search,
 }
 
 

@@ -12,8 +12,8 @@ __all__ = ["heatmap", "line"]
 
 _REDUCE = ("mean", "min", "max", "median")
 _BEST = ("max", "min", None)
-#: Marker of the best point (its Line2D has this gid, so tests find it).
 BEST_GID = "best"
+"""The gid of the best point's star (a Line2D), to find it in a drawn figure."""
 
 
 def _check(reduce: str, best: str | None) -> None:
@@ -95,7 +95,13 @@ def heatmap(
     draws each path over every panel with a dot at its end. Extra keyword
     arguments go to xarray's ``pcolormesh``.
 
-    >>> fig = heatmap(result, "y", x="G", y="sigma", labels={"G": "coupling G"})
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> space = Space({"G": GridAxis(0.0, 1.0, 3), "sigma": GridAxis(0.0, 1.0, 3)})
+    >>> model = lambda s: {"y": s["G"] - s["sigma"] ** 2}
+    >>> result = ParallelExecution(model, space, progress=False).run()
+    >>> fig = plot.heatmap(result, "y", x="G", y="sigma", labels={"G": "coupling G"})
+    >>> plt.close(fig)
     """
     import matplotlib.patches as mpatches
 
@@ -187,7 +193,15 @@ def line(
     line; other axes are reduced (`reduce`). Log x scale for a log-spaced
     axis; `best` marks the best point with a star.
 
-    >>> fig = line(result, "y", x="G")
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> space = Space({"G": GridAxis(0.0, 1.0, 3), "sigma": GridAxis(0.0, 1.0, 3)})
+    >>> model = lambda s: {"y": s["G"] - s["sigma"] ** 2}
+    >>> result = ParallelExecution(model, space, progress=False).run()
+    >>> fig = plot.line(result, "y", x="G", hue="sigma")
+    >>> len(fig.axes[0].lines)  # a line per sigma and the best point's star
+    4
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

@@ -57,7 +57,15 @@ def fc(
     triangles when both are drawn. `axes` (one per matrix) draws into a
     figure of the caller's.
 
-    >>> fig = fc(result[best]["fc"], data.mean_fc, labels=connectome.region_labels)
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> rng = np.random.default_rng(0)
+    >>> simulated = np.corrcoef(rng.normal(size=(3, 50)))
+    >>> empirical = np.corrcoef(rng.normal(size=(3, 50)))
+    >>> fig = plot.fc(simulated, empirical, labels=["V1", "M1", "PFC"])
+    >>> fig.axes[0].get_title().startswith("simulated FC (r = ")
+    True
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -110,7 +118,15 @@ def curves(
     """One line per row of `values` (``[n_lines, n_steps]``: an array output
     of every point, such as loss curves); returns the Figure.
 
-    >>> fig = curves(result.outputs["loss"], xlabel="Adam step", ylabel="loss")
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> space = Space({"rate": GridAxis(0.1, 1.0, 3)})
+    >>> model = lambda s: {"loss": jnp.exp(-s["rate"] * jnp.arange(10.0))}
+    >>> result = ParallelExecution(model, space, progress=False).run()
+    >>> fig = plot.curves(result.outputs["loss"], xlabel="Adam step", ylabel="loss")
+    >>> len(fig.axes[0].lines)
+    3
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -139,7 +155,11 @@ def regions(
     """A per-region output (``[n_regions]``, or ``{line name: [n_regions]}``
     for several) along a region axis with region names; returns the Figure.
 
-    >>> fig = regions(result[best]["mean_S"], connectome.region_labels, name="mean S")
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> mean_s = np.array([0.1, 0.3, 0.2])
+    >>> fig = plot.regions(mean_s, ["V1", "M1", "PFC"], name="mean S")
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

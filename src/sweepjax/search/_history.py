@@ -24,6 +24,12 @@ class SearchResult:
         outputs: the model outputs, stacked ``[G, n, ...]`` per leaf.
         state: the algorithm's final state (evosax's or `NSGA2`'s).
         names: the searched leaves' names.
+
+    >>> space = Space({"x": GridAxis(-2.0, 2.0, 2)})
+    >>> loss = lambda s: (s["x"] - 1.0) ** 2
+    >>> found = evolve(loss, space, population_size=4, n_generations=3)
+    >>> found.values.shape, found.fitness.shape, len(found.history)
+    ((3, 4, 1), (3, 4), 12)
     """
 
     def __init__(

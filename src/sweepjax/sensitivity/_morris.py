@@ -157,7 +157,16 @@ def morris_indices(
     """Morris measures of one output of a sweep over a `MorrisSpace`, every
     element at once: an xarray Dataset of ``mu``, ``mu_star``, ``sigma``,
     ``mu_star_conf`` over ``("parameter", *dims)``. `source` is a `Result`
-    or a store path; `design` defaults to the Result's space."""
+    or a store path; `design` defaults to the Result's space.
+
+    >>> from sweepjax.sensitivity import MorrisSpace
+    >>> axis = UniformAxis(0.0, 1.0, 2)
+    >>> design = MorrisSpace({"a": axis, "b": axis}, n_trajectories=4)
+    >>> model = lambda s: {"y": s["a"] + 0.1 * s["b"]}
+    >>> m = morris_indices(ParallelExecution(model, design, progress=False).run())
+    >>> m["mu_star"].round(2).values.tolist()
+    [1.0, 0.1]
+    """
     import xarray as xr  # heavy: imported when indices are computed
 
     space, array, output = output_leaf(source, output)

@@ -226,7 +226,9 @@ def sobol_indices(
         design: the `SaltelliSpace` it ran; taken from a Result's space when
             that is one (a store's rebuilt space is not: pass it).
         output: the output leaf's name (optional when there is one).
-        n_resamples, conf_level, seed: the bootstrap (as SALib's).
+        n_resamples: bootstrap resamples of the confidence intervals (as SALib's).
+        conf_level: the confidence level of the ``_conf`` half-widths.
+        seed: seeds the bootstrap (None: a fresh draw each call).
         dims: names of the output's dimensions (default ``output_dim_0``...).
 
     Returns:
@@ -235,6 +237,16 @@ def sobol_indices(
         "parameter_2", *dims)`` for a second-order design); `conf` is the
         half-width of the `conf_level` interval. ``.to_dataframe()`` gives
         the table.
+
+    >>> from sweepjax.sensitivity import SaltelliSpace
+    >>> axis = UniformAxis(0.0, 1.0, 2)
+    >>> design = SaltelliSpace({"a": axis, "b": axis}, n=16)
+    >>> model = lambda s: {"y": s["a"] + 0.1 * s["b"]}
+    >>> s = sobol_indices(ParallelExecution(model, design, progress=False).run())
+    >>> sorted(s.data_vars)
+    ['S1', 'S1_conf', 'ST', 'ST_conf']
+    >>> bool(s["ST"].sel(parameter="a") > s["ST"].sel(parameter="b"))
+    True
     """
     import xarray as xr  # heavy: imported when indices are computed
 
