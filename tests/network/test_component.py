@@ -220,7 +220,7 @@ def test_the_config_layout_is_unchanged():
         *("noise.sigma", "noise.key", "noise.a", "noise.b"),
         *(f"stimulus.pulses.{name}" for name in ("onset", "T", "tau", "amp")),
         *("stimulus.pulses.weights", "stimulus.rec.data", "stimulus.rec.weights"),
-        *("initial_state", "noise_samples"),
+        *("initial_state", "noise_samples", "start"),
     ]
 
 

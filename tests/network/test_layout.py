@@ -57,6 +57,7 @@ def test_layout_paths():
         "noise.key",
         "initial_state",
         "noise_samples",
+        "start",
     ]
 
 

@@ -121,3 +121,12 @@ def test_regions_and_curves_draw_one_line_per_series():
     assert len(fig.axes[0].lines) == 3 and fig.axes[0].get_xlabel() == "Adam step"
     with pytest.raises(ValueError, match=r"`values` must be \[n_lines, n_steps\]"):
         plot.curves(np.ones(3))
+
+
+def test_heatmap_draws_a_figure_of_its_own_beside_the_current_one(result):
+    import matplotlib.pyplot as plt
+
+    current = plt.figure()
+    fig = plot.heatmap(result, "y", x="G", y="sigma")
+    assert fig is not current and not current.axes
+    plt.close("all")

@@ -104,6 +104,7 @@ def heatmap(
     >>> plt.close(fig)
     """
     import matplotlib.patches as mpatches
+    import matplotlib.pyplot as plt
 
     _check(reduce, best)
     src = resolve(source, labels)
@@ -119,6 +120,8 @@ def heatmap(
     values.name = src.label(output)
     for d in dims:
         values[d].attrs["long_name"] = src.label(d)
+    if ax is None and not (col or row):  # a figure of its own, never the current one
+        _, ax = plt.subplots(figsize=(6, 4.5))
     facets = {"col": col, "row": row} if (col or row) else {"ax": ax}
     drawn = values.plot.pcolormesh(
         x=x,
