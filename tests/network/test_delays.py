@@ -216,7 +216,6 @@ def test_history_starts_as_the_initial_state_batch_innermost():
     np.testing.assert_allclose(held["c"][:, 0, 1], 0.0)
 
 
-
 def test_each_step_reads_the_history_without_an_integer_division_per_edge():
     # the rows the edges read wrap around the ring with an add and a select:
     # a remainder per edge and step cost the delayed studies' loops time
