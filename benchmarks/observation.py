@@ -64,7 +64,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from _common import peak_rss_mb, verdict
-from _study_contenders import gather_bound, hand_study
+from _study_contenders import gather_bound, gw_graph, hand_study
 
 from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
 from sweepjax.network import (
@@ -260,7 +260,8 @@ def study_sweepjax(s: dict) -> dict:
 
 
 def study_hand(s: dict) -> dict:
-    out = hand_study(s["n_points"], s["t1"], DT, STUDY, window=3, step=1)
+    graph = gw_graph(STUDY["speed"])
+    out = hand_study(graph, s["n_points"], s["t1"], DT, STUDY, window=3, step=1)
     return {
         "seconds": out["seconds"],
         "steady": out["steady"],
@@ -269,7 +270,7 @@ def study_hand(s: dict) -> dict:
 
 
 def study_bound(s: dict) -> dict:
-    return gather_bound(s["n_points"], s["t1"], DT, STUDY["speed"])
+    return gather_bound(gw_graph(STUDY["speed"]), s["n_points"], s["t1"], DT)
 
 
 def study_neurolib(s: dict) -> dict:
