@@ -241,7 +241,9 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
 
     # edge e reads row (k % H) * n + first[e], less H * n where that passes
     # the end: one add and a select per edge and step, no integer division
-    first = sources - steps * n  # [n_edges], the row of a step k % H == 0
+    # (delays past the buffer are refused by the solve's checks; clipped,
+    # their reads stay inside it until then)
+    first = sources - jnp.clip(steps, 0, H - 1) * n  # [n_edges], at k % H == 0
 
     def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
         slot = ((k % H) * n).astype(jnp.int32)
