@@ -34,8 +34,14 @@ strengths) x 60 s. sweepjax computes the BOLD, its FC and FCD in the loop
 (``SupHopf`` + ``DelayedLinearCoupling("x", G=[[K], [0]])``, x into dx
 only, under ``Euler()``: neurolib's equations, cross-checked in the tests);
 neurolib runs ``model.run(bold=True)`` once per point, one process per
-core. Prints simulated seconds per wall second of each, end to end and
-steady (without start-up and compilation).
+core. Two more contenders (``_study_contenders.py``), on the same devices:
+``hand``, the study written as tightly as we could by hand (one fused
+step, batch innermost, BOLD sampled once per TR, the same noise: its FC
+equals sweepjax's to round-off), and ``bound``, a loop of nothing but the
+delayed gather and sum. Each run prints its paired ratios (sweepjax /
+hand, the fraction of the bound's step rate, sweepjax / neurolib; targets
+1.0x, 50%, 3.5x) and the FC difference; then simulated seconds per wall
+second of each, end to end and steady (without start-up and compilation).
 
 Prints each time, ``post-hoc / sweepjax`` and ``streaming / sweepjax`` for
 both sweepjax contenders (>= 1: sweepjax is faster), the peak RSS of each
