@@ -34,8 +34,14 @@ strengths) x 60 s. sweepjax computes the BOLD, its FC and FCD in the loop
 (``SupHopf`` + ``DelayedLinearCoupling("x", G=[[K], [0]])``, x into dx
 only, under ``Euler()``: neurolib's equations, cross-checked in the tests);
 neurolib runs ``model.run(bold=True)`` once per point, one process per
-core. Prints simulated seconds per wall second of each, end to end and
-steady (without start-up and compilation).
+core. Two more contenders (``_study_contenders.py``), on the same devices:
+``hand``, the study written as tightly as we could by hand (one fused
+step, batch innermost, BOLD sampled once per TR, the same noise: its FC
+equals sweepjax's to round-off), and ``bound``, a loop of nothing but the
+delayed gather and sum. Each run prints its paired ratios (sweepjax /
+hand, the fraction of the bound's step rate, sweepjax / neurolib; targets
+1.0x, 50%, 3.5x) and the FC difference; then simulated seconds per wall
+second of each, end to end and steady (without start-up and compilation).
 
 Prints each time, ``post-hoc / sweepjax`` and ``streaming / sweepjax`` for
 both sweepjax contenders (>= 1: sweepjax is faster), the peak RSS of each
@@ -64,6 +70,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from _common import peak_rss_mb, verdict
+from _study_contenders import gather_bound, gw_graph, hand_study
 
 from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
 from sweepjax.network import (
@@ -252,9 +259,24 @@ def study_sweepjax(s: dict) -> dict:
     )
     executor.compile()
     ready = time.perf_counter()
-    executor.run()
+    result = executor.run()
     end = time.perf_counter()
-    return {"seconds": end - start, "steady": end - ready}
+    fcs = np.asarray(result.outputs["fc"])
+    return {"seconds": end - start, "steady": end - ready, "fc": fcs.tolist()}
+
+
+def study_hand(s: dict) -> dict:
+    graph = gw_graph(STUDY["speed"])
+    out = hand_study(graph, s["n_points"], s["t1"], DT, STUDY, window=3, step=1)
+    return {
+        "seconds": out["seconds"],
+        "steady": out["steady"],
+        "fc": out["fc"].tolist(),
+    }
+
+
+def study_bound(s: dict) -> dict:
+    return gather_bound(gw_graph(STUDY["speed"]), s["n_points"], s["t1"], DT)
 
 
 def study_neurolib(s: dict) -> dict:
@@ -285,6 +307,10 @@ def worker(contender: str, quick: bool) -> dict:
         return study_sweepjax(study_sizes(quick))
     if contender == "study-neurolib":
         return study_neurolib(study_sizes(quick))
+    if contender == "study-hand":
+        return study_hand(study_sizes(quick))
+    if contender == "study-bound":
+        return study_bound(study_sizes(quick))
     start = time.perf_counter()
     out = RUNNERS[contender](sizes(quick))
     seconds = time.perf_counter() - start
@@ -299,7 +325,12 @@ def run_worker(contender: str, quick: bool) -> dict:
     cmd = [sys.executable, __file__, "--worker", contender]
     env = dict(os.environ)
     # one XLA CPU device per core for the contenders that use them all
-    cores = contender in ("study-sweepjax", "sweepjax-cores")
+    cores = contender in (
+        "study-sweepjax",
+        "study-hand",
+        "study-bound",
+        "sweepjax-cores",
+    )
     devices = os.cpu_count() if cores else 1
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     done = subprocess.run(
@@ -310,19 +341,48 @@ def run_worker(contender: str, quick: bool) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+STUDY_CONTENDERS = ("study-sweepjax", "study-hand", "study-bound", "study-neurolib")
+
+
 def study(quick: bool, repeat: int) -> dict:
+    """Every contender once per run, ``repeat`` runs; each run's ratios
+    printed on their own (paired: a load change hits a run's contenders
+    alike), then the best of each contender."""
     s = study_sizes(quick)
     simulated = s["n_points"] * s["t1"] / 1000.0
     cores = os.cpu_count() or 1
     print(
         f"\n[study] gw, 80 regions, delays, BOLD, {s['n_points']} points x "
-        f"{s['t1'] / 1000:g} s; sweepjax on {cores} devices, neurolib on "
-        f"{cores} processes"
+        f"{s['t1'] / 1000:g} s; sweepjax, hand and bound on {cores} devices, "
+        f"neurolib on {cores} processes"
     )
-    runs = {c: [] for c in ("study-sweepjax", "study-neurolib")}
-    for _ in range(repeat):
+    runs = {c: [] for c in STUDY_CONTENDERS}
+    for i in range(repeat):
+        load = os.getloadavg()[0]
         for c in runs:
             runs[c].append(run_worker(c, quick))
+        r = {c: rs[-1] for c, rs in runs.items()}
+        ours = r["study-sweepjax"]
+        fc_diff = float(np.max(np.abs(np.subtract(ours["fc"], r["study-hand"]["fc"]))))
+        bound = r["study-bound"]["steady"]
+        hand = r["study-hand"]["steady"]
+        print(
+            f"  run {i + 1} (load {load:.1f} -> {os.getloadavg()[0]:.1f}): "
+            + ", ".join(
+                f"{c[6:]} {r[c]['seconds']:.1f} s ({r[c]['steady']:.1f} steady)"
+                for c in runs
+            )
+        )
+        print(
+            f"    sweepjax / hand {hand / ours['steady']:.2f}x "
+            f"steady ({r['study-hand']['seconds'] / ours['seconds']:.2f}x end to end; "
+            f"target >= 1.0); fraction of the gather bound: sweepjax "
+            f"{bound / ours['steady']:.0%}, hand {bound / hand:.0%}"
+            f" (target >= 50%); sweepjax / neurolib "
+            f"{r['study-neurolib']['seconds'] / ours['seconds']:.2f}x end to end "
+            f"({r['study-neurolib']['steady'] / ours['steady']:.2f}x steady; target "
+            f">= 3.5); max |FC sweepjax - hand| {fc_diff:.1e}"
+        )
     figures = {}
     for c, rs in runs.items():
         end = min(r["seconds"] for r in rs)
@@ -341,8 +401,8 @@ def study(quick: bool, repeat: int) -> dict:
     end = ours["simulated_s_per_s"] / theirs["simulated_s_per_s"]
     steady = ours["steady_simulated_s_per_s"] / theirs["steady_simulated_s_per_s"]
     print(
-        f"  sweepjax / neurolib, simulated seconds per wall second: {end:.2f}x "
-        f"end to end, {steady:.2f}x steady"
+        f"  best of each: sweepjax / neurolib, simulated seconds per wall second: "
+        f"{end:.2f}x end to end, {steady:.2f}x steady"
     )
     return figures
 

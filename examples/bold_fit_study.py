@@ -17,6 +17,10 @@ and saves a figure: the fit over the grid and the empirical and best
 simulated FC side by side.
 
     python examples/bold_fit_study.py [--quick] [--figure PATH]
+
+The whole study (16 points x 3 minutes) takes about 4 minutes on a 2-core
+machine (6 before the BOLD observers' step was made 1.5x cheaper; see
+``benchmarks/README.md``, observation.py's sixth session).
 """
 
 from __future__ import annotations

@@ -214,3 +214,15 @@ def test_history_starts_as_the_initial_state_batch_innermost():
     # G * x_1(t0) arrives at node 0 (3 steps of delay: the initial state)
     np.testing.assert_allclose(held["c"][:, 0, 0], [0.5 * 2.0, 1.0 * 2.0, 2.0 * 3.0])
     np.testing.assert_allclose(held["c"][:, 0, 1], 0.0)
+
+
+def test_each_step_reads_the_history_without_an_integer_division_per_edge():
+    # the rows the edges read wrap around the ring with an add and a select:
+    # a remainder per edge and step cost the delayed studies' loops time
+    network = two_nodes(0.25)
+    y0 = jnp.zeros((1, 1, 2))
+    line = delay_line(network, Points.single(make_config(network)), 0.1, y0)
+    jaxpr = str(jax.make_jaxpr(line.hold)(line.init, y0, jnp.int32(5)))
+    remainders = [row.split("=")[0] for row in jaxpr.splitlines() if "= rem " in row]
+    assert remainders, "the slot of the step is one remainder"
+    assert all(out.strip().endswith("[]") for out in remainders), remainders

@@ -528,3 +528,18 @@ def test_bind_makes_a_new_observer_and_changes_none(observer):
     assert bound.n_samples == round(8.0 / observer.period_ms)
     of = FC(observer).bind(0.1, 80)
     assert of.source.timing == Timing(0.1, 80) and FC(observer).source is observer
+
+
+def test_observers_of_one_source_fold_it_once():
+    # FC and FCD of one BOLD step its hemodynamics once per step, not twice
+    network = hopf(2)
+    source = BOLD("x", tr_ms=5.0)
+
+    def logs(observe):
+        solve, config = prepare(network, Heun(), 0.0, T1, DT, observe=observe)
+        return str(jax.make_jaxpr(solve)(config)).count("= log ")
+
+    alone = logs({"fc": FC(source)})
+    assert alone > 0
+    assert logs({"fc": FC(source), "fcd": FCD(source, 3, 1), "bold": source}) == alone
+    assert logs({"fc": FC(source), "other": FC(BOLD("x", tr_ms=2.5))}) == 2 * alone

@@ -255,6 +255,12 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
 
     init = jnp.tile(batch_inner(y0), (H, 1, 1))
 
+    # edge e reads row (k % H) * n + first[e], less H * n where that passes
+    # the end: one add and a select per edge and step, no integer division
+    # (delays past the buffer are refused by the solve's checks; clipped,
+    # their reads stay inside it until then)
+    first = sources - jnp.clip(steps, 0, H - 1) * n  # [n_edges], at k % H == 0
+
     def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
         slot = ((k % H) * n).astype(jnp.int32)
         history = jax.lax.dynamic_update_slice(
@@ -262,7 +268,8 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
             batch_inner(y).astype(history.dtype),
             (slot, jnp.int32(0), jnp.int32(0)),
         )
-        rows = ((k - steps) % H) * n + sources
+        rows = slot + first
+        rows = jnp.where(rows < 0, rows + H * n, rows)
         arriving = history.at[rows].get(mode="promise_in_bounds")
         summed = jax.ops.segment_sum(
             arriving * weights.astype(history.dtype),

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +27,7 @@ from sweepjax.network._monitors import AbstractMonitor
 from sweepjax.network._network import Network
 from sweepjax.network._normals import block_rows
 from sweepjax.network._observers import Observation
+from sweepjax.network._of_series import AbstractOfSeries
 from sweepjax.network._tangents import follow
 
 #: Observed states per block of steps folded into the observers at once, for
@@ -125,6 +127,8 @@ def observe_loop(
             records.append((name, observer, at))
         else:
             folds.append((name, observer, at))
+    # observers of one source (the FC and FCD of one BOLD) share its folds
+    owner, folds = _owners(folds)
     n_watched = max(1, len(watched))
     largest = max(1, BLOCK_NUMBERS // (points.size * n_watched * y0.shape[-1]))
     multiple = math.lcm(1, *(observer.every for _, observer, _ in records))
@@ -181,8 +185,8 @@ def observe_loop(
     )
     count = jnp.asarray(n_observed, y0.dtype)
     results = {
-        name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[name], count)
-        for name, observer, _ in folds
+        name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[owns], count)
+        for name, (observer, owns) in owner.items()
     }
     for (name, observer), perturbed in zip(
         tangents, carry.perturbed if tangents else (), strict=True
@@ -195,6 +199,42 @@ def observe_loop(
         results[name] = jnp.moveaxis(out, 1, 0)
     results = {name: results[name] for name in observation.observers}
     return (results, carry) if with_carry else results
+
+
+def _folded(observer: Any) -> Any:
+    """What ``observer`` folds: its source's accumulator, or its own."""
+    return observer.source if isinstance(observer, AbstractOfSeries) else observer
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(eqx.tree_equal(a, b))
+    except (TypeError, ValueError):  # leaves that do not compare
+        return False
+
+
+def _owners(folds: list) -> tuple[dict, list]:
+    """``({name: (observer, owner)}, folds to run)``: observers that fold the
+    same thing (equal sources on the same states) read the accumulator of
+    the first of them, ``owner``, so it is updated once per step."""
+    owner, kept = {}, []
+    for name, observer, at in folds:
+        first = next(
+            (
+                other
+                for other, o, a in kept
+                if a == at and _same(_folded(o), _folded(observer))
+            ),
+            None,
+        )
+        if first is None:
+            kept.append((name, observer, at))
+        owner[name] = (observer, name if first is None else first)
+    return owner, kept
 
 
 def _pick(xs: jax.Array, at: Any) -> jax.Array:
