@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test test-thorough lint format docs bench clean
+.PHONY: demo test test-all test-thorough lint format docs bench clean
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ demo: $(DEMO_STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
+	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not heavy"
+
+# The end-to-end runs that do not fit make test's four minutes (conftest.HEAVY);
+# CI runs both tiers.
+test-all: $(STAMP)
+	SWEEPJAX_HYPOTHESIS=fast $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m heavy
 
 test-thorough: $(STAMP)
 	JAX_DISABLE_MOST_OPTIMIZATIONS=0 SWEEPJAX_HYPOTHESIS=thorough $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder

@@ -75,10 +75,41 @@ SLOWEST_FIRST = (
 )
 
 
+#: End-to-end runs that do not fit `make test`'s four minutes on two cores
+#: (measured: the suite took 6:00 with them), each a whole workflow whose parts
+#: the fast tier tests on their own: the examples' and docs' runs that start
+#: clusters or simulate the gw data, the wheel in a fresh environment, the live
+#: cross-check of every model and coupling against tvb-library, and tests that
+#: kill processes. They are marked ``heavy``; `make test-all` runs them and CI
+#: runs both tiers (.ci/run).
+HEAVY = (
+    "tests/test_wheel.py",
+    "tests/network/test_demo.py::test_bold_fit_study_runs",
+    "tests/network/test_demo.py::test_fit_empirical_fc_runs",
+    "tests/search/test_study_example.py",
+    "tests/search/test_resume.py",
+    "tests/sensitivity/test_example.py",
+    "tests/network/test_regimes.py::test_regime_map_example_runs",
+    "tests/test_docs.py::test_page_runs_as_written[stores_and_clusters.md]",
+    "tests/test_docs.py::test_page_runs_as_written[search.md]",
+    "tests/test_docs.py::test_page_runs_as_written[sensitivity.md]",
+    "tests/test_docs.py::test_page_runs_as_written[regimes.md]",
+    "tests/network/test_tvb_crosscheck.py",
+    "tests/execution/test_distributed.py::test_killed_worker_still_yields_every_point_once",
+    "tests/execution/test_distributed.py::test_no_write_lands_after_the_run_ended",
+    "tests/network/test_persistent_cache.py",
+    "tests/store/test_store_writer.py::test_sigkill_mid_run_then_resume",
+)
+
+
 def pytest_collection_modifyitems(items):
-    """The files of `SLOWEST_FIRST` first, in its order (a stable sort)."""
+    """The files of `SLOWEST_FIRST` first, in its order (a stable sort); the
+    tests of `HEAVY` marked ``heavy``."""
     rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+    for item in items:
+        if item.nodeid.startswith(HEAVY):
+            item.add_marker(pytest.mark.heavy)
 
 
 def _examples() -> dict:
