@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -219,6 +220,56 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     targets, sources = graph.edge_index()
     steps = _delay_steps(network, points.config.graph, dt)
 
+    weights, batch_inner, receive = signals(network, points, delayed, y0)
+    init = jnp.tile(batch_inner(y0), (H, 1, 1))
+
+    # edge e reads row (k % H) * n + first[e], less H * n where that passes
+    # the end: one add and a select per edge and step, no integer division
+    # (delays past the buffer are refused by the solve's checks; clipped,
+    # their reads stay inside it until then)
+    first = sources - jnp.clip(steps, 0, H - 1) * n  # [n_edges], at k % H == 0
+
+    def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
+        slot = ((k % H) * n).astype(jnp.int32)
+        history = jax.lax.dynamic_update_slice(
+            history,
+            batch_inner(y).astype(history.dtype),
+            (slot, jnp.int32(0), jnp.int32(0)),
+        )
+        rows = slot + first
+        rows = jnp.where(rows < 0, rows + H * n, rows)
+        arriving = history.at[rows].get(mode="promise_in_bounds")
+        summed = jax.ops.segment_sum(
+            arriving * weights.astype(history.dtype),
+            targets,
+            n,
+            indices_are_sorted=True,
+        )
+        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
+        return points.map(receive, summed, y), history
+
+    return DelayLine(init, hold)
+
+
+class Signals(NamedTuple):
+    """What the delayed couplings of a batch send and how they receive.
+
+    ``weights`` ``[n_edges, 1, size or 1]``; ``batch_inner(y)`` lays out what
+    the nodes send, ``[size, n_states, n_nodes] -> [n_nodes, n_signals,
+    size]`` (every delayed coupling's ``pre``, concatenated); ``receive(config,
+    summed, y)`` turns one point's summed input ``[n_signals, n_nodes]`` into
+    each target's held coupling (the couplings' ``post``).
+    """
+
+    weights: jax.Array
+    batch_inner: Callable[[jax.Array], jax.Array]
+    receive: Callable[[Config, jax.Array, jax.Array], Held]
+
+
+def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> Signals:
+    """The :class:`Signals` of the ``delayed`` couplings ``[(name, coupling)]``
+    of a batch: shared by the rounded and the interpolated delay lines."""
+    graph = network.graph
     if points.varies(lambda config: config.graph.weights):
         weights = points.map(lambda config: graph.edge_weights(config.graph))
         weights = weights.T[:, None, :]  # [n_edges, 1, size]
@@ -250,34 +301,6 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
         return held
 
     def batch_inner(y: jax.Array) -> jax.Array:
-        # [size, n_signals, n_nodes] -> [n_nodes, n_signals, size]
         return jnp.transpose(points.map(send, y), (2, 1, 0))
 
-    init = jnp.tile(batch_inner(y0), (H, 1, 1))
-
-    # edge e reads row (k % H) * n + first[e], less H * n where that passes
-    # the end: one add and a select per edge and step, no integer division
-    # (delays past the buffer are refused by the solve's checks; clipped,
-    # their reads stay inside it until then)
-    first = sources - jnp.clip(steps, 0, H - 1) * n  # [n_edges], at k % H == 0
-
-    def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
-        slot = ((k % H) * n).astype(jnp.int32)
-        history = jax.lax.dynamic_update_slice(
-            history,
-            batch_inner(y).astype(history.dtype),
-            (slot, jnp.int32(0), jnp.int32(0)),
-        )
-        rows = slot + first
-        rows = jnp.where(rows < 0, rows + H * n, rows)
-        arriving = history.at[rows].get(mode="promise_in_bounds")
-        summed = jax.ops.segment_sum(
-            arriving * weights.astype(history.dtype),
-            targets,
-            n,
-            indices_are_sorted=True,
-        )
-        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
-        return points.map(receive, summed, y), history
-
-    return DelayLine(init, hold)
+    return Signals(weights, batch_inner, receive)

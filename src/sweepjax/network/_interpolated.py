@@ -17,18 +17,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from sweepjax._config import Config
 from sweepjax.network._batching import Points
 from sweepjax.network._delays import (
     DelayLine,
     Held,
     buffer_slots,
     delay_leaves,
+    signals,
 )
 from sweepjax.network._network import Network
-from sweepjax.network._rhs import take_states
 
 
 def interpolated_line(
@@ -60,38 +58,7 @@ def interpolated_line(
     whole = whole.astype(jnp.int32)
     columns = jnp.arange(points.size)[None, :]
 
-    if points.varies(lambda config: config.graph.weights):
-        weights = points.map(lambda config: graph.edge_weights(config.graph))
-        weights = weights.T[:, None, :]  # [n_edges, 1, size]
-    else:
-        weights = graph.edge_weights(points.config.graph)[:, None, None]
-
-    def sends(config: Config, y: jax.Array) -> list[jax.Array]:
-        return [
-            c.pre(config.coupling[name], take_states(y, network.incoming_index[name]))
-            for name, c in delayed
-        ]
-
-    def send(config: Config, y: jax.Array) -> jax.Array:
-        return jnp.concatenate(sends(config, y))
-
-    counts = [s.shape[1] for s in jax.eval_shape(lambda: points.map(sends, y0))]
-    starts = np.cumsum([0, *counts])
-
-    def receive(config: Config, summed: jax.Array, y: jax.Array) -> Held:
-        held: Held = {}
-        for (name, c), start, stop in zip(
-            delayed, starts[:-1], starts[1:], strict=True
-        ):
-            x = take_states(y, network.incoming_index[name])
-            out = c.post(config.coupling[name], summed[start:stop], x)
-            target = network.targets[name]
-            held[target] = held[target] + out if target in held else out
-        return held
-
-    def batch_inner(y: jax.Array) -> jax.Array:
-        # [size, n_signals, n_nodes] -> [n_nodes, n_signals, size]
-        return jnp.transpose(points.map(send, y), (2, 1, 0))
+    weights, batch_inner, receive = signals(network, points, delayed, y0)
 
     def read(history: jax.Array, lag: jax.Array, k: jax.Array) -> jax.Array:
         """``[n_edges, n_signals, size]``: what each edge's source sent

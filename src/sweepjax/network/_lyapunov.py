@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
 
 import jax
 import numpy as np
 
-from sweepjax.network._observer import AbstractObserver, Timing, check_ms, steps_of
+from sweepjax.network._observer import AbstractFoldless, Timing, check_ms, steps_of
 from sweepjax.network._tangents import Follow, Perturbed, exponents
 
 METHODS = ("jvp", "difference")
 
 
-class AbstractTangentObserver(AbstractObserver):
+class AbstractTangentObserver(AbstractFoldless):
     """An observer of the linearised step, not of the states.
 
     The loop (:func:`._loops.observe_loop`) carries the :class:`Perturbed`
@@ -45,21 +44,6 @@ class AbstractTangentObserver(AbstractObserver):
     @abc.abstractmethod
     def result(self, perturbed: Perturbed) -> jax.Array:
         """The summary of the batch, with a leading ``size`` axis."""
-
-    def init(self, x: jax.Array) -> Any:
-        return ()
-
-    def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
-        return acc
-
-    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
-        return acc
-
-    def warm(self, acc: Any, x: jax.Array) -> Any:
-        return acc
-
-    def finalize(self, acc: Any, count: jax.Array) -> Any:
-        return acc
 
 
 class AbstractLyapunov(AbstractTangentObserver):

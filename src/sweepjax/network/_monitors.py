@@ -10,17 +10,17 @@ spelling that puts the records in ``Solution.ys``.
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import numpy as np
 
 from sweepjax._tree import check_positive_int
-from sweepjax.network._observer import AbstractObserver
+from sweepjax.network._observer import AbstractFoldless
 
 
-class AbstractMonitor(AbstractObserver):
+class AbstractMonitor(AbstractFoldless):
     """Reduces each block of ``every`` consecutive states (all state
     variables, ``[n_states, n_nodes]``) to one record:
     ``[n_observed // every, n_states, n_nodes]``.
@@ -59,21 +59,6 @@ class AbstractMonitor(AbstractObserver):
     @abc.abstractmethod
     def times(self, t0: float, dt: float, n_records: int) -> np.ndarray:
         """Time of each of the ``n_records`` records."""
-
-    def init(self, x: jax.Array) -> Any:
-        return ()
-
-    def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
-        return acc
-
-    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
-        return acc
-
-    def warm(self, acc: Any, x: jax.Array) -> Any:
-        return acc
-
-    def finalize(self, acc: Any, count: jax.Array) -> Any:
-        return acc
 
 
 class Raw(AbstractMonitor):

@@ -119,6 +119,26 @@ class AbstractUnboundObserver(AbstractObserver):
         return acc
 
 
+class AbstractFoldless(AbstractObserver):
+    """An observer that folds nothing into an accumulator (a recorded series,
+    an exponent carried by the step): the fold methods are no-ops."""
+
+    def init(self, x: jax.Array) -> Any:
+        return ()
+
+    def update(self, acc: Any, x: jax.Array, count: jax.Array) -> Any:
+        return acc
+
+    def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
+        return acc
+
+    def warm(self, acc: Any, x: jax.Array) -> Any:
+        return acc
+
+    def finalize(self, acc: Any, count: jax.Array) -> Any:
+        return acc
+
+
 class AbstractStepObserver(AbstractObserver):
     """An observer that folds one step at a time: a block is one ``update``
     per row."""
