@@ -18,9 +18,9 @@ simulated FC side by side.
 
     python examples/bold_fit_study.py [--quick] [--figure PATH]
 
-The whole study (16 points x 3 minutes) takes about 4 minutes on a 2-core
-machine (6 before the BOLD observers' step was made 1.5x cheaper; see
-``benchmarks/README.md``, observation.py's sixth session).
+The whole study (16 points x 3 minutes) takes 2 minutes on a 2-core
+machine (1:56 measured, quiet; 6 minutes before the BOLD observers' step was
+made 1.5x cheaper: ``benchmarks/README.md``, observation.py's sixth session).
 """
 
 from __future__ import annotations
