@@ -147,9 +147,19 @@ def part_b(n: int, seconds: float, regions: int) -> None:
     model, target, _ = build(regions, seconds, 1.0, 0.5, 500.0)
     design = SaltelliSpace(parameters(), n, key=jax.random.key(0))
     print(f"(b) network study: {regions} regions, {seconds:g} s, {len(design)} points")
-    run = ParallelExecution(model, design, target, n_vmap=len(design), progress=False)
-    t_cold, _ = timed(run.run)
-    t_warm, result = timed(run.run)
+    # on a CPU the delayed gather's history grows with the batch and leaves
+    # the cache: a few points per call beat one call of all (measured 4: 5.2
+    # points/s, 28: 3.9), so both are shown
+    t_warm = {}
+    for n_vmap in (4, len(design)):
+        run = ParallelExecution(model, design, target, n_vmap=n_vmap, progress=False)
+        t_cold, _ = timed(run.run)
+        t_warm[n_vmap], _ = timed(run.run)
+        rate = len(design) / t_warm[n_vmap]
+        print(
+            f"  sweepjax sweep, n_vmap={n_vmap:2d}: {rate:8.2f} points/s "
+            f"(cold {len(design) / t_cold:.2f}/s)"
+        )
     one = jax.jit(model)
     points = [design[i] for i in range(len(design))]
     jax.block_until_ready(one(points[0], target))  # compile once
@@ -157,9 +167,11 @@ def part_b(n: int, seconds: float, regions: int) -> None:
     for p in points:
         jax.block_until_ready(one(p, target))
     t_loop = time.perf_counter() - start
-    rate, rate_loop = len(design) / t_warm, len(design) / t_loop
-    print(f"  sweepjax sweep: {rate:8.2f} points/s (cold {len(design) / t_cold:.2f}/s)")
-    print(f"  point by point: {rate_loop:8.2f} points/s  ratio {rate / rate_loop:.1f}x")
+    rate, rate_loop = len(design) / min(t_warm.values()), len(design) / t_loop
+    print(
+        f"  point by point: {rate_loop:8.2f} points/s; best sweep / point by point "
+        f"{rate / rate_loop:.2f}x"
+    )
     jax.config.update("jax_enable_x64", True)
 
 
