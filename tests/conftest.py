@@ -62,8 +62,7 @@ def pytest_collection_modifyitems(items):
         )
 
 
-@pytest.fixture(scope="session")
-def dask_client():
+def _local_client():
     """A LocalCluster of two single-threaded worker processes, and its client:
     not dask's default, so that the tests that do not ask for it (reading a
     store's dask arrays, say) compute on the local scheduler whatever test
@@ -77,3 +76,11 @@ def dask_client():
         Client(cluster, set_as_default=False) as client,
     ):
         yield client
+
+
+#: The session's cluster, shared by every test file of a pytest worker.
+dask_client = pytest.fixture(scope="session", name="dask_client")(_local_client)
+
+#: A cluster of one test module's own, for tests that kill a worker or leave a
+#: task running after they end: the session's cluster never sees either.
+own_dask_client = pytest.fixture(scope="module", name="own_dask_client")(_local_client)

@@ -38,22 +38,6 @@ def client(dask_client):
     return dask_client
 
 
-@pytest.fixture(scope="module")
-def own_client():
-    """A cluster of this module's own for the tests that kill a worker or
-    leave one blocked: the session's cluster, shared by other test files,
-    never sees a killed worker or a task still running after its test."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
 def model(state):
     return {
         "fc": jnp.outer(jnp.arange(4.0), jnp.ones(3)) * state["G"] + state["noise"],
@@ -151,8 +135,10 @@ def test_each_worker_compiles_once(client, tmp_path):
 
 
 @pytest.mark.parametrize("with_store", [False, True])
-def test_killed_worker_still_yields_every_point_once(own_client, tmp_path, with_store):
-    client = own_client
+def test_killed_worker_still_yields_every_point_once(
+    own_dask_client, tmp_path, with_store
+):
+    client = own_dask_client
     space, n = indexed_space(), 96
     marker, log = tmp_path / "killed", tmp_path / "calls.txt"
     done_marker = tmp_path / "exists"
@@ -385,11 +371,11 @@ def _executing(dask_worker):
 
 
 @pytest.mark.parametrize("end", ["failure", "interrupt"])
-def test_no_write_lands_after_the_run_ended(own_client, tmp_path, end):
+def test_no_write_lands_after_the_run_ended(own_dask_client, tmp_path, end):
     """Chunk 1 still runs when the run ends (its point 0 fails, or Ctrl-C);
     the store is removed and written again by a fixed model; then chunk 1 of
     the old run finishes: it must not write into the new store."""
-    client = own_client
+    client = own_dask_client
     space, store = indexed_space(16), tmp_path / "s.zarr"
     started, release = tmp_path / "started", tmp_path / "release"
     old = DistributedExecution(

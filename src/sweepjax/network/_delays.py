@@ -217,10 +217,10 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     graph = network.graph
     n = network.n_nodes
     H = buffer_slots(graph.max_delay, dt)
-    targets, sources = graph.edge_index()
+    _, sources = graph.edge_index()
     steps = _delay_steps(network, points.config.graph, dt)
 
-    weights, batch_inner, receive = signals(network, points, delayed, y0)
+    batch_inner, deliver = signals(network, points, delayed, y0)
     init = jnp.tile(batch_inner(y0), (H, 1, 1))
 
     # edge e reads row (k % H) * n + first[e], less H * n where that passes
@@ -239,14 +239,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
         rows = slot + first
         rows = jnp.where(rows < 0, rows + H * n, rows)
         arriving = history.at[rows].get(mode="promise_in_bounds")
-        summed = jax.ops.segment_sum(
-            arriving * weights.astype(history.dtype),
-            targets,
-            n,
-            indices_are_sorted=True,
-        )
-        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
-        return points.map(receive, summed, y), history
+        return deliver(arriving, y), history
 
     return DelayLine(init, hold)
 
@@ -254,22 +247,23 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
 class Signals(NamedTuple):
     """What the delayed couplings of a batch send and how they receive.
 
-    ``weights`` ``[n_edges, 1, size or 1]``; ``batch_inner(y)`` lays out what
-    the nodes send, ``[size, n_states, n_nodes] -> [n_nodes, n_signals,
-    size]`` (every delayed coupling's ``pre``, concatenated); ``receive(config,
-    summed, y)`` turns one point's summed input ``[n_signals, n_nodes]`` into
-    each target's held coupling (the couplings' ``post``).
+    ``batch_inner(y)`` lays out what the nodes send, ``[size, n_states,
+    n_nodes] -> [n_nodes, n_signals, size]`` (every delayed coupling's
+    ``pre``, concatenated); ``deliver(arriving, y)`` weights what arrives on
+    each edge ``[n_edges, n_signals, size]``, sums it into its target and
+    turns each point's sum into every target's held coupling (the couplings'
+    ``post``).
     """
 
-    weights: jax.Array
     batch_inner: Callable[[jax.Array], jax.Array]
-    receive: Callable[[Config, jax.Array, jax.Array], Held]
+    deliver: Callable[[jax.Array, jax.Array], Held]
 
 
 def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> Signals:
     """The :class:`Signals` of the ``delayed`` couplings ``[(name, coupling)]``
     of a batch: shared by the rounded and the interpolated delay lines."""
     graph = network.graph
+    targets, _ = graph.edge_index()
     if points.varies(lambda config: config.graph.weights):
         weights = points.map(lambda config: graph.edge_weights(config.graph))
         weights = weights.T[:, None, :]  # [n_edges, 1, size]
@@ -303,4 +297,14 @@ def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> S
     def batch_inner(y: jax.Array) -> jax.Array:
         return jnp.transpose(points.map(send, y), (2, 1, 0))
 
-    return Signals(weights, batch_inner, receive)
+    def deliver(arriving: jax.Array, y: jax.Array) -> Held:
+        summed = jax.ops.segment_sum(
+            arriving * weights.astype(arriving.dtype),
+            targets,
+            network.n_nodes,
+            indices_are_sorted=True,
+        )
+        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
+        return points.map(receive, summed, y)
+
+    return Signals(batch_inner, deliver)

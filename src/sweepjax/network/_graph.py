@@ -159,6 +159,13 @@ class AbstractGraph(AbstractComponent):
         """``sum_j W[i, j] * u[:, j]`` of signals ``u`` ``[n_signals, n_nodes]``."""
 
 
+def dense_edges(weights: np.ndarray, all_edges: bool = False) -> tuple:
+    """``(targets, sources)``, int32, of a dense graph's nonzero weights (of
+    every pair with ``all_edges``), sorted by target then source."""
+    targets, sources = np.nonzero(np.ones_like(weights) if all_edges else weights)
+    return targets.astype(np.int32), sources.astype(np.int32)
+
+
 def check_interpolation(value: Any) -> str:
     """``interpolation`` of a delay graph: ``"nearest"`` (the default) reads
     the history ``rint(delay / dt)`` steps back; ``"linear"`` interpolates
@@ -269,8 +276,7 @@ class DenseGraph(_AbstractDense):
         self.weights = WEIGHTS.check("weights", _square_matrix("weights", weights))
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
-        targets, sources = np.nonzero(self.weights)
-        return targets.astype(np.int32), sources.astype(np.int32)
+        return dense_edges(self.weights)
 
     def edge_weights(self, leaves: Config) -> jax.Array:
         targets, sources = self.edge_index()
@@ -309,9 +315,7 @@ class DenseDelayGraph(_AbstractDense, AbstractDelayGraph):
         self.interpolation = check_interpolation(interpolation)
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
-        pattern = np.ones_like(self.weights) if self.all_edges else self.weights
-        targets, sources = np.nonzero(pattern)
-        return targets.astype(np.int32), sources.astype(np.int32)
+        return dense_edges(self.weights, self.all_edges)
 
     def edge_weights(self, leaves: Config) -> jax.Array:
         targets, sources = self.edge_index()

@@ -45,7 +45,7 @@ def interpolated_line(
     graph = network.graph
     n = network.n_nodes
     H = buffer_slots(graph.max_delay, dt) + 1
-    targets, sources = graph.edge_index()
+    _, sources = graph.edge_index()
     dtype = y0.dtype
     own = points.varies(lambda config: delay_leaves(network, config.graph))
     if own:  # [n_edges, size]: each point its delays
@@ -58,7 +58,7 @@ def interpolated_line(
     whole = whole.astype(jnp.int32)
     columns = jnp.arange(points.size)[None, :]
 
-    weights, batch_inner, receive = signals(network, points, delayed, y0)
+    batch_inner, deliver = signals(network, points, delayed, y0)
 
     def read(history: jax.Array, lag: jax.Array, k: jax.Array) -> jax.Array:
         """``[n_edges, n_signals, size]``: what each edge's source sent
@@ -80,14 +80,6 @@ def interpolated_line(
         )
         near, far = read(history, whole, k), read(history, whole + 1, k)
         f = frac.astype(history.dtype)
-        arriving = near + f * (far - near)
-        summed = jax.ops.segment_sum(
-            arriving * weights.astype(history.dtype),
-            targets,
-            n,
-            indices_are_sorted=True,
-        )
-        summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
-        return points.map(receive, summed, y), history
+        return deliver(near + f * (far - near), y), history
 
     return DelayLine(init, hold)

@@ -23,6 +23,7 @@ from sweepjax.network._graph import (
     WEIGHTS,
     AbstractGraph,
     check_interpolation,
+    dense_edges,
     square_matrix,
 )
 
@@ -107,9 +108,7 @@ class DenseLengthGraph(AbstractGraph):
         return self.lengths / self.speed
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
-        pattern = np.ones_like(self.weights) if self.all_edges else self.weights
-        targets, sources = np.nonzero(pattern)
-        return targets.astype(np.int32), sources.astype(np.int32)
+        return dense_edges(self.weights, self.all_edges)
 
     def edge_weights(self, leaves: Config) -> jax.Array:
         targets, sources = self.edge_index()
