@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from sweepjax import DataAxis
 from sweepjax.network import (
     DenseDelayGraph,
     DifferenceCoupling,
@@ -21,6 +22,7 @@ from sweepjax.network import (
     Linear,
     Network,
     SparseDelayGraph,
+    make_config,
     prepare,
 )
 from sweepjax.network._batching import Points
@@ -157,10 +159,18 @@ def test_a_vmapped_sweep_of_edge_gains_equals_separate_runs(x64, linear_dense):
 
 
 def test_a_per_edge_leaf_of_a_wrong_shape_is_refused(linear_dense):
+    """When set on a prepared config (a value or an axis), at ``prepare``,
+    and when a solve meets one anyway."""
     solve_fn, config = linear_dense
-    wrong = _with_gain(config, np.ones(5))
-    expected = r"\[n_nodes, n_nodes\] = \(4, 4\) or \[n_edges\] = \(12,\)"
-    with pytest.raises(
-        ValueError, match=rf"config\.coupling\.c\.gain: .*{expected}.*got shape \(5,\)"
-    ):
-        solve_fn(wrong)
+    allowed = r"\[n_nodes, n_nodes\] = \(4, 4\) or \[n_edges\] = \(12,\)"
+    gain_path = r"config\.coupling\.c\.gain: the per-edge leaf 'gain'"
+    with pytest.raises(ValueError, match=rf"{gain_path} .*{allowed}.*got shape \(5,\)"):
+        config.coupling.c.gain = np.ones(5)
+    with pytest.raises(ValueError, match=rf"{gain_path} .*got shape \(3, 3\)"):
+        config.coupling.c.gain = DataAxis(np.ones((2, 3, 3)))
+    weights, delays, _ = _arrays()
+    wrong = _network(DenseDelayGraph(weights, delays), np.ones(3))
+    with pytest.raises(ValueError, match=rf"{gain_path} .*got shape \(3,\)"):
+        prepare(wrong, Heun(), 0.0, T1, DT)
+    with pytest.raises(ValueError, match=rf"{gain_path} .*got shape \(3,\)"):
+        solve_fn(make_config(wrong))  # a config no check was set on

@@ -11,11 +11,14 @@ for one coupling, leaving the graph (and other couplings) as they are.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from sweepjax import AbstractAxis
 from sweepjax._config import Config
 from sweepjax.network._component import leaf
 from sweepjax.network._coupling import AbstractCoupling
@@ -78,6 +81,47 @@ def coupling_edge_weights(
         path = f"config.coupling.{name}.{edge}"
         weights = weights * edge_values(graph, path, params[edge])
     return weights
+
+
+@dataclasses.dataclass(frozen=True)
+class EdgeShapeCheck:
+    """Refuses a per-edge leaf's value, or an axis's values, of a shape other
+    than a scalar, ``[n_nodes, n_nodes]`` or ``[n_edges]`` when it is set on a
+    prepared config (:meth:`sweepjax.Config.add_field_check`), naming the
+    leaf; ``prepare`` sets it on each coupling's ``edge_leaves``.
+
+    >>> check = EdgeShapeCheck("config.coupling.c.gain", n_nodes=2, n_edges=2)
+    >>> check(np.ones(3))
+    Traceback (most recent call last):
+    ValueError: config.coupling.c.gain: the per-edge leaf 'gain' must be ...
+    """
+
+    path: str
+    n_nodes: int
+    n_edges: int
+
+    def __call__(self, value: Any) -> None:
+        if isinstance(value, AbstractAxis):
+            if value.uses_key:  # values drawn when the Space is made
+                return
+            shape = tuple(np.shape(value.generate_values()))[1:]
+        else:
+            shape = tuple(np.shape(value))
+        n = self.n_nodes
+        if shape not in ((), (n, n), (self.n_edges,)):
+            raise _shape_error(self.path, shape, n, self.n_edges)
+
+
+def add_edge_checks(couplings: dict, graph: AbstractGraph, config: Config) -> None:
+    """Check the per-edge leaves of ``couplings`` (``{name: coupling}``) in
+    ``config`` now and each time they are set (:class:`EdgeShapeCheck`)."""
+    n_edges = graph.edge_index()[0].size
+    for name, coupling in couplings.items():
+        for edge in getattr(coupling, "edge_leaves", ()):
+            path = f"config.coupling.{name}.{edge}"
+            check = EdgeShapeCheck(path, graph.n_nodes, n_edges)
+            check(config.coupling[name][edge])
+            config.coupling[name].add_field_check(edge, check)
 
 
 class EdgeLinearCoupling(AbstractCoupling):
