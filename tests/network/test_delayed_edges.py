@@ -60,11 +60,22 @@ def _network(graph, gain):
 
 @pytest.fixture(scope="module")
 def linear_dense():
-    """Ours: Heun, interpolated reads, a dense graph, ``[n, n]`` gains."""
+    """Ours: Heun, interpolated reads, a dense graph, ``[n, n]`` gains
+    (``checkpoint=False``: the same numbers, a gradient that compiles faster)."""
     with jax.enable_x64(True):
         weights, delays, gain = _arrays()
         graph = DenseDelayGraph(weights, delays, interpolation="linear")
-        yield prepare(_network(graph, gain), Heun(), 0.0, T1, DT)
+        yield prepare(_network(graph, gain), Heun(checkpoint=False), 0.0, T1, DT)
+
+
+@pytest.fixture(scope="module")
+def rounded_sparse():
+    """Ours: Heun, rounded reads, an edge list, ``[n_edges]`` gains."""
+    with jax.enable_x64(True):
+        weights, delays, gain = _arrays()
+        graph = SparseDelayGraph.from_dense(weights, delays)
+        network = _network(graph, gain[np.nonzero(weights)])
+        yield prepare(network, Heun(), 0.0, T1, DT)
 
 
 def _theirs(interpolation):
@@ -111,12 +122,11 @@ def test_heun_with_edge_gains_is_tvboptims_under_linear_interpolation(
     )
 
 
-def test_edge_gains_on_the_rounded_line_of_an_edge_list_are_tvboptims(x64):
-    weights, delays, gain = _arrays()
-    graph = SparseDelayGraph.from_dense(weights, delays)
-    solve_fn, config = prepare(
-        _network(graph, gain[np.nonzero(weights)]), Heun(), 0.0, T1, DT
-    )
+def test_edge_gains_on_the_rounded_line_of_an_edge_list_are_tvboptims(
+    x64, rounded_sparse
+):
+    """Rounded reads are not shifted, under Heun too."""
+    solve_fn, config = rounded_sparse
     np.testing.assert_allclose(
         solve_fn(config).ys, _theirs(None), rtol=1e-12, atol=1e-17
     )
@@ -143,12 +153,14 @@ def test_gradient_wrt_edge_gains_matches_central_differences(x64, linear_dense):
     np.testing.assert_allclose(jnp.vdot(grad, direction), central, rtol=1e-6)
 
 
-def test_a_vmapped_sweep_of_edge_gains_equals_separate_runs(x64, linear_dense):
-    solve_fn, config = linear_dense
+def test_a_vmapped_sweep_of_edge_gains_equals_separate_runs(x64, rounded_sparse):
+    """The batch shares one rounded history, each point weighs the edges
+    with its own gains."""
+    solve_fn, config = rounded_sparse
     axes = jax.tree.map(lambda _: None, config)
     axes.coupling.c.gain = 0
-    assert shares_layout(solve_fn.network, Points(config, axes, 3))  # one history
-    gains = jnp.asarray(_arrays()[2]) * jnp.array([0.5, 1.0, 1.5])[:, None, None]
+    assert shares_layout(solve_fn.network, Points(config, axes, 3))
+    gains = jnp.asarray(config.coupling.c.gain) * jnp.array([[0.5], [1.0], [1.5]])
 
     def run(gain):
         return solve_fn(_with_gain(config, gain)).ys
