@@ -186,3 +186,13 @@ def test_a_per_edge_leaf_of_a_wrong_shape_is_refused(linear_dense):
         prepare(wrong, Heun(), 0.0, T1, DT)
     with pytest.raises(ValueError, match=rf"{gain_path} .*got shape \(3,\)"):
         solve_fn(make_config(wrong))  # a config no check was set on
+
+
+def test_the_start_of_an_interpolated_run_fits_its_history(x64, linear_dense):
+    """``solve_fn.start_of`` (what continuations and replicates start from)
+    builds the interpolated line's history, one slot longer than a rounded
+    one, which a solve accepts (traced, not run: the layout is the point)."""
+    solve_fn, config = linear_dense
+    started = copy.deepcopy(config)
+    started.start = jax.eval_shape(solve_fn.start_of, config)
+    assert jax.eval_shape(solve_fn, started).ys.shape == (int(T1 / DT), 1, N)
