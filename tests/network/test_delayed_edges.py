@@ -1,8 +1,9 @@
 """Per-edge leaves of delayed couplings (``EdgeLinearCoupling(...,
 delayed=True)``'s ``gain``) on both delay lines, and TVB-Optim's stage-time
 shift of interpolated reads under Heun: trajectories against TVB-Optim's in
-float64, the gradient with respect to the per-edge leaf, a vmapped sweep of it
-and the error for a wrong shape."""
+float64, the gradient with respect to the per-edge leaf, a vmapped sweep of it,
+the errors for a wrong shape, and the start (``start_of``) of an interpolated
+run."""
 
 from __future__ import annotations
 
