@@ -88,8 +88,8 @@ def _set(cfg, speed):
 def test_trajectory_and_speed_gradient_match_tvboptim(x64, horizon):
     """Euler, linear interpolation, delays of 2.5-15 steps: TVB-Optim's
     states and d(loss)/d(speed), exact (horizon None) and truncated to
-    windows of 7 steps (its grad_horizon); with Heun TVB-Optim also shifts
-    the read half a step (its stage-time centroid), which we do not."""
+    windows of 7 steps (its grad_horizon); Heun's half-step shift of the
+    read: test_delayed_edges.py."""
     ours, config = _ours(grad_horizon=horizon)
     theirs, their_config = _theirs(grad_horizon=horizon)
     np.testing.assert_allclose(

@@ -248,6 +248,7 @@ def make_body(
     n_steps: int,
     unroll: int = 1,
     per_stage: bool = True,
+    centroid: float = 0.0,
 ) -> tuple[Body, Carry, NoisePlan]:
     """The scan body of one step of a batch, its initial carry and the
     noise plan the loops follow.
@@ -257,13 +258,16 @@ def make_body(
     normals are the carry's ``z`` when the plan's source is "body" (drawn one
     step ahead), else the scan's input ``z_k`` ``[size, n_noise_states,
     n_nodes]`` (None when deterministic). It returns the new carry and the
-    new states.
+    new states. ``centroid`` (the solver's ``stage_time_centroid``) shifts
+    interpolated delayed reads (:mod:`._interpolated`).
     """
     advance = make_advance(network, step, t0, dt, n_steps, per_stage)
     check_start(network, points.config)
     y0 = points.map(partial(start_y, network))
-    read = interpolated_line if interpolates(network) else delay_line
-    line = read(network, points, dt, y0)
+    if interpolates(network):
+        line = interpolated_line(network, points, dt, y0, centroid)
+    else:
+        line = delay_line(network, points, dt, y0)
     history0 = initial_history(points, line.init)
     noise = plan_noise(network, points, n_steps, y0.dtype, unroll)
     at = noise.at

@@ -27,6 +27,7 @@ import numpy as np
 from sweepjax import AbstractAxis, UniformAxis
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
+from sweepjax.network._edge_coupling import coupling_edge_weights
 from sweepjax.network._network import Network
 from sweepjax.network._rhs import take_states
 
@@ -220,7 +221,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     _, sources = graph.edge_index()
     steps = _delay_steps(network, points.config.graph, dt)
 
-    batch_inner, deliver = signals(network, points, delayed, y0)
+    batch_inner, deliver, _ = signals(network, points, delayed, y0)
     init = jnp.tile(batch_inner(y0), (H, 1, 1))
 
     # edge e reads row (k % H) * n + first[e], less H * n where that passes
@@ -252,23 +253,46 @@ class Signals(NamedTuple):
     ``pre``, concatenated); ``deliver(arriving, y)`` weights what arrives on
     each edge ``[n_edges, n_signals, size]``, sums it into its target and
     turns each point's sum into every target's held coupling (the couplings'
-    ``post``).
+    ``post``). ``counts``: the signals of each delayed coupling, in order.
     """
 
     batch_inner: Callable[[jax.Array], jax.Array]
     deliver: Callable[[jax.Array, jax.Array], Held]
+    counts: tuple[int, ...]
+
+
+def _delivery_weights(
+    network: Network, points: Points, delayed: list, counts: list[int]
+) -> jax.Array:
+    """``[n_edges, 1 or n_signals, 1 or size]``: the weight of each edge for
+    each signal, per point where it varies: the graph's weights, times the
+    per-edge leaves of the coupling that sends the signal (``edge_leaves``,
+    :mod:`._edge_coupling`)."""
+    graph = network.graph
+    scaled = [(name, c) for name, c in delayed if getattr(c, "edge_leaves", ())]
+
+    def leaves(config: Config) -> list[Any]:
+        edges = [config.coupling[name][e] for name, c in scaled for e in c.edge_leaves]
+        return [config.graph.weights, *edges]
+
+    def weights(config: Config) -> jax.Array:
+        if not scaled:  # one weight per edge for every signal
+            return graph.edge_weights(config.graph)[:, None]
+        rows = [
+            jnp.repeat(coupling_edge_weights(graph, config, name, c)[:, None], k, 1)
+            for (name, c), k in zip(delayed, counts, strict=True)
+        ]
+        return jnp.concatenate(rows, axis=1)
+
+    if points.varies(leaves):
+        return jnp.moveaxis(points.map(weights), 0, -1)
+    return weights(points.config)[..., None]
 
 
 def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> Signals:
     """The :class:`Signals` of the ``delayed`` couplings ``[(name, coupling)]``
     of a batch: shared by the rounded and the interpolated delay lines."""
-    graph = network.graph
-    targets, _ = graph.edge_index()
-    if points.varies(lambda config: config.graph.weights):
-        weights = points.map(lambda config: graph.edge_weights(config.graph))
-        weights = weights.T[:, None, :]  # [n_edges, 1, size]
-    else:
-        weights = graph.edge_weights(points.config.graph)[:, None, None]
+    targets, _ = network.graph.edge_index()
 
     def sends(config: Config, y: jax.Array) -> list[jax.Array]:
         # what each node sends, [n_signals, n_nodes] per delayed coupling
@@ -282,6 +306,7 @@ def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> S
 
     counts = [s.shape[1] for s in jax.eval_shape(lambda: points.map(sends, y0))]
     starts = np.cumsum([0, *counts])
+    weights = _delivery_weights(network, points, delayed, counts)
 
     def receive(config: Config, summed: jax.Array, y: jax.Array) -> Held:
         held: Held = {}
@@ -307,4 +332,4 @@ def signals(network: Network, points: Points, delayed: list, y0: jax.Array) -> S
         summed = jnp.transpose(summed, (2, 1, 0))  # [size, n_signals, n_nodes]
         return points.map(receive, summed, y)
 
-    return Signals(batch_inner, deliver)
+    return Signals(batch_inner, deliver, tuple(counts))

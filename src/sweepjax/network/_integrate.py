@@ -27,6 +27,7 @@ def integrate(
     checkpoint: bool = True,
     grad_horizon: int | None = None,
     per_stage: bool = True,
+    centroid: float = 0.0,
 ) -> SolveFn:
     """``solve(config) -> Solution``: ``plan.n_steps`` steps of ``step``
     from ``plan.t0``, saving what ``plan`` asks.
@@ -39,6 +40,7 @@ def integrate(
     history (:mod:`._batching`). ``grad_horizon`` (steps) truncates the
     derivatives (:mod:`._horizon`); a forward run does not see it.
     ``per_stage=False`` holds the instantaneous couplings over each step.
+    ``centroid`` is the scheme's ``stage_time_centroid`` (:mod:`._interpolated`).
 
     >>> solve = integrate(network, Heun().step, Plan.recording(0.0, 0.1, 50))
     >>> solve(make_config(network)).ys.shape      # [50, n_states, n_nodes]
@@ -55,6 +57,7 @@ def integrate(
             plan.n_steps,
             plan.unroll,
             per_stage,
+            centroid,
         )
         if horizon is not None:
             body = truncate(body, horizon)

@@ -15,6 +15,7 @@ from sweepjax._tree import check_positive_int
 from sweepjax.network._checks import checked, failure_code
 from sweepjax.network._degenerate import warn_degenerate
 from sweepjax.network._delays import BufferCheck, buffer_errors, warn_unresolved_delays
+from sweepjax.network._edge_coupling import add_edge_checks
 from sweepjax.network._layout import leaf_rules, make_config
 from sweepjax.network._lengths import DenseLengthGraph, length_checks
 from sweepjax.network._monitors import AbstractMonitor, Raw
@@ -158,6 +159,7 @@ def prepare(
     monitor = _check_monitor(monitor, n_steps, f"t0={t0}, t1={t1}, dt={dt}")
     unroll = check_positive_int("unroll", unroll)
     config = make_config(network)
+    add_edge_checks(network.coupling, network.graph, config)
     if any(c.delayed for c in network.coupling.values()):
         # delays set on the config (a sweep's axis) meet the buffer when set
         graph = type(network.graph).__name__

@@ -21,7 +21,8 @@ import jax.numpy as jnp
 
 from sweepjax._config import Config
 from sweepjax.network._batching import Points
-from sweepjax.network._delays import delay_line
+from sweepjax.network._delays import delay_line, interpolates
+from sweepjax.network._interpolated import interpolated_line
 from sweepjax.network._layout import initial_state_of
 from sweepjax.network._network import Network
 
@@ -56,7 +57,8 @@ def start_of(network: Network, dt: float, config: Config) -> RunState:
     if config.start is not None:
         return config.start
     y0 = initial_state_of(network, config)
-    init = delay_line(network, Points.single(config), dt, y0[None]).init
+    line = interpolated_line if interpolates(network) else delay_line
+    init = line(network, Points.single(config), dt, y0[None]).init
     history = () if isinstance(init, tuple) else init[..., 0]
     return RunState(y0, history, jnp.zeros((), jnp.int32))
 

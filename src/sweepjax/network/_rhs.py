@@ -48,7 +48,8 @@ def add_instant(
         graph = config.graph
         for edge in getattr(c, "edge_leaves", ()):
             graph = copy.copy(graph)
-            graph.weights = edge_scaled(network.graph, graph, edge, params[edge])
+            path = f"config.coupling.{name}.{edge}"
+            graph.weights = edge_scaled(network.graph, graph, path, params[edge])
         summed = network.graph.propagate(graph, c.pre(params, x))
         out = c.post(params, summed, x)
         target = network.targets[name]

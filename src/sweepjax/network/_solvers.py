@@ -111,8 +111,16 @@ class AbstractFixedStepSolver(AbstractSolver):
     TVB-Optim's default); the default re-evaluates them at each stage,
     which keeps a scheme's order for fast coupling.
 
+    ``stage_time_centroid`` (``sum_i b_i * c_i`` of the scheme: 0 for Euler,
+    1/2 for Heun and RK4) is where in a step the scheme evaluates its drift
+    on average: a delayed coupling, held over the step, is read that much
+    later on a graph with ``interpolation="linear"`` (TVB-Optim's stage-time
+    shift, :mod:`._interpolated`). A scheme that leaves it at 0 reads the
+    history at the step's start.
+
     >>> class Midpoint(AbstractFixedStepSolver):
     ...     order = 2
+    ...     stage_time_centroid = 0.5  # b = (0, 1), c = (0, 1/2)
     ...     def step(self, f, t, y, dt, dW):
     ...         y_half = y + 0.5 * dt * f(t, y)
     ...         y_next = y + dt * f(t + 0.5 * dt, y_half)
@@ -120,6 +128,7 @@ class AbstractFixedStepSolver(AbstractSolver):
     """
 
     order: ClassVar[int]
+    stage_time_centroid: ClassVar[float] = 0.0
     checkpoint: bool = True
     grad_horizon: int | None = None
     recompute_coupling_per_stage: bool = True
@@ -152,6 +161,7 @@ class AbstractFixedStepSolver(AbstractSolver):
             self.checkpoint,
             self.grad_horizon,
             self.recompute_coupling_per_stage,
+            self.stage_time_centroid,
         )
 
     def __repr__(self) -> str:
@@ -191,6 +201,7 @@ class Heun(AbstractFixedStepSolver):
     """
 
     order = 2
+    stage_time_centroid = 0.5  # b = (1/2, 1/2), c = (0, 1)
 
     def step(self, f, t, y, dt, dW):
         k1 = f(t, y)
@@ -208,6 +219,7 @@ class RK4(AbstractFixedStepSolver):
     """
 
     order = 4
+    stage_time_centroid = 0.5  # b = (1, 2, 2, 1) / 6, c = (0, 1/2, 1/2, 1)
 
     def step(self, f, t, y, dt, dW):
         half = 0.5 * dt
