@@ -1,5 +1,5 @@
 """Benchmark: a 32 x 32 regime map (continuation in eta, grid in G; the
-largest Lyapunov exponent and the peak frequency per point) as one batched
+largest Lyapunov exponent and the peak frequency per point) as one compiled
 program, against the same computed one point at a time, TVB-Optim's way.
 
 Scenario: Montbrio-Pazo-Roxin mean fields on the 68-region tvb-data
@@ -12,7 +12,7 @@ gets the peak frequency of ``r`` per region (periodogram at 1-60 Hz), its
 mean and std, and the largest Lyapunov exponent.
 
 Contenders (compilation excluded: each is compiled, then timed, best of
-``--repeat`` with the two interleaved):
+``--repeat`` with all of them interleaved):
 
 - ``sweepjax``: ``Continuation(solve_fn, "dynamics.eta", etas)`` with the
   ``Lyapunov`` observer among ``observe=`` (the tangent of the step, state
