@@ -222,6 +222,22 @@ def test_delayed_exponents_span_the_history():
         assert spectrum[1:].mean() == pytest.approx(expected[1:3].mean(), abs=1e-3)
 
 
+def test_a_perturbation_that_dies_out_gives_a_finite_exponent():
+    """Euler with gamma * dt = -1 maps every perturbation to exactly zero in
+    one step (as underflow does to a strongly contracting delayed system's
+    in float32): each renormalisation then counts the log of the smallest
+    normal number, a very negative exponent, not 0 / 0 = NaN."""
+    network = Network(Linear(gamma=-10.0), None, DenseGraph(np.zeros((1, 1))))
+    observe = {"lyap": Lyapunov(), "spectrum": LyapunovSpectrum(1)}
+    solve, config = prepare(
+        network, Euler(), 0.0, 2.0, 0.1, observe=observe, transient=1.0
+    )
+    observed = solve(config).observed
+    floor = np.log(np.finfo(np.float32).tiny) / 0.1
+    assert float(observed["lyap"]) == pytest.approx(floor, rel=1e-6)
+    assert float(observed["spectrum"][0]) == pytest.approx(floor, rel=1e-6)
+
+
 def test_noisy_exponent_is_that_of_the_realisation():
     """With multiplicative noise each step of dx = gamma x dt + sigma x dW
     (Euler) scales a perturbation by 1 + gamma dt + sigma sqrt(dt) z_k, z_k

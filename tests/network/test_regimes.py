@@ -12,11 +12,16 @@ import xarray as xr
 
 from sweepjax import Space
 from sweepjax.network import (
+    Continuation,
     DelayedLinearCoupling,
     DenseDelayGraph,
+    DenseGraph,
     Heun,
+    Lorenz,
+    Lyapunov,
     Network,
     ReducedWongWang,
+    Std,
     SupHopf,
     classify_regimes,
     combine_replicates,
@@ -105,11 +110,38 @@ def test_classify_regimes_and_combine_replicates():
         combine_replicates(codes, axis="replicate")
 
 
+def test_chaos_is_named_from_the_exponent_computed_in_the_continuation():
+    """Lorenz ramped through rho = 10 (a stable fixed point) and 28 (chaos):
+    the Lyapunov observer runs inside the continuation's program (which
+    carries the state from one value to the next), and its exponent, not
+    the std, tells the chaotic value from a limit cycle."""
+    network = Network(Lorenz(), None, DenseGraph(np.zeros((1, 1))))
+    solve_fn, config = prepare(
+        network,
+        Heun(),
+        0.0,
+        30.0,
+        0.01,
+        observe={"std": Std("x"), "lyap": Lyapunov(renormalize_ms=0.5)},
+        transient=10.0,
+        final_state=True,
+    )
+    out = Continuation(solve_fn, "dynamics.rho", [10.0, 28.0])(config)
+    std, lyap = np.asarray(out["std"])[0, :, 0], np.asarray(out["lyap"])[0]
+    assert lyap[0] < 0 < 0.5 < lyap[1] < 1.3  # Lorenz at rho 28: 0.906
+    codes = classify_regimes(std, lyap, fixed_tol=1e-2, chaos_tol=0.1)
+    assert list(regime_names(codes)) == ["fixed point", "chaos"]
+    # without the exponent the chaotic value passes for a limit cycle
+    assert list(classify_regimes(std, fixed_tol=1e-2)) == [0, 1]
+
+
 def test_regime_map_example_runs(capsys, tmp_path):
     example = runpy.run_path(str(ROOT / "examples" / "regime_map.py"))
     out = example["main"](quick=True, figure=str(tmp_path / "map.png"))
     assert "68 regions, 2 G x 6 eta, up and down" in capsys.readouterr().out
     regime = out["regime"]
     assert regime.dims == ("coupling.delayed.G", "dynamics_eta")
-    assert set(np.unique(regime.values)) <= {0, 1, 3}
+    assert set(np.unique(regime.values)) <= {0, 1, 2, 3}
+    # the exponent came out of the same program, one per (G, branch, eta)
+    assert out["lyap"].shape == (2, 2, 6) and np.isfinite(out["lyap"]).all()
     assert (tmp_path / "map.png").stat().st_size > 10_000

@@ -18,6 +18,7 @@ from sweepjax.network._loops import observe_loop
 from sweepjax.network._network import Network
 from sweepjax.network._resume import final_state
 from sweepjax.network._solution import Plan, Solution, SolveFn
+from sweepjax.network._tangents import FollowedCarry
 
 
 def integrate(
@@ -73,6 +74,8 @@ def integrate(
             checkpoint,
             with_carry=True,
         )
+        if isinstance(carry, FollowedCarry):  # the Lyapunov observers' vectors
+            carry = carry.carry
         final = None
         if plan.final:
             final = final_state(

@@ -115,27 +115,62 @@ def _start(carry: Carry, follow: Follow) -> Perturbed:
     return Perturbed((ty, th), logs, jnp.zeros((), jnp.int32))
 
 
-#: Up to this many vectors are orthonormalised by Gram-Schmidt (a few
-#: vector operations, quick to compile), more by a QR factorisation.
+#: Up to this many vectors are orthonormalised by Gram-Schmidt on the
+#: vectors as they are laid out (a few vector operations, quick to compile;
+#: flattening them would transpose the history, and XLA would then keep the
+#: carried history in the transposed layout and copy it every step), more by
+#: a QR factorisation of the flattened vectors.
 GRAM_SCHMIDT = 4
 
 
-def _orthonormalise(m: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``(Q, log |diag R|)`` of ``m = QR`` ``[size, D, p]`` (``Q`` with a
-    positive diagonal of ``R``; the logs ``[size, p]``)."""
-    p = m.shape[-1]
-    if p > GRAM_SCHMIDT:
-        q, r = jnp.linalg.qr(m)
-        return q, jnp.log(jnp.abs(jnp.diagonal(r, axis1=-2, axis2=-1)))
+def _dot(a: tuple, b: tuple) -> jax.Array:
+    """``[size]`` the per-point inner products of two vectors ``(y,
+    history)`` (``y`` ``[size, ...]``, ``history`` ``[..., size]``)."""
+    (ay, ah), (by, bh) = a, b
+    dot = jnp.sum(ay * by, axis=tuple(range(1, ay.ndim)))
+    if not isinstance(ah, tuple):
+        dot = dot + jnp.sum(ah * bh, axis=tuple(range(ah.ndim - 1)))
+    return dot
+
+
+def _axpy(c: jax.Array, a: tuple, b: tuple) -> tuple:
+    """``c * a + b`` with one ``c`` ``[size]`` per point (``b`` None: 0)."""
+    ay, ah = a
+    y = c.reshape(-1, *(1,) * (ay.ndim - 1)) * ay
+    h = ah if isinstance(ah, tuple) else c * ah
+    if b is None:
+        return y, h
+    return y + b[0], h if isinstance(h, tuple) else h + b[1]
+
+
+def _gram_schmidt(ty: jax.Array, th: Any) -> tuple[tuple, jax.Array]:
+    """``((Q_y, Q_history), log |diag R|)``: modified Gram-Schmidt of the
+    ``p`` vectors (leading axis) in place of a QR of :func:`_flat`'s
+    matrix, the logs ``[size, p]``."""
+    p = ty.shape[0]
     columns, logs = [], []
-    for j in range(p):  # modified Gram-Schmidt
-        v = m[..., j]
+    for j in range(p):
+        v = (ty[j], th if isinstance(th, tuple) else th[j])
         for u in columns:
-            v = v - jnp.sum(u * v, axis=-1, keepdims=True) * u
-        norm = jnp.sqrt(jnp.sum(v * v, axis=-1, keepdims=True))
-        columns.append(v / norm)
-        logs.append(jnp.log(norm[..., 0]))
-    return jnp.stack(columns, axis=-1), jnp.stack(logs, axis=-1)
+            v = _axpy(-_dot(u, v), u, v)
+        # a vector that died out (underflowed) counts the smallest normal
+        # number's log per renormalisation, never 0 / 0
+        norm = jnp.maximum(jnp.sqrt(_dot(v, v)), jnp.finfo(ty.dtype).tiny)
+        columns.append(_axpy(1.0 / norm, v, None))
+        logs.append(jnp.log(norm))
+    qy = jnp.stack([c[0] for c in columns])
+    qh = th if isinstance(th, tuple) else jnp.stack([c[1] for c in columns])
+    return (qy, qh), jnp.stack(logs, axis=-1)
+
+
+def _orthonormalise(ty: jax.Array, th: Any) -> tuple[tuple, jax.Array]:
+    """``((Q_y, Q_history), log |diag R|)`` of the vectors' ``QR`` (``Q``
+    with a positive diagonal of ``R``; the logs ``[size, p]``)."""
+    if ty.shape[0] <= GRAM_SCHMIDT:
+        return _gram_schmidt(ty, th)
+    q, r = jnp.linalg.qr(_flat(ty, th))
+    logs = jnp.log(jnp.abs(jnp.diagonal(r, axis1=-2, axis2=-1)))
+    return _unflat(q, ty, th), logs
 
 
 def _renormalise(
@@ -148,8 +183,7 @@ def _renormalise(
         ty = (ty - carry.y) / follow.eps
         if not isinstance(th, tuple):
             th = (th - carry.history) / follow.eps
-    q, growth = _orthonormalise(_flat(ty, th))
-    ty, th = _unflat(q, ty, th)
+    (ty, th), growth = _orthonormalise(ty, th)
     if follow.method == "difference":
         ty = carry.y + follow.eps * ty
         th = th if isinstance(th, tuple) else carry.history + follow.eps * th
