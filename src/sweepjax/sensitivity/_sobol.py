@@ -50,32 +50,33 @@ def z_score(conf_level: float) -> float:
 
 def n_terms(d: int, second: bool) -> int:
     """Per-row terms the estimators average (see `row_terms`)."""
-    return 5 + 5 * d + d * d if second else 4 + 3 * d
+    return 5 + 5 * d + d * (d - 1) // 2 if second else 4 + 3 * d
 
 
 def row_terms(y: np.ndarray, d: int, second: bool) -> np.ndarray:
-    """`[rows, n_terms, e]` per-row terms of outputs `y` `[rows, step, e]`:
+    """`[n_terms, rows, e]` per-row terms of outputs `y` `[step, rows, e]`:
     ``A, A^2, B, B^2``, then for each factor ``D_j = AB_j - A``, ``B D_j``,
     ``D_j^2``; with second order also ``A B``, ``AB_j``, ``BA_j`` and
-    ``BA_j AB_k``. Every mean the estimators need is a mean of one of them."""
-    rows, _, e = y.shape
-    t = np.empty((rows, n_terms(d, second), e))
-    a, b, ab = y[:, 0], y[:, -1], y[:, 1 : d + 1]
-    t[:, 0], t[:, 2] = a, b
-    np.multiply(a, a, out=t[:, 1])
-    np.multiply(b, b, out=t[:, 3])
-    diff = t[:, 4 : 4 + d]
-    np.subtract(ab, a[:, None], out=diff)
-    np.multiply(b[:, None], diff, out=t[:, 4 + d : 4 + 2 * d])
-    np.multiply(diff, diff, out=t[:, 4 + 2 * d : 4 + 3 * d])
+    ``BA_j AB_k`` for each pair ``j < k``. Every mean the estimators need is
+    a mean of one of them. Term-major: each term is one contiguous write."""
+    _, rows, e = y.shape
+    t = np.empty((n_terms(d, second), rows, e))
+    a, b, ab = y[0], y[-1], y[1 : d + 1]
+    t[0], t[2] = a, b
+    np.multiply(a, a, out=t[1])
+    np.multiply(b, b, out=t[3])
+    diff = t[4 : 4 + d]
+    np.subtract(ab, a, out=diff)
+    np.multiply(b, diff, out=t[4 + d : 4 + 2 * d])
+    np.multiply(diff, diff, out=t[4 + 2 * d : 4 + 3 * d])
     if second:
         k = 4 + 3 * d
-        ba = y[:, d + 1 : 2 * d + 1]
-        np.multiply(a, b, out=t[:, k])
-        t[:, k + 1 : k + 1 + d] = ab
-        t[:, k + 1 + d : k + 1 + 2 * d] = ba
-        cross = t[:, k + 1 + 2 * d :].reshape(rows, d, d, e)
-        np.multiply(ba[:, :, None], ab[:, None, :], out=cross)
+        ba = y[d + 1 : 2 * d + 1]
+        np.multiply(a, b, out=t[k])
+        t[k + 1 : k + 1 + d] = ab
+        t[k + 1 + d : k + 1 + 2 * d] = ba
+        j, jj = np.triu_indices(d, 1)
+        np.multiply(ba[j], ab[jj], out=t[k + 1 + 2 * d :])
     return t
 
 
@@ -97,14 +98,18 @@ class _Sums:
         """`block`: `[rows, step, n_el]` outputs of base rows from `row0`."""
         if self.shift is None:  # centring on any output keeps the sums small
             self.shift = block[0, 0].copy()
-        y = block - self.shift
-        rows = y.shape[0]
+        rows, step, e = block.shape
+        y = np.empty((step, rows, e))  # step-major: A, AB_j... contiguous
+        np.subtract(block.transpose(1, 0, 2), self.shift, out=y)
         self.total += y.sum((0, 1))
         self.total2 += np.einsum("ijk,ijk->k", y, y)
         t = row_terms(y, self.d, self.second)
-        self.sums[0] += t.sum(0)
+        self.sums[0] += t.sum(1)
         w = self.counts[:, row0 : row0 + rows].astype(np.float64)
-        self.sums[1:] += (w @ t.reshape(rows, -1)).reshape(self.sums[1:].shape)
+        # [rows, terms * e]: a view for a scalar output (BLAS reads it
+        # transposed), a copy otherwise
+        by_row = t.transpose(1, 0, 2).reshape(rows, -1)
+        self.sums[1:] += (w @ by_row).reshape(self.sums[1:].shape)
 
     def indices(self, n: int, n_points: int, z: float) -> dict[str, np.ndarray]:
         """Estimates (row 0 of the sums) and CIs (the other rows)."""
@@ -130,20 +135,17 @@ class _Sums:
         if self.second:
             k = 4 + 3 * d
             sAxB, sAB = s[:, k], s[:, k + 1 : k + 1 + d]
-            sBA = s[:, k + 1 + d : k + 1 + 2 * d]
-            sP = s[:, k + 1 + 2 * d :].reshape(s.shape[0], d, d, -1)
-            cross = sP - m * (sBA[:, :, None] + sAB[:, None, :])
+            sBA, sP = s[:, k + 1 + d : k + 1 + 2 * d], s[:, k + 1 + 2 * d :]
+            j, jj = np.triu_indices(d, 1)
+            cross = sP - m * (sBA[:, j] + sAB[:, jj])
             centre = sAxB - m * (sA + sB)
-            v = ratio((cross - centre[:, None, None]) / n)
-            out["S2"] = v - s1[:, :, None] - s1[:, None, :]
+            pairs = ratio((cross - centre[:, None]) / n) - s1[:, j] - s1[:, jj]
+            out["S2"] = np.full((s.shape[0], d, d, s.shape[-1]), np.nan)
+            out["S2"][:, j, jj] = pairs
         result = {}
         for name, x in out.items():
             result[name] = x[0]
             result[name + "_conf"] = z * x[1:].std(axis=0, ddof=1)
-        if self.second:
-            upper = np.triu(np.ones((self.d, self.d), bool), 1)
-            for name in ("S2", "S2_conf"):
-                result[name][~upper] = np.nan
         return result
 
 
