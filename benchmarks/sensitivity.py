@@ -96,7 +96,7 @@ def our_stages(n) -> tuple[dict[str, float], object, object, object]:
         lambda: SaltelliSpace(state, n, second_order=True, key=jax.random.key(1))
     )
     times["design"] = t
-    run = ParallelExecution(ishigami_jax, design, n_vmap=2**14, progress=False)
+    run = ParallelExecution(ishigami_jax, design, n_vmap=2**16, progress=False)
     t, result = timed(run.run)
     times["evaluate"] = t
     t, ds = timed(lambda: sobol_indices(result))

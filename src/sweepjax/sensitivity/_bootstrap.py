@@ -35,7 +35,8 @@ def add_counts(counts: np.ndarray, r: int, add: np.ndarray) -> np.ndarray:
     >>> add_counts(np.full((1, 2), 250, np.uint8), 0, np.array([1, 10])).tolist()
     [[251, 260]]
     """
-    add = add + counts[r]  # in add's wider dtype
+    if counts[r].any():
+        add = add + counts[r]  # in add's wider dtype
     top = int(add.max()) if add.size else 0
     if top > np.iinfo(counts.dtype).max:
         counts = counts.astype(np.min_scalar_type(top))
