@@ -35,8 +35,8 @@ from sweepjax.sensitivity._saltelli import SaltelliSpace
 
 __all__ = ["output_leaf", "sobol_arrays", "sobol_indices"]
 
-#: Per-row terms (outputs and their products) handled per block: 16 MB in
-#: float64; the block's counts, as float64, are kept under the same size.
+#: Outputs read per block: 16 MB in float64 (their per-row terms take about
+#: 3 times that); the block's counts, as float64, stay under the same size.
 BLOCK_VALUES = 2**21
 
 
@@ -53,14 +53,17 @@ def n_terms(d: int, second: bool) -> int:
     return 5 + 5 * d + d * (d - 1) // 2 if second else 4 + 3 * d
 
 
-def row_terms(y: np.ndarray, d: int, second: bool) -> np.ndarray:
-    """`[n_terms, rows, e]` per-row terms of outputs `y` `[step, rows, e]`:
+def row_terms(
+    y: np.ndarray, d: int, second: bool, t: np.ndarray | None = None
+) -> np.ndarray:
+    """`t` `[n_terms, rows, e]`, filled with the per-row terms of outputs `y`
+    `[step, rows, e]` (a new array if `t` is None):
     ``A, A^2, B, B^2``, then for each factor ``D_j = AB_j - A``, ``B D_j``,
     ``D_j^2``; with second order also ``A B``, ``AB_j``, ``BA_j`` and
     ``BA_j AB_k`` for each pair ``j < k``. Every mean the estimators need is
     a mean of one of them. Term-major: each term is one contiguous write."""
     _, rows, e = y.shape
-    t = np.empty((n_terms(d, second), rows, e))
+    t = np.empty((n_terms(d, second), rows, e)) if t is None else t
     a, b, ab = y[0], y[-1], y[1 : d + 1]
     t[0], t[2] = a, b
     np.multiply(a, a, out=t[1])
@@ -88,11 +91,14 @@ class _Sums:
 
     def __init__(self, d: int, second: bool, counts: np.ndarray, n_el: int):
         self.d, self.second, self.counts = d, second, counts
-        k = n_terms(d, second)
+        r, k = counts.shape[0], n_terms(d, second)
         self.shift: np.ndarray | None = None
         self.total = np.zeros(n_el)
         self.total2 = np.zeros(n_el)
-        self.sums = np.zeros((1 + counts.shape[0], k, n_el))  # row 0: all rows
+        self.sums = np.zeros((1 + r, k, n_el))  # row 0: all rows
+        # the matrix product's output, a slice of columns at a time
+        self.piece = min(k * n_el, max(1, BLOCK_VALUES // r))
+        self.out = np.empty(r * self.piece)
 
     def add(self, block: np.ndarray, row0: int) -> None:
         """`block`: `[rows, step, n_el]` outputs of base rows from `row0`."""
@@ -103,13 +109,22 @@ class _Sums:
         np.subtract(block.transpose(1, 0, 2), self.shift, out=y)
         self.total += y.sum((0, 1))
         self.total2 += np.einsum("ijk,ijk->k", y, y)
-        t = row_terms(y, self.d, self.second)
+        # terms laid out so that `by_row` is a view: term-major for a scalar
+        # output (BLAS reads it transposed), row-major otherwise
+        k = self.sums.shape[1]
+        if e == 1:
+            t = row_terms(y, self.d, self.second, np.empty((k, rows, 1)))
+        else:
+            t = np.empty((rows, k, e)).transpose(1, 0, 2)
+            t = row_terms(y, self.d, self.second, t)
         self.sums[0] += t.sum(1)
+        by_row = t.transpose(1, 0, 2).reshape(rows, k * e)
         w = self.counts[:, row0 : row0 + rows].astype(np.float64)
-        # [rows, terms * e]: a view for a scalar output (BLAS reads it
-        # transposed), a copy otherwise
-        by_row = t.transpose(1, 0, 2).reshape(rows, -1)
-        self.sums[1:] += (w @ by_row).reshape(self.sums[1:].shape)
+        boot = self.sums[1:].reshape(w.shape[0], k * e)
+        for c0 in range(0, k * e, self.piece):
+            c1 = min(k * e, c0 + self.piece)
+            out = self.out[: w.shape[0] * (c1 - c0)].reshape(w.shape[0], c1 - c0)
+            boot[:, c0:c1] += np.matmul(w, by_row[:, c0:c1], out=out)
 
     def indices(self, n: int, n_points: int, z: float) -> dict[str, np.ndarray]:
         """Estimates (row 0 of the sums) and CIs (the other rows)."""
@@ -189,8 +204,7 @@ def sobol_arrays(
     n = total // step
     n_el = int(np.prod(shape))
     sums = _Sums(d, second_order, bootstrap_counts(n, n_resamples, seed), n_el)
-    per_row = max(n_terms(d, second_order) * n_el, n_resamples)
-    rows = block_rows or max(1, BLOCK_VALUES // per_row)
+    rows = block_rows or max(1, BLOCK_VALUES // max(step * n_el, n_resamples))
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
         block = np.asarray(outputs[r0 * step : r1 * step], dtype=np.float64)
