@@ -138,7 +138,7 @@ def our_fresh(n: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
             return json.loads(line.splitlines()[-1]), dict(f)
 
 
-def part_a(n: int, repeats: int = 2) -> None:
+def part_a(n: int, repeats: int = 3) -> None:
     print(f"(a) Ishigami, N = {n} (2nd order: {n * 8:,} evaluations), float64")
     warnings.simplefilter("ignore")  # SALib's and SciPy's notes on N
     import xarray
