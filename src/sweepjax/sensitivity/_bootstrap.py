@@ -9,9 +9,12 @@ resampled copy of the outputs is made, and the outputs can be read in
 blocks of rows.
 
 Memory: the counts are `[n_resamples, n]` bytes (uint8, widened only where
-a count passes 255, which practically never happens); the draws are made
-in at most `MAX_CHUNKS` chunks of the same random stream, so they never
-take more than about half the counts' bytes at once.
+a count passes 255, which practically never happens): 100 bytes a base row
+for SALib's 100 resamples, an eighth of SALib's draw matrix and no more
+than the design's own host arrays (which `SaltelliSpace` checks against
+its `max_bytes`). The draws are made in at most `MAX_CHUNKS` chunks of the
+same random stream, so they never take more than 32 MB or half the counts'
+bytes at once.
 """
 
 from __future__ import annotations
