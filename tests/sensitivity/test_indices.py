@@ -14,6 +14,7 @@ from sweepjax import Result, UniformAxis
 from sweepjax.sensitivity import (
     MorrisSpace,
     SaltelliSpace,
+    _bootstrap,
     morris_arrays,
     morris_indices,
     sobol_arrays,
@@ -54,6 +55,24 @@ def test_sobol_equals_salib_on_the_same_samples(second):
     ours = sobol_arrays(y, 3, second, seed=2, block_rows=37)  # blocks of any size
     for key in ours:
         np.testing.assert_allclose(ours[key], ref[key], rtol=0, atol=1e-10)
+
+
+def test_bootstrap_counts_are_salibs_resamples_drawn_in_chunks(monkeypatch):
+    # SALib's draws, row i of resample r at [i, r]; ours come in chunks (here
+    # 6 rows, and tiles of 4 rows in them: odd tile ends, 3 resamples) and
+    # are kept as counts of each row in each resample
+    monkeypatch.setattr(_bootstrap, "DRAW_VALUES", 18)
+    monkeypatch.setattr(_bootstrap, "MAX_CHUNKS", 100)
+    monkeypatch.setattr(_bootstrap, "_TILE", 4)
+    n, n_resamples = 29, 3
+    draws = np.random.default_rng(7).integers(n, size=(n, n_resamples))
+    expected = [np.bincount(draws[:, r], minlength=n) for r in range(n_resamples)]
+    counts = _bootstrap.bootstrap_counts(n, n_resamples, seed=7)
+    assert counts.dtype == np.uint8
+    np.testing.assert_array_equal(counts, expected)
+    # a count past 255 widens the counts instead of wrapping around
+    wide = _bootstrap.add_counts(np.full((2, 2), 200, np.uint8), 1, np.array([9, 99]))
+    assert wide.dtype == np.uint16 and wide.tolist() == [[200, 200], [209, 299]]
 
 
 def test_every_element_of_an_array_output_equals_salib_on_that_element():

@@ -38,18 +38,17 @@ def saltelli_rows(base: np.ndarray, second_order: bool) -> np.ndarray:
     n, two_d = base.shape
     d = two_d // 2
     a, b = base[:, :d], base[:, d:]
-    blocks = [a]
-    for j in range(d):
-        ab = a.copy()
-        ab[:, j] = b[:, j]
-        blocks.append(ab)
+    step = 2 * d + 2 if second_order else d + 2
+    j = np.arange(d)
+    # filled in place: one array, no copy per block
+    out = np.empty((n, step, d))
+    out[:, : d + 1] = a[:, None]
+    out[:, 1 + j, j] = b  # AB_j: column j from B
     if second_order:
-        for j in range(d):
-            ba = b.copy()
-            ba[:, j] = a[:, j]
-            blocks.append(ba)
-    blocks.append(b)
-    return np.stack(blocks, axis=1).reshape(n * len(blocks), d)
+        out[:, d + 1 : 2 * d + 1] = b[:, None]
+        out[:, d + 1 + j, j] = a  # BA_j: column j from A
+    out[:, -1] = b
+    return out.reshape(n * step, d)
 
 
 class SaltelliSpace(DesignSpace):

@@ -9,11 +9,13 @@ output centred on its mean over the whole design, the variance that of
 ``Z * std(ddof=1)`` of the resampled indices). On the same outputs and seed
 the numbers equal SALib's to round-off.
 
-Bounded memory: the outputs are read in blocks of base rows (a `Result`'s
-NumPy arrays or a store's Zarr arrays alike) and only sums are kept, each
-`[n_resamples + 1, d, n_elements]` (the extra row: the point estimate);
-a resample's sum over rows is its bootstrap counts times the rows, one
-matrix product per block for every element of the output at once.
+Bounded memory and speed: the outputs are read in blocks of base rows (a
+`Result`'s NumPy arrays or a store's Zarr arrays alike) and only sums of
+per-row terms are kept, `[n_resamples + 1, n_terms, n_elements]` (row 0:
+over all rows, the estimate). A resample's sum is its bootstrap counts
+(`bootstrap_counts`) times the terms: one matrix product per block for
+every resample, term and output element at once, where SALib copies the
+outputs once per resample.
 """
 
 from __future__ import annotations
@@ -27,24 +29,15 @@ import numpy as np
 from sweepjax._result import Result, output_names
 from sweepjax._store import open_result
 from sweepjax._tree import check_positive_int
+from sweepjax.sensitivity._bootstrap import bootstrap_counts
 from sweepjax.sensitivity._designs import scipy_stats
 from sweepjax.sensitivity._saltelli import SaltelliSpace
 
-__all__ = ["bootstrap_counts", "output_leaf", "sobol_arrays", "sobol_indices"]
+__all__ = ["output_leaf", "sobol_arrays", "sobol_indices"]
 
-#: Output values read per block of rows: 16 MB in float64 (a block's
-#: temporaries are a few times that).
+#: Outputs read per block: 16 MB in float64 (their per-row terms take about
+#: 3 times that); the block's counts, as float64, stay under the same size.
 BLOCK_VALUES = 2**21
-
-
-def bootstrap_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
-    """`[n_resamples + 1, n]` weights: a row of ones (the estimate itself),
-    then how often each row is drawn in each of SALib's resamples
-    (``default_rng(seed).integers(n, size=(n, n_resamples))``)."""
-    draws = np.random.default_rng(seed).integers(n, size=(n, n_resamples))
-    flat = (draws + n * np.arange(n_resamples)).ravel()
-    counts = np.bincount(flat, minlength=n * n_resamples).reshape(n_resamples, n)
-    return np.concatenate([np.ones((1, n)), counts.astype(np.float64)])
 
 
 def z_score(conf_level: float) -> float:
@@ -55,59 +48,94 @@ def z_score(conf_level: float) -> float:
     return float(scipy_stats().norm.ppf(0.5 + conf_level / 2))
 
 
-class _Sums:
-    """Running weighted sums of a Saltelli design's outputs, block by block."""
+def n_terms(d: int, second: bool) -> int:
+    """Per-row terms the estimators average (see `row_terms`)."""
+    return 5 + 5 * d + d * (d - 1) // 2 if second else 4 + 3 * d
 
-    def __init__(self, d: int, second: bool, weights: np.ndarray, n_el: int):
-        self.d, self.second, self.w = d, second, weights
-        r = weights.shape[0]
+
+def row_terms(
+    y: np.ndarray, d: int, second: bool, t: np.ndarray | None = None
+) -> np.ndarray:
+    """`t` `[n_terms, rows, e]`, filled with the per-row terms of outputs `y`
+    `[step, rows, e]` (a new array if `t` is None):
+    ``A, A^2, B, B^2``, then for each factor ``D_j = AB_j - A``, ``B D_j``,
+    ``D_j^2``; with second order also ``A B``, ``AB_j``, ``BA_j`` and
+    ``BA_j AB_k`` for each pair ``j < k``. Every mean the estimators need is
+    a mean of one of them. Term-major: each term is one contiguous write."""
+    _, rows, e = y.shape
+    t = np.empty((n_terms(d, second), rows, e)) if t is None else t
+    a, b, ab = y[0], y[-1], y[1 : d + 1]
+    t[0], t[2] = a, b
+    np.multiply(a, a, out=t[1])
+    np.multiply(b, b, out=t[3])
+    diff = t[4 : 4 + d]
+    np.subtract(ab, a, out=diff)
+    np.multiply(b, diff, out=t[4 + d : 4 + 2 * d])
+    np.multiply(diff, diff, out=t[4 + 2 * d : 4 + 3 * d])
+    if second:
+        k = 4 + 3 * d
+        ba = y[d + 1 : 2 * d + 1]
+        np.multiply(a, b, out=t[k])
+        t[k + 1 : k + 1 + d] = ab
+        t[k + 1 + d : k + 1 + 2 * d] = ba
+        j, jj = np.triu_indices(d, 1)
+        np.multiply(ba[j], ab[jj], out=t[k + 1 + 2 * d :])
+    return t
+
+
+class _Sums:
+    """Sums of a Saltelli design's per-row terms (`row_terms`), block by
+    block: over all rows (the estimate) and under each resample's counts
+    (the bootstrap), one matrix product per block for every term and every
+    output element."""
+
+    def __init__(self, d: int, second: bool, counts: np.ndarray, n_el: int):
+        self.d, self.second, self.counts = d, second, counts
+        r, k = counts.shape[0], n_terms(d, second)
         self.shift: np.ndarray | None = None
         self.total = np.zeros(n_el)
         self.total2 = np.zeros(n_el)
-        zeros = [np.zeros((r, n_el)) for _ in range(4)]
-        self.sA, self.sA2, self.sB, self.sB2 = zeros
-        self.sD, self.sBD, self.sT = (np.zeros((r, d, n_el)) for _ in range(3))
-        if second:
-            self.sAxB = np.zeros((r, n_el))
-            self.sAB, self.sBA = np.zeros((r, d, n_el)), np.zeros((r, d, n_el))
-            self.sP = np.zeros((r, d, d, n_el))
+        self.sums = np.zeros((1 + r, k, n_el))  # row 0: all rows
+        # the matrix product's output, a slice of columns at a time
+        self.piece = min(k * n_el, max(1, BLOCK_VALUES // r))
+        self.out = np.empty(r * self.piece)
 
     def add(self, block: np.ndarray, row0: int) -> None:
         """`block`: `[rows, step, n_el]` outputs of base rows from `row0`."""
         if self.shift is None:  # centring on any output keeps the sums small
             self.shift = block[0, 0].copy()
-        y = block - self.shift
-        n, d = y.shape[0], self.d
-        w = self.w[:, row0 : row0 + n]
-        a, b, ab = y[:, 0], y[:, -1], y[:, 1 : d + 1]
+        rows, step, e = block.shape
+        y = np.empty((step, rows, e))  # step-major: A, AB_j... contiguous
+        np.subtract(block.transpose(1, 0, 2), self.shift, out=y)
         self.total += y.sum((0, 1))
-        self.total2 += (y * y).sum((0, 1))
-        self.sA += w @ a
-        self.sA2 += w @ (a * a)
-        self.sB += w @ b
-        self.sB2 += w @ (b * b)
-        diff = ab - a[:, None]
-
-        def wsum(x):  # [n, d, e] -> [r, d, e]
-            return (w @ x.reshape(n, -1)).reshape(w.shape[0], *x.shape[1:])
-
-        self.sD += wsum(diff)
-        self.sBD += wsum(b[:, None] * diff)
-        self.sT += wsum(diff * diff)
-        if self.second:
-            ba = y[:, d + 1 : 2 * d + 1]
-            self.sAxB += w @ (a * b)
-            self.sAB += wsum(ab)
-            self.sBA += wsum(ba)
-            for j in range(d):
-                self.sP[:, j] += wsum(ba[:, j, None] * ab)
+        self.total2 += np.einsum("ijk,ijk->k", y, y)
+        # terms laid out so that `by_row` is a view: term-major for a scalar
+        # output (BLAS reads it transposed), row-major otherwise
+        k = self.sums.shape[1]
+        if e == 1:
+            t = row_terms(y, self.d, self.second, np.empty((k, rows, 1)))
+        else:
+            t = np.empty((rows, k, e)).transpose(1, 0, 2)
+            t = row_terms(y, self.d, self.second, t)
+        self.sums[0] += t.sum(1)
+        by_row = t.transpose(1, 0, 2).reshape(rows, k * e)
+        w = self.counts[:, row0 : row0 + rows].astype(np.float64)
+        boot = self.sums[1:].reshape(w.shape[0], k * e)
+        for c0 in range(0, k * e, self.piece):
+            c1 = min(k * e, c0 + self.piece)
+            out = self.out[: w.shape[0] * (c1 - c0)].reshape(w.shape[0], c1 - c0)
+            boot[:, c0:c1] += np.matmul(w, by_row[:, c0:c1], out=out)
 
     def indices(self, n: int, n_points: int, z: float) -> dict[str, np.ndarray]:
         """Estimates (row 0 of the sums) and CIs (the other rows)."""
+        d, s = self.d, self.sums
+        sA, sA2, sB, sB2 = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+        sD, sBD = s[:, 4 : 4 + d], s[:, 4 + d : 4 + 2 * d]
+        sT = s[:, 4 + 2 * d : 4 + 3 * d]
         m = self.total / n_points  # the mean, relative to the shift
         spread = self.total2 / n_points - m * m
-        mean_ab = (self.sA + self.sB) / (2 * n)
-        var = (self.sA2 + self.sB2) / (2 * n) - mean_ab**2
+        mean_ab = (sA + sB) / (2 * n)
+        var = (sA2 + sB2) / (2 * n) - mean_ab**2
         eps = np.finfo(float).eps
         ok = var > eps * np.maximum(spread, eps)
 
@@ -116,22 +144,23 @@ class _Sums:
             good = ok.reshape(v.shape)
             return np.divide(num, v, out=np.zeros_like(num), where=good)
 
-        s1 = ratio((self.sBD - m * self.sD) / n)
-        st = ratio(0.5 * self.sT / n)
+        s1 = ratio((sBD - m * sD) / n)
+        st = ratio(0.5 * sT / n)
         out = {"S1": s1, "ST": st}
         if self.second:
-            cross = self.sP - m * (self.sBA[:, :, None] + self.sAB[:, None, :])
-            centre = self.sAxB - m * (self.sA + self.sB)
-            v = ratio((cross - centre[:, None, None]) / n)
-            out["S2"] = v - s1[:, :, None] - s1[:, None, :]
+            k = 4 + 3 * d
+            sAxB, sAB = s[:, k], s[:, k + 1 : k + 1 + d]
+            sBA, sP = s[:, k + 1 + d : k + 1 + 2 * d], s[:, k + 1 + 2 * d :]
+            j, jj = np.triu_indices(d, 1)
+            cross = sP - m * (sBA[:, j] + sAB[:, jj])
+            centre = sAxB - m * (sA + sB)
+            pairs = ratio((cross - centre[:, None]) / n) - s1[:, j] - s1[:, jj]
+            out["S2"] = np.full((s.shape[0], d, d, s.shape[-1]), np.nan)
+            out["S2"][:, j, jj] = pairs
         result = {}
         for name, x in out.items():
             result[name] = x[0]
             result[name + "_conf"] = z * x[1:].std(axis=0, ddof=1)
-        if self.second:
-            upper = np.triu(np.ones((self.d, self.d), bool), 1)
-            for name in ("S2", "S2_conf"):
-                result[name][~upper] = np.nan
         return result
 
 
@@ -175,7 +204,7 @@ def sobol_arrays(
     n = total // step
     n_el = int(np.prod(shape))
     sums = _Sums(d, second_order, bootstrap_counts(n, n_resamples, seed), n_el)
-    rows = block_rows or max(1, BLOCK_VALUES // (step * max(1, n_el)))
+    rows = block_rows or max(1, BLOCK_VALUES // max(step * n_el, n_resamples))
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
         block = np.asarray(outputs[r0 * step : r1 * step], dtype=np.float64)
