@@ -92,7 +92,8 @@ def heatmap(
     or None) marks each panel's best cell with a star. `labels` maps axis
     and output names to display labels (give units there). `paths`,
     ``(xs, ys)`` each ``[n_paths, n_steps]`` (optimiser trajectories),
-    draws each path over every panel with a dot at its end. Extra keyword
+    draws each path over every panel with a dot at its end. `ax` draws into
+    a panel of the caller's (`panels`), keeping its title. Extra keyword
     arguments go to xarray's ``pcolormesh``.
 
     >>> import matplotlib.pyplot as plt
@@ -123,6 +124,7 @@ def heatmap(
     if ax is None and not (col or row):  # a figure of its own, never the current one
         _, ax = plt.subplots(figsize=(6, 4.5))
     facets = {"col": col, "row": row} if (col or row) else {"ax": ax}
+    kept = "" if ax is None else ax.get_title()  # a title given to the panel
     drawn = values.plot.pcolormesh(
         x=x,
         y=y,
@@ -138,6 +140,8 @@ def heatmap(
         selections = [d for d in drawn.name_dicts.flat]
     else:
         fig, panels, selections = drawn.figure, [drawn.axes], [{}]
+        if kept:
+            drawn.axes.set_title(kept)  # xarray titles each panel by its slice
     lines = None
     if contour is not None:
         lines = values
