@@ -80,9 +80,24 @@ def test_progress_draws_the_best_and_median_of_each_generation(history):
         plot.progress(no_generations)
 
 
-def test_panels_keep_their_titles_and_save_closes_the_figure(tmp_path):
-    space = Space({"G": GridAxis(0.0, 1.0, 2), "w": GridAxis(0.0, 1.0, 2)})
-    result = Result(space, {"y": np.arange(4.0)})
+@pytest.fixture(scope="module")
+def small():
+    """y over G [2] x w [2], of both signs."""
+    space = Space(
+        {"G": GridAxis(0.0, 1.0, 2), "w": GridAxis(0.0, 1.0, 2)}, mode="product"
+    )
+    return Result(space, {"y": np.arange(4.0) - 1.0})
+
+
+def test_heatmap_colours_span_the_data_and_ticks_sit_on_the_grid(small):
+    (ax, _) = plot.heatmap(small, "y", x="G", y="w", best=None).axes
+    assert ax.collections[0].get_clim() == (-1.0, 2.0)  # not centred on 0
+    assert ax.get_xticks().tolist() == [0.0, 1.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1"]
+
+
+def test_panels_keep_their_titles_and_save_closes_the_figure(small, tmp_path):
+    result = small
     fig, axes = plot.panels(3, ncols=2, titles=["map", None, "fc"], title="study")
     assert len(axes) == 3 and len(fig.axes) == 3  # the 4th cell is removed
     plot.heatmap(result, "y", x="G", y="w", ax=axes[0])
