@@ -73,6 +73,7 @@ def test_progress_draws_the_best_and_median_of_each_generation(history):
     assert lines["1 - FC corr: best"].get_ydata().tolist() == [4.0, 2.0, 0.0]
     assert lines["FCD KS: median"].get_ydata().tolist() == [2.5, 1.0, 2.0]
     assert ax.get_xlabel() == "generation"
+    assert all(float(t).is_integer() for t in ax.get_xticks())
     one = plot.progress(history, "fc_loss").axes[0]
     assert [ln.get_label() for ln in one.lines] == ["fc_loss: best", "fc_loss: median"]
     no_generations = Result(history.space, {"fitness": FITNESS[:, 0]})

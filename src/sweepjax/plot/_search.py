@@ -167,6 +167,7 @@ def progress(
     >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     _check_labels(labels)
     result = _history(source)
@@ -200,6 +201,7 @@ def progress(
         ax.plot(steps, q[:, 2], "--", color=color, label=f"{name}: median")
         ax.fill_between(steps, q[:, 1], q[:, 3], color=color, alpha=0.2, lw=0)
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(output if several else name)
     ax.legend(fontsize="small")
     return fig
