@@ -4,7 +4,8 @@
 with contours, masked failures and the best point marked), ``line`` (one
 axis, replicate bands), ``fc`` (simulated FCs beside an empirical one) and
 ``regions`` (a per-region output), ``curves`` (an array output of each
-point, such as loss curves); of a search, ``front`` (a Pareto front of two
+point, such as loss curves), ``points`` (fitted parameters coloured by
+their loss); of a search, ``front`` (a Pareto front of two
 objectives) and ``progress`` (the fitness per generation); of a scan's
 labelled arrays, ``regimes`` (a map of categories) and ``branches`` (the up
 and down branches of a continuation). Each returns its
@@ -24,7 +25,7 @@ drawn.
 from sweepjax.plot._layout import panels, save
 from sweepjax.plot._maps import BEST_GID, heatmap, line
 from sweepjax.plot._regimes import branches, regimes
-from sweepjax.plot._regions import curves, fc, regions
+from sweepjax.plot._regions import curves, fc, points, regions
 from sweepjax.plot._search import FRONT_GID, front, progress
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "heatmap",
     "line",
     "panels",
+    "points",
     "progress",
     "regimes",
     "regions",

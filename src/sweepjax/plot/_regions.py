@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["curves", "fc", "regions"]
+__all__ = ["curves", "fc", "points", "regions"]
 
 #: At most this many region names are written along an axis (every k-th).
 _MAX_TICKS = 20
@@ -169,6 +169,56 @@ def curves(
     else:
         fig = ax.figure
     ax.plot(data.T, lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def points(
+    x: Any,
+    y: Any,
+    values: Any | None = None,
+    *,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    name: str = "value",
+    truth: tuple[float, float] | None = None,
+    ax: Any = None,
+) -> Any:
+    """Points at ``(x, y)`` (the fitted parameters of each start, say),
+    coloured by `values` (their final loss) on a colour bar named `name`,
+    with `truth` (the parameters that made the data) marked by a red cross;
+    returns the Figure.
+
+    >>> import matplotlib.pyplot as plt
+    >>> from sweepjax import plot
+    >>> speed, G, loss = [3.9, 4.2, 9.6], [0.80, 0.79, 0.65], [0.01, 0.02, 0.3]
+    >>> fig = plot.points(speed, G, loss, xlabel="speed (mm/ms)", ylabel="G",
+    ...                   name="final loss", truth=(4.0, 0.8))
+    >>> fig.axes[1].get_ylabel()  # the colour bar
+    'final loss'
+    >>> plt.close(fig)
+    """
+    import matplotlib.pyplot as plt
+
+    xs, ys = np.ravel(np.asarray(x, float)), np.ravel(np.asarray(y, float))
+    colours = None if values is None else np.ravel(np.asarray(values, float))
+    if xs.shape != ys.shape or (colours is not None and colours.shape != xs.shape):
+        shapes = [np.shape(a) for a in (x, y, values) if a is not None]
+        raise ValueError(
+            f"`x`, `y` and `values` must hold one number per point, got shapes "
+            f"{shapes}."
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.4))
+    else:
+        fig = ax.figure
+    drawn = ax.scatter(xs, ys, c=colours, s=24, zorder=3, label="fitted")
+    if colours is not None:
+        fig.colorbar(drawn, ax=ax, label=name)
+    if truth is not None:
+        ax.scatter(*truth, marker="x", color="red", s=60, zorder=4, label="truth")
+        ax.legend(fontsize="small")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return fig
