@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
+import xarray as xr
 
 from sweepjax import DataAxis, GridAxis, Result, Space, plot
 
@@ -126,3 +127,54 @@ def test_fc_draws_several_simulated_matrices_each_with_its_r():
         plot.fc([same, other], emp, titles=["a", "b"])
     with pytest.raises(ValueError, match=r"must all be \[n_regions, n_regions\]"):
         plot.fc(same, np.eye(2))
+
+
+def test_regimes_name_each_category_and_draw_one_line_per_border():
+    codes = xr.DataArray(
+        [[0, 0, 3], [0, 1, 3]],
+        dims=("G", "eta"),
+        coords={"G": [0.0, 0.5], "eta": [-6.0, -4.0, -2.0]},
+    )
+    fig = plot.regimes(codes, "eta", "G", names={0: "fixed point", 3: "bistable"})
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["fixed point", "1", "bistable"]  # an unnamed code: its number
+    borders = ax.collections[-1]  # after the map
+    assert [(s[0][0], s[1][0]) for s in borders.get_segments()] == [
+        (-3.0, -3.0),  # 0 | 3 in the first row, at the cells' edge
+        (-5.0, -5.0),  # 0 | 1 and 1 | 3 in the second
+        (-3.0, -3.0),
+        (-5.0, -3.0),  # 0 over 1: a horizontal edge at G = 0.25
+    ]
+    with pytest.raises(TypeError, match=r"`values` must be an xarray.DataArray"):
+        plot.regimes(codes.values, "eta", "G")
+
+
+def test_branches_draw_a_colour_per_hue_and_a_style_per_branch():
+    rate = xr.DataArray(
+        np.arange(12.0).reshape(2, 2, 3),
+        dims=("G", "branch", "eta"),
+        coords={"G": [0.1, 0.2], "branch": ["up", "down"], "eta": [-6.0, -4.0, -2.0]},
+    )
+    (ax,) = plot.branches(rate, "eta", "G", name="rate r").axes
+    styles = [(ln.get_label(), ln.get_linestyle(), ln.get_color()) for ln in ax.lines]
+    assert styles == [
+        ("G = 0.1, up", "-", "C0"),
+        ("G = 0.1, down", "--", "C0"),
+        ("G = 0.2, up", "-", "C1"),
+        ("G = 0.2, down", "--", "C1"),
+    ]
+    assert ax.lines[1].get_ydata().tolist() == [3.0, 4.0, 5.0]
+    with pytest.raises(ValueError, match=r"no dimension 'branch'"):
+        plot.branches(rate.sel(branch="up"), "eta", "G")
+
+
+def test_points_colour_by_value_on_a_named_colour_bar_and_mark_the_truth():
+    fig = plot.points([1.0, 2.0], [3.0, 4.0], [0.1, 0.5], name="loss", truth=(1, 3))
+    ax, bar = fig.axes
+    assert bar.get_ylabel() == "loss"
+    fitted, truth = ax.collections
+    assert fitted.get_array().tolist() == [0.1, 0.5]
+    assert truth.get_offsets().tolist() == [[1.0, 3.0]]
+    with pytest.raises(ValueError, match=r"one number per point"):
+        plot.points([1.0, 2.0], [3.0])

@@ -27,6 +27,31 @@ def _check_array(values: Any, dims: tuple[str, ...]) -> None:
         )
 
 
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """The cells' edges around `centres`: midway between them, the outer
+    ones as far out as the first and last midpoints are in."""
+    c = np.asarray(centres, dtype=float)
+    if len(c) == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
+
+
+def _borders(index: np.ndarray, ex: np.ndarray, ey: np.ndarray) -> list:
+    """A segment on each cell edge between two categories: one line along
+    each border, however many categories apart its sides are."""
+    segments = []
+    rows, cols = np.nonzero(index[:, 1:] != index[:, :-1])  # across x
+    for i, j in zip(rows, cols, strict=True):
+        if np.isfinite(index[i, j]) and np.isfinite(index[i, j + 1]):
+            segments.append([(ex[j + 1], ey[i]), (ex[j + 1], ey[i + 1])])
+    rows, cols = np.nonzero(index[1:] != index[:-1])  # across y
+    for i, j in zip(rows, cols, strict=True):
+        if np.isfinite(index[i, j]) and np.isfinite(index[i + 1, j]):
+            segments.append([(ex[j], ey[i + 1]), (ex[j + 1], ey[i + 1])])
+    return segments
+
+
 def regimes(
     codes: Any,
     x: str,
@@ -38,8 +63,8 @@ def regimes(
 ) -> Any:
     """A map of categories (the regime codes of `classify_regimes` or
     `combine_replicates`) over the dimensions `x` and `y` of `codes`, one
-    colour per category named in the legend, white lines between regions of
-    different categories; returns the Figure.
+    colour per category named in the legend, a white line along each border
+    between categories (on the cells' edges); returns the Figure.
 
     `names` maps codes to legend names (every code found is drawn; one
     without a name is called by its number); `labels` maps `x` and `y` to
@@ -59,6 +84,7 @@ def regimes(
     """
     import matplotlib.patches as mpatches
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     _check_array(codes, (x, y))
@@ -84,9 +110,8 @@ def regimes(
         fig = ax.figure
     xs, ys = codes[x].to_numpy(), codes[y].to_numpy()
     ax.pcolormesh(xs, ys, index, cmap=cmap, norm=norm, shading="nearest")
-    if len(found) > 1:
-        between = np.arange(len(found) - 1) + 0.5
-        ax.contour(xs, ys, index, levels=between, colors="white", linewidths=1.5)
+    borders = _borders(index, _edges(xs), _edges(ys))
+    ax.add_collection(LineCollection(borders, colors="white", linewidths=1.5))
     patches = [
         mpatches.Patch(color=palette[k], label=names.get(int(code), str(code)))
         for k, code in enumerate(found)
