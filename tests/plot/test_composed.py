@@ -173,7 +173,7 @@ def test_points_colour_by_value_on_a_named_colour_bar_and_mark_the_truth():
     fig = plot.points([1.0, 2.0], [3.0, 4.0], [0.1, 0.5], name="loss", truth=(1, 3))
     ax, bar = fig.axes
     assert bar.get_ylabel() == "loss"
-    fitted, truth = ax.collections
+    fitted, truth = ax.collections[:2]
     assert fitted.get_array().tolist() == [0.1, 0.5]
     assert truth.get_offsets().tolist() == [[1.0, 3.0]]
     with pytest.raises(ValueError, match=r"one number per point"):

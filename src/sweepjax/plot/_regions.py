@@ -213,11 +213,12 @@ def points(
         fig, ax = plt.subplots(figsize=(5.5, 4.4))
     else:
         fig = ax.figure
-    drawn = ax.scatter(xs, ys, c=colours, s=24, zorder=3, label="fitted")
+    drawn = ax.scatter(xs, ys, c=colours, s=24, zorder=3)
     if colours is not None:
         fig.colorbar(drawn, ax=ax, label=name)
     if truth is not None:
         ax.scatter(*truth, marker="x", color="red", s=60, zorder=4, label="truth")
+        ax.scatter([], [], color="0.4", s=24, label="fitted")  # no one value's colour
         ax.legend(fontsize="small")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
