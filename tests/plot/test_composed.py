@@ -178,3 +178,11 @@ def test_points_colour_by_value_on_a_named_colour_bar_and_mark_the_truth():
     assert truth.get_offsets().tolist() == [[1.0, 3.0]]
     with pytest.raises(ValueError, match=r"one number per point"):
         plot.points([1.0, 2.0], [3.0])
+
+
+def test_region_names_of_interleaved_hemispheres_show_both():
+    names = [f"r{k // 2}_{'LR'[k % 2]}" for k in range(80)]  # L, R, L, R...
+    (ax, _) = plot.fc(np.eye(80), labels=names).axes
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert 10 <= len(shown) <= 20
+    assert {name[-1] for name in shown} == {"L", "R"}

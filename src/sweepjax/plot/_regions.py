@@ -24,7 +24,8 @@ def _square(name: str, matrix: Any) -> np.ndarray:
 
 
 def _region_ticks(ax: Any, labels: Sequence[str] | None, n: int, both: bool) -> None:
-    """Name the regions along x (and y): every k-th label for a large `n`."""
+    """Name the regions along x (and y): every k-th label for a large `n`,
+    k odd."""
     if labels is None:
         return
     if len(labels) != n:
@@ -32,6 +33,7 @@ def _region_ticks(ax: Any, labels: Sequence[str] | None, n: int, both: bool) -> 
             f"`labels` must name each of the {n} regions, got {len(labels)} labels."
         )
     step = max(1, int(np.ceil(n / _MAX_TICKS)))
+    step += step > 1 and step % 2 == 0  # odd: interleaved L, R, L, R... show both
     ticks = np.arange(0, n, step)
     names = [str(labels[k]) for k in ticks]
     ax.set_xticks(ticks, names, rotation=90, fontsize="x-small")
