@@ -191,8 +191,7 @@ def progress(
     else:
         fig = ax.figure
     for k in range(values.shape[1]):
-        column = np.where(np.isfinite(values[:, k]), values[:, k], np.nan)
-        per = [column[generation == g] for g in steps]
+        per = [values[generation == g, k] for g in steps]
         q = np.array([_quantiles(p) for p in per])  # [G, 4]: min, q1, med, q3
         key, default = (k, f"objective {k}") if several else (output, output)
         name = (labels or {}).get(key, default)
