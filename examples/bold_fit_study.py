@@ -30,7 +30,6 @@ import copy
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
 from sweepjax import DataAxis, GridAxis, ParallelExecution, Space, plot
@@ -127,14 +126,15 @@ def save_figure(result, best, axes, data, connectome, path: str) -> None:
     labels = {
         "coupling.delayed.G": "global coupling G",
         "dynamics.a": "bifurcation parameter a",
-        "fc_corr": "corr(FC sim, FC emp)",
+        "fc_corr": "corr(FC sim, FC emp), mean of seeds",
     }
-    fig, panels = plt.subplots(1, 3, figsize=(15, 4.6))
+    fig, panels = plot.panels(
+        3, width=5.2, height=4.8, titles=["fit to the mean empirical FC", None, None]
+    )
     if len(axes) == 2:
         plot.heatmap(result, "fc_corr", *axes, labels=labels, ax=panels[0])
     else:
         plot.line(result, "fc_corr", axes[0], labels=labels, ax=panels[0])
-    panels[0].set_title("fit to the mean empirical FC (mean of seeds)")
     table = result.to_dataframe()
     seeds = np.all([table[a] == best[a] for a in axes], axis=0)
     best_fc = np.asarray(result.outputs["fc"])[seeds].mean(0)
@@ -145,8 +145,7 @@ def save_figure(result, best, axes, data, connectome, path: str) -> None:
         titles=("simulated FC, best point", "empirical FC, mean of subjects"),
         axes=panels[1:],
     )
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    plot.save(fig, path)
     print(f"figure: {path}")
 
 

@@ -29,7 +29,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
@@ -40,6 +39,7 @@ from sweepjax import (
     SigmoidBoundedParameter,
     Space,
     fit,
+    plot,
 )
 from sweepjax.network import (
     BOLD,
@@ -183,16 +183,22 @@ def fits(n_regions: int, duration_ms: float, dt: float, n_starts: int, n_steps: 
     return out, analysis, truth
 
 
-def plot(out: dict, analysis, truth: dict, path: str) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+def draw(out: dict, analysis, truth: dict, path: str) -> None:
+    """The loss curvature of each fit, and the fitted points by final loss."""
+    titles = [None, "fitted points and the truth"]
+    fig, (left, right) = plot.panels(2, width=5.6, height=4.2, titles=titles)
     analysis.plot(ax=left)
-    left.set_title("loss curvature at each fitted point")
-    right.scatter(out["speed"], out["G"], c=out["loss"][:, -1], s=24, zorder=3)
-    right.scatter([truth["speed"]], [truth["G"]], marker="x", color="red", s=60)
-    right.set(xlabel="speed (mm/ms)", ylabel="G", title="fitted points (x: the truth)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plot.points(
+        out["speed"],
+        out["G"],
+        out["loss"][:, -1],
+        xlabel="speed (mm/ms)",
+        ylabel="G",
+        name="final loss",
+        truth=(truth["speed"], truth["G"]),
+        ax=right,
+    )
+    plot.save(fig, path, dpi=120)
     print(f"figure: {path}")
 
 
@@ -210,7 +216,7 @@ def main(
         n_starts=2 if quick else 16,
         n_steps=2 if quick else 60,
     )
-    plot(out, analysis, truth, figure)
+    draw(out, analysis, truth, figure)
     return {"check": checked, "fits": out, "analysis": analysis}
 
 

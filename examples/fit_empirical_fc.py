@@ -31,7 +31,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
@@ -142,11 +141,12 @@ def fits(loss_at, config, n_starts: int, n_steps: int) -> dict:
 
 def figure_of(grid: dict, fitted: dict, path: str) -> None:
     """The loss curves, and the fits' paths over the grid's loss map."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
+    n = grid["n"]
+    titles = ["loss curves, one per start", f"loss on a {n}x{n} grid, fitted paths"]
+    fig, (left, right) = plot.panels(2, width=6.0, height=4.6, titles=titles)
     plot.curves(
         fitted["loss"], xlabel="Adam step", ylabel="1 - corr(FC_sim, FC_emp)", ax=left
     )
-    left.set_title("loss curves, one per start")
     labels = {
         "coupling.c.G": "global coupling G",
         "dynamics.w": "recurrent excitation w",
@@ -162,10 +162,7 @@ def figure_of(grid: dict, fitted: dict, path: str) -> None:
         paths=(fitted["path_G"], fitted["path_w"]),
         ax=right,
     )
-    right.set_title(f"loss on a {grid['n']}x{grid['n']} grid, fitted paths")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plot.save(fig, path, dpi=120)
     print(f"figure: {path}")
 
 

@@ -22,10 +22,9 @@ from __future__ import annotations
 import argparse
 import copy
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from sweepjax import GridAxis, ParallelExecution, Space
+from sweepjax import GridAxis, ParallelExecution, Space, plot
 from sweepjax.network import (
     Continuation,
     DelayedLinearCoupling,
@@ -96,29 +95,20 @@ def main(quick: bool = False, figure: str | None = "regime_map.png") -> dict:
 
 def draw(regime, mean, path: str) -> None:
     """The map with contours between regimes, and the branches at a few G."""
-    G = regime["coupling.delayed.G"].values
-    eta = regime["dynamics_eta"].values
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    codes = regime.transpose("coupling.delayed.G", "dynamics_eta").values
-    left.pcolormesh(eta, G, codes, cmap="viridis", vmin=0, vmax=3, shading="nearest")
-    if np.unique(codes).size > 1:
-        levels = np.array(sorted(set(codes.ravel()))[:-1]) + 0.5
-        left.contour(eta, G, codes, levels=levels, colors="white", linewidths=1.5)
-    for code, label in LABELS.items():
-        left.scatter([], [], color=plt.cm.viridis(code / 3), label=label)
-    left.set(xlabel="input eta", ylabel="coupling G", title="regimes")
-    left.legend(loc="lower left", fontsize=8)
-    for g in G[:: max(1, len(G) // 3)]:
-        line = mean.sel({"coupling.delayed.G": g})
-        (up,) = right.plot(eta, line.sel(branch="up"), label=f"G={g:.2f} up")
-        right.plot(
-            eta, line.sel(branch="down"), "--", color=up.get_color(), label="down"
-        )
-    right.set(xlabel="input eta", ylabel="mean firing rate r", title="hysteresis")
-    right.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    labels = {"dynamics_eta": "input eta", "coupling.delayed.G": "coupling G"}
+    G = "coupling.delayed.G"
+    fig, (left, right) = plot.panels(2, titles=["regimes", "hysteresis"])
+    plot.regimes(regime, "dynamics_eta", G, names=LABELS, labels=labels, ax=left)
+    every = max(1, mean.sizes[G] // 3)
+    plot.branches(
+        mean.isel({G: slice(None, None, every)}),
+        "dynamics_eta",
+        G,
+        name="mean firing rate r",
+        labels=labels,
+        ax=right,
+    )
+    plot.save(fig, path, dpi=100)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ FC_emp)`` with the subjects' mean FC, and the Kolmogorov-Smirnov distance
 between the simulated FCD values and the subjects' pooled ones.
 
 NSGA-II (`sweepjax.nsga2`) evaluates each generation as one batched sweep;
-the script prints the Pareto front, and saves a figure: the front, the
-empirical FC and the FC of the best FC fit and of the best FCD fit.
+the script prints the Pareto front, and saves a figure drawn by
+`sweepjax.plot`: the front, the fitness per generation, and the FC of the
+best FC fit and of the best FCD fit beside the empirical FC.
 
     python examples/search_study.py [--quick] [--figure PATH]
 """
@@ -26,10 +27,9 @@ import copy
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
-from sweepjax import GridAxis, LogGridAxis, Space, nsga2
+from sweepjax import GridAxis, LogGridAxis, Space, nsga2, plot
 from sweepjax.network import (
     BOLD,
     FC,
@@ -128,27 +128,28 @@ def main(quick: bool = False, figure: str | None = None, seed: int = 0):
 
 
 def save_figure(found, data, path: str) -> None:
-    """The front and the empirical FC beside the best FC and FCD fits' FC."""
+    """The front, the fitness per generation, and the FC of the best FC fit
+    and of the best FCD fit beside the empirical FC."""
+    objectives = {0: "1 - FC correlation", 1: "FCD KS distance"}
+    titles = ["Pareto front of every evaluated point", "fitness per generation"]
+    fig, axes = plot.panels(5, width=4.4, height=4.4, titles=titles + [None] * 3)
+    plot.front(found, 0, 1, labels=objectives, ax=axes[0])
+    plot.progress(found, labels=objectives, ax=axes[1])
     g, n = found.fitness.shape[:2]
     flat_f = found.fitness.reshape(g * n, 2)
     flat_fc = np.asarray(found.outputs["fc"]).reshape(g * n, *data.mean_fc.shape)
-    _, front = found.front()
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
-    axes[0].scatter(flat_f[:, 0], flat_f[:, 1], s=6, c="0.7", label="evaluated")
-    axes[0].scatter(front[:, 0], front[:, 1], s=14, c="red", label="Pareto front")
-    axes[0].set(xlabel="1 - FC correlation", ylabel="FCD KS distance")
-    axes[0].legend()
     best_fc, best_fcd = np.argmin(flat_f[:, 0]), np.argmin(flat_f[:, 1])
-    for ax, matrix, title in (
-        (axes[1], data.mean_fc, "empirical FC (mean of subjects)"),
-        (axes[2], flat_fc[best_fc], f"best FC fit (1-r = {flat_f[best_fc, 0]:.2f})"),
-        (axes[3], flat_fc[best_fcd], f"best FCD fit (KS = {flat_f[best_fcd, 1]:.2f})"),
-    ):
-        image = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set_title(title)
-    fig.colorbar(image, ax=axes[1:], label="correlation")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    plot.fc(
+        flat_fc[[best_fc, best_fcd]],
+        data.mean_fc,
+        titles=[
+            f"best FC fit, KS {flat_f[best_fc, 1]:.2f}",
+            f"best FCD fit, KS {flat_f[best_fcd, 1]:.2f}",
+            "empirical FC (mean of subjects)",
+        ],
+        axes=axes[2:],
+    )
+    plot.save(fig, path)
     print(f"figure: {path}")
 
 

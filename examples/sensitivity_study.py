@@ -26,10 +26,9 @@ import time
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 
-from sweepjax import LogGridAxis, ParallelExecution, UniformAxis, store_info
+from sweepjax import LogGridAxis, ParallelExecution, UniformAxis, plot, store_info
 from sweepjax.network import (
     BOLD,
     FC,
@@ -149,17 +148,16 @@ def main(
 
 def save_figure(fit, regions, result, design, path: str) -> None:
     """Indices of the fit with CIs, total indices per region, convergence."""
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    titles = [
+        "FC fit: first-order and total indices (95% CI)",
+        "mean activity: total index per region",
+        "FC fit: ST against N",
+    ]
+    fig, axes = plot.panels(3, width=5.3, height=4.2, titles=titles)
     plot_indices(fit, ax=axes[0])
-    axes[0].set_title("FC fit: first-order and total indices (95% CI)")
     plot_indices_along(regions, "ST", "region", ax=axes[1])
-    axes[1].set_title("mean activity: total index per region")
     plot_convergence(result, design, output="fc_fit", ax=axes[2])
-    axes[2].set_title("FC fit: ST against N")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plot.save(fig, path)
     print(f"figure: {path}")
 
 

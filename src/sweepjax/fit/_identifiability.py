@@ -178,6 +178,7 @@ class Identifiability:
         column per start, coloured by the optimum it reached; returns the
         matplotlib axes."""
         import matplotlib.pyplot as plt  # only when plotting (slow to import)
+        from matplotlib.ticker import MaxNLocator
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
@@ -191,9 +192,13 @@ class Identifiability:
             )
         ax.set_yscale("log")
         ax.set_xlabel("start")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("|eigenvalue|")
         ax.set_title(f"{_KINDS[self.kind]} eigenspectrum per start")
-        ax.legend(loc="best", fontsize="small")
+        if self.n_optima <= 6:
+            ax.legend(loc="best", fontsize="small")
+        else:  # a long legend beside the panel, not over the spectra
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="x-small")
         return ax
 
 

@@ -19,7 +19,7 @@ from sweepjax.network._noise import AdditiveNoise
 from sweepjax.network._observers import FC, Mean, Std
 from sweepjax.network._prepare import prepare
 from sweepjax.network._solvers import Heun
-from sweepjax.plot import heatmap
+from sweepjax.plot import heatmap, panels, save
 
 OBSERVABLES = {
     "mean_S": "mean synaptic gating S",
@@ -143,14 +143,16 @@ def _print_summary(table, result) -> None:
 
 
 def _plot(result, path: Path, n_regions: int, t1: float) -> None:
-    import matplotlib.pyplot as plt
-
     labels = {
         "coupling.delayed.G": "global coupling G",
         "noise.sigma": "noise amplitude sigma",
         **OBSERVABLES,
     }
-    fig, axes = plt.subplots(1, len(OBSERVABLES), figsize=(15, 4.2))
+    title = (
+        f"Reduced Wong-Wang on the {n_regions}-region TVB connectome "
+        f"({t1:g} ms per simulation)"
+    )
+    fig, axes = panels(len(OBSERVABLES), titles=list(OBSERVABLES.values()), title=title)
     for ax, name in zip(axes, OBSERVABLES, strict=True):
         heatmap(
             result,
@@ -161,11 +163,4 @@ def _plot(result, path: Path, n_regions: int, t1: float) -> None:
             best="max" if name == "std_S" else None,
             ax=ax,
         )
-        ax.set_title(OBSERVABLES[name])
-    fig.suptitle(
-        f"Reduced Wong-Wang on the {n_regions}-region TVB connectome "
-        f"({t1:g} ms per simulation)"
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)

@@ -12,6 +12,8 @@ __all__ = ["heatmap", "line"]
 
 _REDUCE = ("mean", "min", "max", "median")
 _BEST = ("max", "min", None)
+#: Along a linear axis of at most this many values, a tick at each value.
+_FEW = 8
 BEST_GID = "best"
 """The gid of the best point's star (a Line2D), to find it in a drawn figure."""
 
@@ -48,6 +50,15 @@ def _mark_best(ax: Any, values: Any, x: str, y: str, best: str) -> None:
     bx, by = float(values[x].values[ix]), float(values[y].values[iy])
     text = f"{best} {float(data.flat[flat]):.3g} at ({bx:.3g}, {by:.3g})"
     _star(ax, bx, by, text)
+
+
+def _grid_ticks(ax: Any, src: Source, values: Any, x: str, y: str) -> None:
+    """Ticks at the grid's values along a linear axis of a few values (the
+    cells' centres), rather than at round numbers between them."""
+    for name, axis in ((x, ax.xaxis), (y, ax.yaxis)):
+        points = values[name].values
+        if src.scale(name) == "linear" and 1 < len(points) <= _FEW:
+            axis.set_ticks(points, [f"{float(v):.3g}" for v in points])
 
 
 def _paths(ax: Any, paths: tuple[Any, Any]) -> None:
@@ -92,7 +103,8 @@ def heatmap(
     or None) marks each panel's best cell with a star. `labels` maps axis
     and output names to display labels (give units there). `paths`,
     ``(xs, ys)`` each ``[n_paths, n_steps]`` (optimiser trajectories),
-    draws each path over every panel with a dot at its end. Extra keyword
+    draws each path over every panel with a dot at its end. `ax` draws into
+    a panel of the caller's (`panels`), keeping its title. Extra keyword
     arguments go to xarray's ``pcolormesh``.
 
     >>> import matplotlib.pyplot as plt
@@ -123,6 +135,10 @@ def heatmap(
     if ax is None and not (col or row):  # a figure of its own, never the current one
         _, ax = plt.subplots(figsize=(6, 4.5))
     facets = {"col": col, "row": row} if (col or row) else {"ax": ax}
+    kept = "" if ax is None else ax.get_title()  # a title given to the panel
+    # xarray would centre the colour scale on 0 for data of both signs,
+    # squeezing a sequential map's colours into half its range
+    kwargs.setdefault("center", False)
     drawn = values.plot.pcolormesh(
         x=x,
         y=y,
@@ -138,6 +154,8 @@ def heatmap(
         selections = [d for d in drawn.name_dicts.flat]
     else:
         fig, panels, selections = drawn.figure, [drawn.axes], [{}]
+        if kept:
+            drawn.axes.set_title(kept)  # xarray titles each panel by its slice
     lines = None
     if contour is not None:
         lines = values
@@ -149,6 +167,7 @@ def heatmap(
     for panel, chosen in zip(panels, selections, strict=True):
         if chosen is None:  # an empty facet
             continue
+        _grid_ticks(panel, src, values, x, y)
         here = values.sel(chosen)
         if failed:
             panel.set_facecolor("0.85")
