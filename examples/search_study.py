@@ -113,7 +113,10 @@ def main(quick: bool = False, figure: str | None = None, seed: int = 0):
         population_size=pop,
         n_generations=gens,
         seed=seed,
-        n_vmap=pop,
+        # each generation split over the devices (one per core with
+        # XLA_FLAGS=--xla_force_host_platform_device_count=N on a CPU)
+        n_pmap=jax.device_count(),
+        n_vmap=-(-pop // jax.device_count()),
     )
     values, objectives = found.front()
     order = np.argsort(objectives[:, 0])

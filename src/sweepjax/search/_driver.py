@@ -1,5 +1,5 @@
 """The generation loop: on the host (any executor, a store, resume) or as one
-``lax.scan`` (a vectorised executor on one device, no store).
+``lax.scan`` (`ParallelExecution`, on its ``n_pmap`` devices; no store).
 
 Keys: ``init`` takes ``fold_in(key(seed), 0)``, generation `g` splits
 ``fold_in(key(seed), g + 1)`` into its ask and tell keys, so a generation's
@@ -54,7 +54,7 @@ def run_search(
     if scan is True and (store is not None or not evaluator.scannable):
         raise ValueError(
             "`scan=True` compiles the whole loop into one program: it needs "
-            "executor=ParallelExecution on one device (n_pmap=1) and no `store`; "
+            "executor=ParallelExecution (any n_vmap, n_pmap) and no `store`; "
             "use scan='auto' to fall back to the generation loop."
         )
     if resume and store is None:

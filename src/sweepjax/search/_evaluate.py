@@ -5,7 +5,9 @@ leaf, zipped) run by an executor, so every executor (Sequential, Parallel on
 all devices, Distributed on a cluster) and every store feature (chunks,
 resume after a kill) serve a search unchanged. The same model and objective
 are also offered as one traced batch function (`batch`), which the
-scan path compiles with the whole generation loop.
+scan path compiles with the whole generation loop: split over the
+executor's ``n_pmap`` devices (`shard_map`) and, on each, into calls of
+``n_vmap`` points (`lax.map`), as the executor would run it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from sweepjax._result import Result
 from sweepjax.execution import AbstractExecution, ParallelExecution
+from sweepjax.execution._parallel import MIN_VMAP, check_devices
 from sweepjax.search._bounds import SearchBounds
 
 __all__ = ["Evaluator", "objective_fn"]
@@ -108,9 +114,9 @@ class Evaluator:
     @property
     def scannable(self) -> bool:
         """Whether the whole loop may compile into one program: a vectorised
-        executor on one device (Sequential runs untraceable models, a
-        cluster and several devices run each generation as a sweep)."""
-        return self.executor is ParallelExecution and self.options.get("n_pmap", 1) == 1
+        executor (Sequential runs untraceable models, a cluster runs each
+        generation as a sweep)."""
+        return self.executor is ParallelExecution
 
     def executor_for(self, space: Any) -> AbstractExecution:
         if isinstance(self.executor, type) and issubclass(
@@ -149,12 +155,45 @@ class Evaluator:
         `args` (default: the model's extra arguments) and `fixed` (the
         space's fixed leaves) are passed in, not closed over: as constants
         XLA would fold what the model does with them (sorting an empirical
-        FCD) at compile time, for minutes.
+        FCD) at compile time, for minutes. The rows are split over the
+        ``n_pmap`` devices, and each device's share runs ``n_vmap`` points a
+        call (all of it when ``n_vmap`` is not given or ``"auto"``): on a
+        CPU a few points a call keep a delayed network's history in cache.
+        The batch is padded with copies of its last row (dropped).
         """
         args = self.args if args is None else args
+        dynamic, static = eqx.partition((args, fixed), eqx.is_array)
 
-        def point(row):
+        def point(row, dynamic):
+            args, fixed = eqx.combine(dynamic, static)
             out = self.model(self.bounds.state(row, fixed), *args)
             return out, self.objective(out)
 
-        return jax.vmap(point)(values)
+        n, n_pmap = values.shape[0], self.options.get("n_pmap", 1)
+        share = -(-n // n_pmap)
+        n_vmap = self.options.get("n_vmap", "auto")
+        per_call = share if n_vmap == "auto" else min(int(n_vmap), share)
+        per_call = max(per_call, min(MIN_VMAP, share))
+        n_calls = -(-share // per_call)
+        size = n_pmap * n_calls * per_call
+        rows = jnp.concatenate([values, jnp.repeat(values[-1:], size - n, axis=0)])
+        batched = jax.vmap(point, in_axes=(0, None))
+
+        def device(rows, dynamic):
+            if n_calls == 1:
+                return batched(rows, dynamic)
+            calls = rows.reshape(n_calls, per_call, rows.shape[-1])
+            out = jax.lax.map(lambda r: batched(r, dynamic), calls)
+            return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+        if n_pmap > 1:
+            mesh = Mesh(np.array(check_devices(n_pmap)), ("points",))
+            device = jax.shard_map(
+                device,
+                mesh=mesh,
+                in_specs=(P("points"), P()),
+                out_specs=P("points"),
+                check_vma=False,  # points are independent
+            )
+        out = device(rows, dynamic)
+        return jax.tree.map(lambda x: x[:n], out)

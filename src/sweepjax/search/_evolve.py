@@ -58,7 +58,8 @@ def evolve(
             (``generation_00000``, ...), so a killed search resumes with
             ``resume=True`` from its last finished generation to the same end.
         scan: ``"auto"`` compiles the whole loop into one ``lax.scan`` when
-            it can (`ParallelExecution` on one device, no store).
+            it can (`ParallelExecution`, no store): each generation split
+            over ``n_pmap`` devices, ``n_vmap`` points a call.
 
     Returns:
         A `SearchResult`: every candidate, fitness and output by generation,
