@@ -97,8 +97,9 @@ def test_the_scan_and_the_generation_loop_give_the_same_search():
     np.testing.assert_allclose(scanned.values, looped.values, rtol=1e-6)
     np.testing.assert_allclose(scanned.fitness, looped.fitness, rtol=1e-5)
     # the scan split over 2 devices, 2 points a call (padded to 8): the same
+    # to a few float32 roundings (another batching, another program)
     split = evolve(quadratic, SMALL, scan=True, n_vmap=2, n_pmap=2, **kw)
-    np.testing.assert_allclose(split.values, looped.values, rtol=1e-6)
+    np.testing.assert_allclose(split.values, looped.values, rtol=1e-5)
     np.testing.assert_allclose(split.fitness, looped.fitness, rtol=1e-5)
     # the log axis is searched in log space: generation 0 spreads over decades
     k = scanned.values[0, :, list(scanned.names).index("k")]
