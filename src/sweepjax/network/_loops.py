@@ -206,11 +206,9 @@ def observe_loop(
             return (carry, {**accs, **mine, **blocks.warm(accs, xs)}), None
 
         transient = jax.checkpoint(transient_block) if checkpoint else transient_block
-        state, _ = jax.lax.scan(transient, state, jnp.arange(0, n_transient, t_rows))
+        state, _ = _blocks(transient, state, 0, n_transient, t_rows)
     block = jax.checkpoint(observed_block) if checkpoint else observed_block
-    (carry, accs), outs = jax.lax.scan(
-        block, state, jnp.arange(n_transient, n_steps, rows)
-    )
+    (carry, accs), outs = _blocks(block, state, n_transient, n_steps, rows)
     count = jnp.asarray(n_observed, dtype)
     results = {
         name: jax.vmap(observer.finalize, in_axes=(0, None))(accs[owns], count)
@@ -291,6 +289,16 @@ def _one_at_a_time(observer: Any) -> bool:
     """Whether ``observer`` folds its states one step at a time (its block
     fold is a loop of ``update``): it can ride in the step loop."""
     return isinstance(_folded(observer), AbstractStepObserver)
+
+
+def _blocks(block: Callable, state: Any, start: int, stop: int, rows: int) -> tuple:
+    """``jax.lax.scan(block, state, jnp.arange(start, stop, rows))``; a
+    single block is called as it is (no loop of one trip to trace and
+    compile), its outputs given the scan's leading axis."""
+    if stop - start > rows:
+        return jax.lax.scan(block, state, jnp.arange(start, stop, rows))
+    state, out = block(state, jnp.arange(start, stop, rows)[0])
+    return state, jax.tree.map(lambda x: x[None], out)
 
 
 def _folded(observer: Any) -> Any:
