@@ -543,3 +543,31 @@ def test_observers_of_one_source_fold_it_once():
     assert alone > 0
     assert logs({"fc": FC(source), "fcd": FCD(source, 3, 1), "bold": source}) == alone
     assert logs({"fc": FC(source), "other": FC(BOLD("x", tr_ms=2.5))}) == 2 * alone
+
+
+def _scans(jaxpr) -> list[tuple[int, int]]:
+    """``(length, stacked outputs)`` of every scan in ``jaxpr``, nested too."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "scan":
+            stacked = len(eqn.outvars) - eqn.params["num_carry"]
+            found.append((eqn.params["length"], stacked))
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            found += _scans(sub)
+    return found
+
+
+def test_step_observers_fold_inside_the_loop_of_steps():
+    # a forward run folds BOLD (warmed in the transient) in the loops that
+    # take the steps: one scan for the transient, one for the observed
+    # steps, neither stacking states for a second loop of observer updates
+    # (their numbers: test_bold_and_its_fc_and_fcd_equal_the_post_hoc_functions)
+    source = BOLD("x", tr_ms=5.0)
+    observe = {"fc": FC(source), "bold": source}
+    solve, config = prepare(
+        hopf(2), Heun(), 0.0, T1, DT, observe=observe, transient=TRANSIENT
+    )
+    scans = _scans(jax.make_jaxpr(solve)(config).jaxpr)
+    n_observed = round(T1 / DT) - N_TRANSIENT
+    assert [scan for scan in scans if scan[0] == n_observed] == [(n_observed, 0)]
+    assert [scan for scan in scans if scan[0] == N_TRANSIENT] == [(N_TRANSIENT, 0)]

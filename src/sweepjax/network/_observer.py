@@ -141,7 +141,7 @@ class AbstractFoldless(AbstractObserver):
 
 class AbstractStepObserver(AbstractObserver):
     """An observer that folds one step at a time: a block is one ``update``
-    per row."""
+    per row (a forward run calls ``update`` inside its loop of steps)."""
 
     def update_block(self, acc: Any, xs: jax.Array, count: jax.Array) -> Any:
         def one(acc: Any, item: tuple[jax.Array, jax.Array]) -> tuple[Any, None]:

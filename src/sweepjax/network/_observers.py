@@ -7,7 +7,8 @@ summaries never holds a trajectory: memory is that of the accumulators,
 whatever the length of the run. ``prepare(..., observe={"fc": FC("S")},
 transient=1000.0)`` runs them; ``solution.observed["fc"]`` is the result.
 The loop (:mod:`._loops`) hands them a block of consecutive states at a time
-(``update_block``; at most about ``_loops.BLOCK_NUMBERS`` numbers).
+(``update_block``; at most about ``_loops.BLOCK_NUMBERS`` numbers), or, for
+those that fold one step at a time in a forward run, each step's state.
 
 Where each piece sits:
 
