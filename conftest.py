@@ -36,7 +36,10 @@ _FLAGS = ["--xla_force_host_platform_device_count=4"]
 if os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] != "0":
     # XLA's CPU fusion emitters (its MLIR code generator) off as well: the
     # older emitter compiles a network program in 0.24 s of CPU, not 0.62 s,
-    # which takes 40% off the network tests' CPU time.
+    # which takes 40% off the network tests' CPU time. A test that fails only
+    # under it: rerun with XLA_FLAGS=--xla_cpu_use_fusion_emitters=true (one
+    # gradient is miscompiled by it: tests/network/test_wasserstein.py
+    # compiles that one with `compiler_options`).
     _FLAGS.append("--xla_cpu_use_fusion_emitters=false")
 for _flag in _FLAGS:
     if _flag.split("=")[0] not in os.environ.get("XLA_FLAGS", ""):

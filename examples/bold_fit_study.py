@@ -19,8 +19,9 @@ simulated FC side by side.
     python examples/bold_fit_study.py [--quick] [--figure PATH]
 
 The whole study (16 points x 3 minutes) takes 2 minutes on a 2-core
-machine (1:56 measured, quiet; 6 minutes before the BOLD observers' step was
-made 1.5x cheaper: ``benchmarks/README.md``, observation.py's sixth session).
+machine (2:05 measured on a quiet one, the figure included; 6 minutes before
+the BOLD was stepped without ``pow`` and inside the loop of steps:
+``benchmarks/README.md``, observation.py's sixth and seventh sessions).
 """
 
 from __future__ import annotations
