@@ -32,6 +32,7 @@ import argparse
 import copy
 import os
 import resource
+import tempfile
 import time
 
 # one XLA CPU device per core (set before JAX starts): the gw fit splits each
@@ -330,7 +331,8 @@ def gw(quick: bool) -> None:
         POP_INIT_SIZE=pop,
         POP_SIZE=pop,
         NGEN=gens,
-        filename="search_benchmark.hdf",
+        # pypet's HDF file in a temporary folder, not ./data/hdf of the cwd
+        filename=os.path.join(tempfile.mkdtemp(prefix="sweepjax-"), "evolution.hdf"),
         ncores=os.cpu_count(),
     )
     evolution.run(verbose=False)
