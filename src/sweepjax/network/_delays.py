@@ -221,8 +221,7 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     _, sources = graph.edge_index()
     steps = _delay_steps(network, points.config.graph, dt)
 
-    batch_inner, deliver, _ = signals(network, points, delayed, y0)
-    init = jnp.tile(batch_inner(y0), (H, 1, 1))
+    sent = signals(network, points, delayed, y0)
 
     # edge e reads row (k % H) * n + first[e], less H * n where that passes
     # the end: one add and a select per edge and step, no integer division
@@ -231,18 +230,13 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
     first = sources - jnp.clip(steps, 0, H - 1) * n  # [n_edges], at k % H == 0
 
     def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
-        slot = ((k % H) * n).astype(jnp.int32)
-        history = jax.lax.dynamic_update_slice(
-            history,
-            batch_inner(y).astype(history.dtype),
-            (slot, jnp.int32(0), jnp.int32(0)),
-        )
+        history, slot = sent.store(history, y, k)
         rows = slot + first
         rows = jnp.where(rows < 0, rows + H * n, rows)
         arriving = history.at[rows].get(mode="promise_in_bounds")
-        return deliver(arriving, y), history
+        return sent.deliver(arriving, y), history
 
-    return DelayLine(init, hold)
+    return DelayLine(sent.ring(y0, H), hold)
 
 
 class Signals(NamedTuple):
@@ -259,6 +253,22 @@ class Signals(NamedTuple):
     batch_inner: Callable[[jax.Array], jax.Array]
     deliver: Callable[[jax.Array, jax.Array], Held]
     counts: tuple[int, ...]
+
+    def ring(self, y0: jax.Array, slots: int) -> jax.Array:
+        """The history before the run: ``slots`` copies of what ``y0``
+        sends, ``[slots * n_nodes, n_signals, size]``."""
+        return jnp.tile(self.batch_inner(y0), (slots, 1, 1))
+
+    def store(
+        self, history: jax.Array, y: jax.Array, k: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        """What ``y`` sends written into slot ``k % slots`` of the ring: the
+        ring, and the slot's first row."""
+        sent = self.batch_inner(y).astype(history.dtype)
+        n = sent.shape[0]
+        slot = ((k % (history.shape[0] // n)) * n).astype(jnp.int32)
+        zero = jnp.int32(0)
+        return jax.lax.dynamic_update_slice(history, sent, (slot, zero, zero)), slot
 
 
 def _delivery_weights(

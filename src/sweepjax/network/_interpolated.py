@@ -98,8 +98,8 @@ def interpolated_line(
     d = jnp.asarray(delays, dtype) / dt
     columns = jnp.arange(points.size)[None, :]
 
-    batch_inner, deliver, counts = signals(network, points, delayed, y0)
-    shifts = stage_shifts(network, delayed, counts, centroid)
+    sent = signals(network, points, delayed, y0)
+    shifts = stage_shifts(network, delayed, sent.counts, centroid)
 
     def lags(shift: float) -> tuple[jax.Array, jax.Array]:
         """``(m, f)``: whole steps ``[n_edges, size or 1]`` and fractions
@@ -124,20 +124,13 @@ def interpolated_line(
         near, far = read(history, whole, k), read(history, whole + 1, k)
         return near + frac.astype(history.dtype) * (far - near)
 
-    init = jnp.tile(batch_inner(y0), (H, 1, 1))
-
     def hold(history: jax.Array, y: jax.Array, k: jax.Array) -> tuple[Held, Any]:
-        slot = ((k % H) * n).astype(jnp.int32)
-        history = jax.lax.dynamic_update_slice(
-            history,
-            batch_inner(y).astype(history.dtype),
-            (slot, jnp.int32(0), jnp.int32(0)),
-        )
+        history, _ = sent.store(history, y, k)
         blended = {shift: blend(history, k, *read_) for shift, read_ in reads.items()}
         if len(blended) == 1:
             (arriving,) = blended.values()
         else:  # some couplings shifted, some not
             arriving = jnp.where(shifted, blended[centroid], blended[0.0])
-        return deliver(arriving, y), history
+        return sent.deliver(arriving, y), history
 
-    return DelayLine(init, hold)
+    return DelayLine(sent.ring(y0, H), hold)
