@@ -75,7 +75,6 @@ def combine_replicates(
     >>> combine_replicates(codes, [[0.1, 0.1], [0.1, 0.5], [0.1, 0.9]])
     array([0, 3, 3], dtype=int8)
     """
-    like = codes
     if isinstance(axis, str):
         if not hasattr(codes, "get_axis_num"):
             raise TypeError(
