@@ -66,22 +66,24 @@ import sweepjax.network  # noqa: E402
 #: every other file keeps its place after them. Only an order: a file missing
 #: here or renamed still runs.
 SLOWEST_FIRST = (
-    "tests/test_docs.py",
-    "tests/network/test_shared_history.py",
-    "tests/network/test_observers.py",
-    "tests/network/test_gradients.py",
-    "tests/network/test_prepare.py",
     "tests/network/test_model_registry.py",
-    "tests/execution/test_distributed.py",
-    "tests/network/test_delays.py",
-    "tests/network/test_tvb_crosscheck.py",
-    "tests/network/test_checks.py",
-    "tests/test_space.py",
-    "tests/network/test_integrate.py",
+    "tests/test_docs.py",
+    "tests/network/test_observers.py",
+    "tests/network/test_prepare.py",
     "tests/store/test_store_writer.py",
+    "tests/network/test_gradients.py",
+    "tests/network/test_shared_history.py",
     "tests/test_cli.py",
-    "tests/test_wheel.py",
-    "tests/network/test_demo.py",
+    "tests/execution/test_distributed.py",
+    "tests/network/test_checks.py",
+    "tests/network/test_metrics.py",
+    "tests/network/test_integrate.py",
+    "tests/store/test_store_lock.py",
+    "tests/test_space.py",
+    "tests/fit/test_optimizer.py",
+    "tests/network/test_wasserstein.py",
+    "tests/test_axes.py",
+    "tests/search/test_evolve.py",
 )
 
 
