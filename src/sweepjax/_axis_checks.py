@@ -169,8 +169,8 @@ def check_conversion(source: Any, array: jax.Array) -> None:
     if not jnp.issubdtype(array.dtype, jnp.inexact):
         return
     source = np.asarray(source)
-    if not np.issubdtype(source.dtype, np.number):
-        return
+    if not np.issubdtype(source.dtype, np.number) or source.dtype == array.dtype:
+        return  # nothing was converted
     lost = np.isfinite(source) & ~np.isfinite(np.asarray(array))
     if lost.any():
         first = np.unravel_index(np.argmax(lost), lost.shape)

@@ -93,7 +93,8 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
     dtype = np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
     shape: tuple[int, ...] = ()
     if isinstance(axis, GridAxis | UniformAxis):
-        values = axis.low + u * (axis.high - axis.low)
+        values = u * (axis.high - axis.low)
+        values += axis.low  # in place: one pass less
         shape = axis.shape or ()
     elif isinstance(axis, LogGridAxis):
         lo, hi = math.log(axis.low), math.log(axis.high)

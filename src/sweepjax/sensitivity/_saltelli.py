@@ -30,25 +30,28 @@ __all__ = ["SaltelliSpace", "saltelli_rows"]
 
 def saltelli_rows(base: np.ndarray, second_order: bool) -> np.ndarray:
     """The Saltelli points of a base matrix `[n, 2d]`: `[n * step, d]`, step
-    ``d + 2`` (``2d + 2`` with second order).
+    ``d + 2`` (``2d + 2`` with second order), column-major (each factor's
+    column is one contiguous array, as the design's axes take them).
 
     >>> saltelli_rows(np.array([[0.1, 0.2, 0.7, 0.8]]), False).tolist()
     [[0.1, 0.2], [0.7, 0.2], [0.1, 0.8], [0.7, 0.8]]
     """
     n, two_d = base.shape
     d = two_d // 2
-    a, b = base[:, :d], base[:, d:]
     step = 2 * d + 2 if second_order else d + 2
     j = np.arange(d)
-    # filled in place: one array, no copy per block
-    out = np.empty((n, step, d))
-    out[:, : d + 1] = a[:, None]
-    out[:, 1 + j, j] = b  # AB_j: column j from B
+    # from_b[s, c]: point s of a base row takes factor c from B (else A)
+    from_b = np.zeros((step, d), bool)
+    from_b[1 + j, j] = True  # AB_j: column j from B
     if second_order:
-        out[:, d + 1 : 2 * d + 1] = b[:, None]
-        out[:, d + 1 + j, j] = a  # BA_j: column j from A
-    out[:, -1] = b
-    return out.reshape(n * step, d)
+        from_b[d + 1 : 2 * d + 1] = True
+        from_b[d + 1 + j, j] = False  # BA_j: column j from A
+    from_b[-1] = True
+    out = np.empty((d, n, step))
+    for c in range(d):  # one contiguous column per factor, written once
+        np.copyto(out[c], base[:, c, None])
+        np.copyto(out[c], base[:, d + c, None], where=from_b[:, c])
+    return out.reshape(d, n * step).T
 
 
 class SaltelliSpace(DesignSpace):

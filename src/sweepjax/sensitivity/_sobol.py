@@ -36,7 +36,7 @@ from sweepjax.sensitivity._saltelli import SaltelliSpace
 __all__ = ["output_leaf", "sobol_arrays", "sobol_indices"]
 
 #: Outputs read per block: 16 MB in float64 (their per-row terms take about
-#: 3 times that); the block's counts, as float64, stay under the same size.
+#: 3 times that).
 BLOCK_VALUES = 2**21
 
 
@@ -50,7 +50,7 @@ def z_score(conf_level: float) -> float:
 
 def n_terms(d: int, second: bool) -> int:
     """Per-row terms the estimators average (see `row_terms`)."""
-    return 5 + 5 * d + d * (d - 1) // 2 if second else 4 + 3 * d
+    return 5 + 4 * d + d * (d - 1) // 2 if second else 4 + 3 * d
 
 
 def row_terms(
@@ -59,9 +59,9 @@ def row_terms(
     """`t` `[n_terms, rows, e]`, filled with the per-row terms of outputs `y`
     `[step, rows, e]` (a new array if `t` is None):
     ``A, A^2, B, B^2``, then for each factor ``D_j = AB_j - A``, ``B D_j``,
-    ``D_j^2``; with second order also ``A B``, ``AB_j``, ``BA_j`` and
-    ``BA_j AB_k`` for each pair ``j < k``. Every mean the estimators need is
-    a mean of one of them. Term-major: each term is one contiguous write."""
+    ``D_j^2``; with second order also ``A B``, ``BA_j`` and ``BA_j AB_k``
+    for each pair ``j < k`` (the sum of ``AB_j`` is that of ``D_j + A``).
+    Every mean the estimators need is a mean of one of them."""
     _, rows, e = y.shape
     t = np.empty((n_terms(d, second), rows, e)) if t is None else t
     a, b, ab = y[0], y[-1], y[1 : d + 1]
@@ -76,18 +76,17 @@ def row_terms(
         k = 4 + 3 * d
         ba = y[d + 1 : 2 * d + 1]
         np.multiply(a, b, out=t[k])
-        t[k + 1 : k + 1 + d] = ab
-        t[k + 1 + d : k + 1 + 2 * d] = ba
+        t[k + 1 : k + 1 + d] = ba
         j, jj = np.triu_indices(d, 1)
-        np.multiply(ba[j], ab[jj], out=t[k + 1 + 2 * d :])
+        np.multiply(ba[j], ab[jj], out=t[k + 1 + d :])
     return t
 
 
 class _Sums:
     """Sums of a Saltelli design's per-row terms (`row_terms`), block by
     block: over all rows (the estimate) and under each resample's counts
-    (the bootstrap), one matrix product per block for every term and every
-    output element."""
+    (the bootstrap), both in one matrix product per block (a row of ones
+    above the counts), for every term and every output element."""
 
     def __init__(self, d: int, second: bool, counts: np.ndarray, n_el: int):
         self.d, self.second, self.counts = d, second, counts
@@ -97,8 +96,9 @@ class _Sums:
         self.total2 = np.zeros(n_el)
         self.sums = np.zeros((1 + r, k, n_el))  # row 0: all rows
         # the matrix product's output, a slice of columns at a time
-        self.piece = min(k * n_el, max(1, BLOCK_VALUES // r))
-        self.out = np.empty(r * self.piece)
+        self.piece = min(k * n_el, max(1, BLOCK_VALUES // (1 + r)))
+        self.out = np.empty((1 + r) * self.piece)
+        self.w = np.empty(0)
 
     def add(self, block: np.ndarray, row0: int) -> None:
         """`block`: `[rows, step, n_el]` outputs of base rows from `row0`."""
@@ -109,22 +109,22 @@ class _Sums:
         np.subtract(block.transpose(1, 0, 2), self.shift, out=y)
         self.total += y.sum((0, 1))
         self.total2 += np.einsum("ijk,ijk->k", y, y)
-        # terms laid out so that `by_row` is a view: term-major for a scalar
-        # output (BLAS reads it transposed), row-major otherwise
+        # row-major terms: a plain (not transposed) matrix for BLAS
         k = self.sums.shape[1]
-        if e == 1:
-            t = row_terms(y, self.d, self.second, np.empty((k, rows, 1)))
-        else:
-            t = np.empty((rows, k, e)).transpose(1, 0, 2)
-            t = row_terms(y, self.d, self.second, t)
-        self.sums[0] += t.sum(1)
-        by_row = t.transpose(1, 0, 2).reshape(rows, k * e)
-        w = self.counts[:, row0 : row0 + rows].astype(np.float64)
-        boot = self.sums[1:].reshape(w.shape[0], k * e)
+        t = np.empty((rows, k, e))
+        row_terms(y, self.d, self.second, t.transpose(1, 0, 2))
+        by_row = t.reshape(rows, k * e)
+        r = self.counts.shape[0]
+        if self.w.size < (1 + r) * rows:
+            self.w = np.empty((1 + r) * rows)
+        w = self.w[: (1 + r) * rows].reshape(1 + r, rows)
+        w[0] = 1.0
+        w[1:] = self.counts[:, row0 : row0 + rows]
+        sums = self.sums.reshape(1 + r, k * e)
         for c0 in range(0, k * e, self.piece):
             c1 = min(k * e, c0 + self.piece)
-            out = self.out[: w.shape[0] * (c1 - c0)].reshape(w.shape[0], c1 - c0)
-            boot[:, c0:c1] += np.matmul(w, by_row[:, c0:c1], out=out)
+            out = self.out[: (1 + r) * (c1 - c0)].reshape(1 + r, c1 - c0)
+            sums[:, c0:c1] += np.matmul(w, by_row[:, c0:c1], out=out)
 
     def indices(self, n: int, n_points: int, z: float) -> dict[str, np.ndarray]:
         """Estimates (row 0 of the sums) and CIs (the other rows)."""
@@ -149,8 +149,8 @@ class _Sums:
         out = {"S1": s1, "ST": st}
         if self.second:
             k = 4 + 3 * d
-            sAxB, sAB = s[:, k], s[:, k + 1 : k + 1 + d]
-            sBA, sP = s[:, k + 1 + d : k + 1 + 2 * d], s[:, k + 1 + 2 * d :]
+            sAxB, sBA, sP = s[:, k], s[:, k + 1 : k + 1 + d], s[:, k + 1 + d :]
+            sAB = sD + sA[:, None]
             j, jj = np.triu_indices(d, 1)
             cross = sP - m * (sBA[:, j] + sAB[:, jj])
             centre = sAxB - m * (sA + sB)
