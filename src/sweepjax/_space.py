@@ -289,8 +289,9 @@ class Space:
         ):
             if on_host:
                 value = self._values.take(k, positions[..., e])
-            else:
-                value = table[positions[..., e], ...]
+            else:  # positions are in range: clip (XLA's own) spares the
+                # wrap-around of negative indices that table[i] traces
+                value = jnp.take(table, positions[..., e], axis=0, mode="clip")
             out[slot] = self._wrapped(k, value)
         return self._treedef.unflatten(out)
 
