@@ -166,10 +166,12 @@ def _check_wrap(name: str, axis: AbstractAxis, values: Any) -> None:
 
 
 def _host_table(table: jax.Array) -> Any:
-    """A read-only NumPy copy of an axis's values (PRNG keys stay JAX arrays)."""
+    """A read-only NumPy array of an axis's values (PRNG keys stay JAX
+    arrays): on a CPU, JAX's own view of the buffer (a second copy would
+    cost a pass over the table), elsewhere its host copy."""
     if is_key_array(table):
         return table
-    host = np.asarray(table).copy()
+    host = np.asarray(table)
     host.flags.writeable = False
     return host
 

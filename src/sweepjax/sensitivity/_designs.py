@@ -53,7 +53,13 @@ from sweepjax._optional import require
 from sweepjax._space import Space
 from sweepjax._tree import check_positive_int, is_key_array
 
-__all__ = ["DesignSpace", "design_seed", "scipy_stats", "unit_to_axis"]
+__all__ = [
+    "DesignSpace",
+    "aligned_empty",
+    "design_seed",
+    "scipy_stats",
+    "unit_to_axis",
+]
 
 _MODES = ("sobol", "halton", "latin_hypercube")
 #: Default ceiling on a design's host memory (its unit points and values).
@@ -93,7 +99,7 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
     dtype = np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
     shape: tuple[int, ...] = ()
     if isinstance(axis, GridAxis | UniformAxis):
-        values = u * (axis.high - axis.low)
+        values = np.multiply(u, axis.high - axis.low, out=aligned_empty(len(u)))
         values += axis.low  # in place: one pass less
         shape = axis.shape or ()
     elif isinstance(axis, LogGridAxis):
@@ -126,6 +132,23 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
             "use a bounded distribution or a range axis for this design."
         )
     return np.broadcast_to(values.reshape((-1,) + (1,) * len(shape)), (len(u), *shape))
+
+
+def aligned_empty(shape: tuple[int, ...] | int, dtype: Any = np.float64) -> np.ndarray:
+    """An uninitialised C-contiguous array at a 64-byte boundary: JAX on a
+    CPU takes such an array without a copy (`as_table`)."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape if isinstance(shape, tuple) else (shape,))
+    buf = np.empty(size * dtype.itemsize + 64, np.uint8)
+    start = -buf.ctypes.data % 64
+    return buf[start : start + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def as_table(values: np.ndarray) -> jax.Array:
+    """`values` as a JAX array, sharing their memory where JAX can (a CPU,
+    a contiguous array at a 64-byte boundary): the design made them and
+    never writes to them again."""
+    return jax.device_put(values, may_alias=True)
 
 
 def qmc_points(mode: str, d: int, n: int, seed: int, scramble: bool) -> np.ndarray:
@@ -189,8 +212,10 @@ class DesignSpace(Space):
         make_unit: Callable[[int], np.ndarray],
     ) -> None:
         """Replace each axis of `state` by a DataAxis of its values at the
-        unit points ``make_unit(d)`` (``count(d)`` rows of `d` columns, `d`
-        the number of dimensions), and become that Space."""
+        points ``make_unit(d)`` (here the unit points, ``count(d)`` rows of
+        `d` columns, `d` the number of dimensions; a subclass may make
+        others and override `_axis_values` and `_make_unit`), and become
+        that Space."""
         flat, treedef = jax.tree_util.tree_flatten_with_path(state, is_leaf=is_axis)
         names = leaf_names(flat, "`state`")
         slots = [i for i, (_, leaf) in enumerate(flat) if is_axis(leaf)]
@@ -217,15 +242,28 @@ class DesignSpace(Space):
                 f"{need:,} bytes on the host, more than max_bytes={max_bytes:,}. "
                 "Use fewer points, or pass a larger max_bytes if memory allows."
             )
-        unit = np.asarray(make_unit(d), dtype=np.float64)
+        points = np.asarray(make_unit(d), dtype=np.float64)
         leaves = [leaf for _, leaf in flat]
         for k, (slot, axis) in enumerate(zip(slots, axes, strict=True)):
-            values = unit_to_axis(axis_names[k], axis, unit[:, axis_to_eff[k]])
-            leaves[slot] = DataAxis(values, group=axis.group, wrap=axis.wrap)
-        self._unit = unit
+            values = self._axis_values(axis_names[k], axis, points, axis_to_eff[k])
+            table = as_table(values)
+            leaves[slot] = DataAxis(table, group=axis.group, wrap=axis.wrap)
+        self._points, self._n_points = points, n_points
+        self._unit: np.ndarray | None = None
         self._factors = tuple(e.name for e in effective)
         self._design_axes = dict(zip(axis_names, axes, strict=True))
         super().__init__(treedef.unflatten(leaves), mode="zip", key=key)
+
+    def _axis_values(
+        self, name: str, axis: AbstractAxis, points: np.ndarray, column: int
+    ) -> np.ndarray:
+        """Axis `axis`'s values at the design's points (``make_unit``'s
+        array; `column` is the axis's factor)."""
+        return unit_to_axis(name, axis, points[:, column])
+
+    def _make_unit(self) -> np.ndarray:
+        """The unit points `[N, n_factors]` from ``make_unit``'s array."""
+        return self._points
 
     def _with_index(self, index: range) -> Space:
         new = super()._with_index(index)
@@ -236,6 +274,8 @@ class DesignSpace(Space):
     def unit(self) -> np.ndarray:
         """This space's points in the unit cube, `[N, n_factors]` (a slice
         keeps the rows of its points)."""
+        if self._unit is None:  # made when first asked (the sweep needs none)
+            self._unit = self._make_unit()
         r = self.index_range
         return self._unit[r.start : r.stop if r.stop >= 0 else None : r.step]
 
@@ -253,4 +293,4 @@ class DesignSpace(Space):
     @property
     def is_whole(self) -> bool:
         """True unless this design is a slice of one."""
-        return self.index_range == range(len(self._unit))
+        return self.index_range == range(self._n_points)

@@ -17,41 +17,61 @@ from typing import Any
 import jax
 import numpy as np
 
+from sweepjax._axes import AbstractAxis
 from sweepjax._tree import check_positive_int
 from sweepjax.sensitivity._designs import (
     MAX_BYTES,
     DesignSpace,
+    aligned_empty,
     design_seed,
     scipy_stats,
+    unit_to_axis,
 )
 
 __all__ = ["SaltelliSpace", "saltelli_rows"]
 
 
+def from_b(d: int, second_order: bool) -> np.ndarray:
+    """`[step, d]`: whether point `s` of a base row takes factor `c` from
+    `B` (else from `A`).
+
+    >>> from_b(2, False).astype(int).tolist()
+    [[0, 0], [1, 0], [0, 1], [1, 1]]
+    """
+    j = np.arange(d)
+    mask = np.zeros((2 * d + 2 if second_order else d + 2, d), bool)
+    mask[1 + j, j] = True  # AB_j: column j from B
+    if second_order:
+        mask[d + 1 : 2 * d + 1] = True
+        mask[d + 1 + j, j] = False  # BA_j: column j from A
+    mask[-1] = True
+    return mask
+
+
+def saltelli_column(a: np.ndarray, b: np.ndarray, take_b: np.ndarray) -> np.ndarray:
+    """One factor's values at the Saltelli points, `[n * step, *shape]`,
+    from its values in `A` and in `B` (`[n, *shape]`) and its column
+    `take_b` `[step]` of `from_b`; a fresh array at a 64-byte boundary."""
+    n, shape = a.shape[0], a.shape[1:]
+    out = aligned_empty((n, len(take_b), *shape), a.dtype)
+    np.copyto(out, a[:, None])
+    np.copyto(out, b[:, None], where=take_b.reshape((1, -1) + (1,) * len(shape)))
+    return out.reshape((-1, *shape))
+
+
 def saltelli_rows(base: np.ndarray, second_order: bool) -> np.ndarray:
     """The Saltelli points of a base matrix `[n, 2d]`: `[n * step, d]`, step
-    ``d + 2`` (``2d + 2`` with second order), column-major (each factor's
-    column is one contiguous array, as the design's axes take them).
+    ``d + 2`` (``2d + 2`` with second order).
 
     >>> saltelli_rows(np.array([[0.1, 0.2, 0.7, 0.8]]), False).tolist()
     [[0.1, 0.2], [0.7, 0.2], [0.1, 0.8], [0.7, 0.8]]
     """
-    n, two_d = base.shape
-    d = two_d // 2
-    step = 2 * d + 2 if second_order else d + 2
-    j = np.arange(d)
-    # from_b[s, c]: point s of a base row takes factor c from B (else A)
-    from_b = np.zeros((step, d), bool)
-    from_b[1 + j, j] = True  # AB_j: column j from B
-    if second_order:
-        from_b[d + 1 : 2 * d + 1] = True
-        from_b[d + 1 + j, j] = False  # BA_j: column j from A
-    from_b[-1] = True
-    out = np.empty((d, n, step))
-    for c in range(d):  # one contiguous column per factor, written once
-        np.copyto(out[c], base[:, c, None])
-        np.copyto(out[c], base[:, d + c, None], where=from_b[:, c])
-    return out.reshape(d, n * step).T
+    d = base.shape[1] // 2
+    mask = from_b(d, second_order)
+    columns = [
+        saltelli_column(base[:, c], base[:, d + c], mask[:, c]) for c in range(d)
+    ]
+    return np.stack(columns, axis=1)
 
 
 class SaltelliSpace(DesignSpace):
@@ -88,15 +108,30 @@ class SaltelliSpace(DesignSpace):
         seed = design_seed(key)
         self._second_order = bool(second_order)
 
-        def make(d: int) -> np.ndarray:
-            base = qmc.Sobol(2 * d, scramble=scramble, seed=seed).random(n)
-            return saltelli_rows(base, self._second_order)
+        def make(d: int) -> np.ndarray:  # the base matrix: `[A, B]`
+            return qmc.Sobol(2 * d, scramble=scramble, seed=seed).random(n)
 
         def count(d: int) -> int:
             return n * (2 * d + 2 if self._second_order else d + 2)
 
         self._n_base = n
         self._build(state, key, max_bytes, count, make)
+
+    def _axis_values(
+        self, name: str, axis: AbstractAxis, points: np.ndarray, column: int
+    ) -> np.ndarray:
+        """The axis's values at the Saltelli points: mapped at its columns
+        of `A` and `B` (`points`, the base matrix), then laid out (the unit
+        points themselves are never made for the sweep)."""
+        n, d = points.shape[0], points.shape[1] // 2
+        both = unit_to_axis(
+            name, axis, np.concatenate([points[:, column], points[:, d + column]])
+        )
+        take_b = from_b(d, self._second_order)[:, column]
+        return saltelli_column(both[:n], both[n:], take_b)
+
+    def _make_unit(self) -> np.ndarray:
+        return saltelli_rows(self._points, self._second_order)
 
     @property
     def second_order(self) -> bool:

@@ -109,11 +109,16 @@ class _Sums:
         np.subtract(block.transpose(1, 0, 2), self.shift, out=y)
         self.total += y.sum((0, 1))
         self.total2 += np.einsum("ijk,ijk->k", y, y)
-        # row-major terms: a plain (not transposed) matrix for BLAS
+        # terms laid out so that `by_row` is a view: term-major for a scalar
+        # output (contiguous writes; BLAS reads it transposed), row-major
+        # otherwise
         k = self.sums.shape[1]
-        t = np.empty((rows, k, e))
-        row_terms(y, self.d, self.second, t.transpose(1, 0, 2))
-        by_row = t.reshape(rows, k * e)
+        if e == 1:
+            t = row_terms(y, self.d, self.second, np.empty((k, rows, 1)))
+        else:
+            t = np.empty((rows, k, e)).transpose(1, 0, 2)
+            t = row_terms(y, self.d, self.second, t)
+        by_row = t.transpose(1, 0, 2).reshape(rows, k * e)
         r = self.counts.shape[0]
         if self.w.size < (1 + r) * rows:
             self.w = np.empty((1 + r) * rows)
