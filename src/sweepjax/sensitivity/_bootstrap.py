@@ -71,12 +71,14 @@ def bootstrap_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
 def _draws(
     rng: np.random.Generator, n: int, rows: int, n_resamples: int, dtype: type
 ) -> np.ndarray:
-    """The next `rows` rows of draws, transposed: `[n_resamples, rows]`.
-    Drawn a tile at a time, each transposed while in cache (a whole
+    """The next `rows` rows of draws, transposed: `[n_resamples, rows]`
+    (unsigned, the narrowest type that holds `n - 1`). Drawn a tile at a time, each transposed while in cache (a whole
     transpose is a few times slower). Generator.integers continues the
     stream where the last call stopped, so tiles draw the numbers one call
     would."""
-    out = np.empty((n_resamples, rows), dtype)
+    # kept in the narrowest type that holds them (uint16 up to 65,536 rows):
+    # the draws are the largest array of the bootstrap
+    out = np.empty((n_resamples, rows), np.min_scalar_type(max(n - 1, 0)))
     for i0 in range(0, rows, _TILE):
         tile = rng.integers(n, size=(min(_TILE, rows - i0), n_resamples), dtype=dtype)
         out[:, i0 : i0 + _TILE] = tile.T
