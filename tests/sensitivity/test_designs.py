@@ -32,6 +32,7 @@ from sweepjax.sensitivity import (
     design_seed,
     saltelli_rows,
 )
+from sweepjax.sensitivity._designs import aligned_empty, as_table
 
 STATE = {
     "a": UniformAxis(-2.0, 2.0, 2),
@@ -76,6 +77,37 @@ def test_the_saltelli_design_is_salibs_for_the_same_seed():
 def test_saltelli_rows_swap_one_column_at_a_time():
     rows = saltelli_rows(np.array([[1.0, 2.0, 3.0, 4.0]]), True)
     assert rows.tolist() == [[1, 2], [3, 2], [1, 4], [1, 4], [3, 2], [3, 4]]
+
+
+def test_a_saltelli_design_maps_its_a_and_b_columns_and_lays_them_out():
+    # each factor is mapped at A and B and laid out once (the unit points are
+    # made only when asked for); groups, scales and array leaves as elsewhere
+    state = {
+        "x": GridAxis(0.0, 1.0, 2, group="g"),
+        "y": GridAxis(10.0, 20.0, 2, group="g"),
+        "z": NumPyroAxis(dist.Normal(1.0, 2.0), 2, sample_shape=(3,)),
+        "w": LogGridAxis(0.1, 10.0, 2),
+    }
+    design = SaltelliSpace(state, 4, second_order=True, key=jax.random.key(5))
+    assert design._unit is None
+    u = design.unit
+    assert u.shape == (4 * 8, 3) and sorted(design.factors) == ["g", "w", "z"]
+    np.testing.assert_array_equal(u, saltelli_rows(design._points, True))
+    g, z, w = (u[:, design.factors.index(f)] for f in ("g", "z", "w"))
+    points = design.gather(np.arange(len(design)))
+    np.testing.assert_allclose(points["x"], g, rtol=1e-6)
+    np.testing.assert_allclose(points["y"], 10.0 + 10.0 * g, rtol=1e-6)
+    z = norm.ppf(z, loc=1.0, scale=2.0)
+    np.testing.assert_allclose(points["z"], np.stack([z] * 3, 1), rtol=1e-5)
+    w = np.exp(np.log(0.1) + w * (np.log(10.0) - np.log(0.1)))
+    np.testing.assert_allclose(points["w"], w, rtol=1e-5)
+    # the values reach JAX without a copy where it can take them
+    x = aligned_empty(5, np.float32)
+    x[:] = 1.0
+    assert x.ctypes.data % 64 == 0
+    table = as_table(x)
+    if table.platform() == "cpu":
+        assert np.shares_memory(np.asarray(table), x)
 
 
 def test_a_group_shares_a_coordinate_and_a_distribution_maps_by_its_icdf():

@@ -69,6 +69,9 @@ def test_bootstrap_counts_are_salibs_resamples_drawn_in_chunks(monkeypatch):
     expected = [np.bincount(draws[:, r], minlength=n) for r in range(n_resamples)]
     counts = _bootstrap.bootstrap_counts(n, n_resamples, seed=7)
     assert counts.dtype == np.uint8
+    # the transposed draws in the narrowest type (SALib's stream all the same)
+    kept = _bootstrap._draws(np.random.default_rng(7), n, 6, 3, np.int32)
+    assert kept.dtype == np.uint8 and kept.tolist() == draws[:6].T.tolist()
     np.testing.assert_array_equal(counts, expected)
     # a count past 255 widens the counts instead of wrapping around
     wide = _bootstrap.add_counts(np.full((2, 2), 200, np.uint8), 1, np.array([9, 99]))

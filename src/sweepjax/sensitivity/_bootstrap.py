@@ -72,10 +72,10 @@ def _draws(
     rng: np.random.Generator, n: int, rows: int, n_resamples: int, dtype: type
 ) -> np.ndarray:
     """The next `rows` rows of draws, transposed: `[n_resamples, rows]`
-    (unsigned, the narrowest type that holds `n - 1`). Drawn a tile at a time, each transposed while in cache (a whole
-    transpose is a few times slower). Generator.integers continues the
-    stream where the last call stopped, so tiles draw the numbers one call
-    would."""
+    (unsigned, the narrowest type that holds `n - 1`). Drawn a tile at a
+    time, each transposed while in cache (a whole transpose is a few times
+    slower). Generator.integers continues the stream where the last call
+    stopped, so tiles draw the numbers one call would."""
     # kept in the narrowest type that holds them (uint16 up to 65,536 rows):
     # the draws are the largest array of the bootstrap
     out = np.empty((n_resamples, rows), np.min_scalar_type(max(n - 1, 0)))

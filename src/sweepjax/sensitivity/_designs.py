@@ -123,7 +123,10 @@ def unit_to_axis(name: str, axis: AbstractAxis, u: np.ndarray) -> np.ndarray:
             "range: use GridAxis or UniformAxis (uniform on [low, high]), "
             "LogGridAxis (log-uniform) or NumPyroAxis (a distribution)."
         )
-    values = np.asarray(values, dtype=dtype)
+    if values.dtype != dtype:  # cast into an aligned array too (`as_table`)
+        cast = aligned_empty(values.shape, dtype)
+        cast[...] = values
+        values = cast
     if not np.isfinite(values).all():
         bad = u[~np.isfinite(values)][:3]
         raise ValueError(
