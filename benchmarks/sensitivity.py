@@ -88,9 +88,23 @@ def salib_stages(n, loop: bool) -> tuple[dict[str, float], object, np.ndarray]:
     return times, ref, x
 
 
+#: JAX's compile events of the latest `our_stages` ("compilations" lists
+#: the seconds of each program's tracing, lowering and XLA compilation).
+COMPILES: list[tuple[str, float]] = []
+
+
+def _compile_event(event: str, seconds: float, **_: object) -> None:
+    if event.startswith("/jax/core/compile/"):
+        COMPILES.append((event.rsplit("/", 1)[-1], seconds))
+
+
+jax.monitoring.register_event_duration_secs_listener(_compile_event)
+
+
 def our_stages(n) -> tuple[dict[str, float], object, object, object]:
     """sweepjax's workflow, stage by stage (compilation in "evaluate")."""
     times = {}
+    COMPILES.clear()
     state = {f"x{i}": UniformAxis(-np.pi, np.pi, 2) for i in (1, 2, 3)}
     t, design = timed(
         lambda: SaltelliSpace(state, n, second_order=True, key=jax.random.key(1))
@@ -104,13 +118,31 @@ def our_stages(n) -> tuple[dict[str, float], object, object, object]:
     return times, ds, design, result
 
 
+def compile_summary() -> str:
+    """The programs `our_stages` compiled and the milliseconds each step of
+    compiling them took, summed over the programs."""
+    steps = {
+        "jaxpr_trace_duration": "tracing",
+        "jaxpr_to_mlir_module_duration": "lowering",
+        "backend_compile_duration": "XLA",
+    }
+    total = {name: 0.0 for name in steps.values()}
+    for event, seconds in COMPILES:
+        if event in steps:
+            total[steps[event]] += seconds * 1e3
+    count = sum(event == "backend_compile_duration" for event, _ in COMPILES)
+    spent = ", ".join(f"{k} {v:.0f} ms" for k, v in total.items())
+    return f"{count} program(s) compiled: {spent}"
+
+
 def our_session(n: int):
     """`our_stages` in this process with nothing of it compiled: JAX's
     caches cleared, then what any session starts with (JAX's PRNG seeding,
-    `jax.random.key(0)`)."""
+    `jax.random.key(0)`); also what it compiled (`compile_summary`)."""
     jax.clear_caches()
     jax.block_until_ready(jax.random.key(0))
-    return our_stages(n)
+    *out, result = our_stages(n)
+    return (*out, result, compile_summary())
 
 
 def our_child(n: int, out: str) -> None:
@@ -125,17 +157,19 @@ def our_child(n: int, out: str) -> None:
     table = design.to_dataframe()[["x1", "x2", "x3"]].to_numpy()
     arrays = {k: ds[k].values for k in ("S1", "ST", "S1_conf", "ST_conf", "S2")}
     np.savez(out, y=np.asarray(result.outputs["y"]), table=table, **arrays)
-    print(json.dumps(times))
+    print(json.dumps({"times": times, "compiled": compile_summary()}))
 
 
-def our_fresh(n: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """`our_child` in a fresh process: its stage times and its arrays."""
+def our_fresh(n: int) -> tuple[dict[str, float], dict[str, np.ndarray], str]:
+    """`our_child` in a fresh process: its stage times, its arrays and what
+    it compiled."""
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "ours.npz")
         cmd = [sys.executable, __file__, "--child", str(n), out]
         line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        report = json.loads(line.splitlines()[-1])
         with np.load(out) as f:
-            return json.loads(line.splitlines()[-1]), dict(f)
+            return report["times"], dict(f), report["compiled"]
 
 
 def part_a(n: int, repeats: int = 3) -> None:
@@ -146,6 +180,7 @@ def part_a(n: int, repeats: int = 3) -> None:
     xarray.Dataset({"w": ("x", np.zeros(2))})  # imports are not what is compared
     ours, fresh = "sweepjax (design + sweep + indices)", "sweepjax, fresh process"
     best: dict[str, dict[str, float]] = {}
+    kept: dict[str, object] = {}
     for _ in range(repeats):  # interleaved: all see the same load
         runs = {
             ours: our_session(n),
@@ -153,11 +188,12 @@ def part_a(n: int, repeats: int = 3) -> None:
             "SALib, vectorised NumPy model": salib_stages(n, loop=False),
             "SALib, documented loop": salib_stages(n, loop=True),
         }
-        for name, (times, *_) in runs.items():
+        for name, (times, *rest) in runs.items():
             if name not in best or sum(times.values()) < sum(best[name].values()):
-                best[name] = times
-    _, ds, design, result = runs[ours]
-    _, arrays = runs[fresh]
+                best[name], kept[name] = times, rest[-1]
+    _, ds, design, result, _ = runs[ours]
+    _, arrays, _ = runs[fresh]
+    compiled, fresh_compiled = kept[ours], kept[fresh]  # those of the best runs
     _, _, x = runs["SALib, vectorised NumPy model"]
     same = salib_analyze.analyze(PROBLEM, np.asarray(result.outputs["y"]), True, seed=1)
     keys = ("S1", "ST", "S1_conf", "ST_conf", "S2")
@@ -181,6 +217,7 @@ def part_a(n: int, repeats: int = 3) -> None:
         "jax.clear_caches(), and in a fresh process after the imports and "
         "JAX's start; SALib in this process"
     )
+    print(f"  evaluate: {compiled} (fresh process: {fresh_compiled})")
     print(f"  max |ours - SALib| on the same outputs: {diff:.1e} ({fresh_diff:.1e})")
     print(f"  max |our design - SALib's| for the same seed: {design_diff:.1e}")
     print(f"  S1 {np.round(ds['S1'].values, 4)}  ST {np.round(ds['ST'].values, 4)}")
