@@ -19,7 +19,8 @@ the design's values (resuming another seed is refused). The design is
 therefore materialised on the host, `[N, d]` floats, after a memory check
 (`max_bytes`), in 64-byte-aligned arrays that JAX on a CPU shares instead
 of copying (a `SaltelliSpace` maps each factor at its `A` and `B` columns
-and lays the values out once; its unit points are made when asked for); a lazy design (Sobol' point i made alone, which
+and lays the values out once; its unit points are made when asked for); a
+lazy design (Sobol' point i made alone, which
 ``scipy.stats.qmc.Sobol.fast_forward`` allows) would need every executor to
 call the design per chunk instead of indexing tables. ``Space(state,
 mode="sobol")`` is not offered: `Space` sits below this package and does not
