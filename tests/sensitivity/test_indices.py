@@ -78,6 +78,21 @@ def test_bootstrap_counts_are_salibs_resamples_drawn_in_chunks(monkeypatch):
     assert wide.dtype == np.uint16 and wide.tolist() == [[200, 200], [209, 299]]
 
 
+def test_a_design_draws_the_default_bootstrap_ahead_and_the_indices_take_it():
+    # SaltelliSpace starts drawing sobol_indices' default counts (100
+    # resamples, seed 1) in the background; the indices take those, equal
+    # to a draw made now, and only a design's own key is kept ahead
+    design = SaltelliSpace({"a": UniformAxis(0.0, 1.0, 2)}, n=32)
+    ahead = _bootstrap._AHEAD[(design.n_base, 100, 1)]
+    counts = _bootstrap.bootstrap_counts(32, 100, 1)
+    assert ahead.done() and (32, 100, 1) not in _bootstrap._AHEAD
+    np.testing.assert_array_equal(counts, _bootstrap.draw_counts(32, 100, 1))
+    SaltelliSpace({"a": UniformAxis(0.0, 1.0, 2)}, n=16)
+    assert list(_bootstrap._AHEAD) == [(16, 100, 1)]
+    _bootstrap.prefetch_counts(16, seed=None)  # a fresh draw is never made ahead
+    assert list(_bootstrap._AHEAD) == [(16, 100, 1)]
+
+
 def test_every_element_of_an_array_output_equals_salib_on_that_element():
     x = salib_sample.sample(problem(3, -PI, PI), 128, calc_second_order=False, seed=1)
     y = np.stack([ishigami(x), ishigami(x, 2.0, 0.3), np.cos(x[:, 2])], -1)

@@ -15,13 +15,20 @@ than the design's own host arrays (which `SaltelliSpace` checks against
 its `max_bytes`). The draws are made in at most `MAX_CHUNKS` chunks of the
 same random stream, so they never take more than 32 MB or half the counts'
 bytes at once.
+
+The counts depend only on `n`, the resamples and the seed, not on the
+outputs: a design starts drawing those of `sobol_indices`' defaults in a
+background thread (`prefetch_counts`) while its sweep compiles and runs,
+the work of a second core, and the indices take them when they are ready.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
-__all__ = ["add_counts", "bootstrap_counts"]
+__all__ = ["add_counts", "bootstrap_counts", "prefetch_counts"]
 
 #: Draws made at a time, at least (int32: 32 MB).
 DRAW_VALUES = 2**23
@@ -47,15 +54,42 @@ def add_counts(counts: np.ndarray, r: int, add: np.ndarray) -> np.ndarray:
     return counts
 
 
+#: Counts drawn ahead of time only up to this many bytes (a design of 2^17
+#: base rows with SALib's 100 resamples).
+PREFETCH_BYTES = 2**24
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweepjax-counts")
+#: The one set of counts being drawn ahead: ``(n, n_resamples, seed)``.
+_AHEAD: dict[tuple[int, int, int], Future] = {}
+
+
+def prefetch_counts(n: int, n_resamples: int = 100, seed: int | None = 1) -> None:
+    """Start drawing ``bootstrap_counts(n, n_resamples, seed)`` in a
+    background thread (NumPy's drawing and counting release the GIL), for
+    the next call to take; only one set is kept ahead, and none past
+    `PREFETCH_BYTES` or for an unseeded (fresh) draw."""
+    if seed is None or n * n_resamples > PREFETCH_BYTES:
+        return
+    key = (n, n_resamples, seed)
+    if key not in _AHEAD:
+        _AHEAD.clear()
+        _AHEAD[key] = _BACKGROUND.submit(draw_counts, n, n_resamples, seed)
+
+
 def bootstrap_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
     """`[n_resamples, n]`: how often each of `n` base rows is drawn in each
     of SALib's resamples (``default_rng(seed).integers(n, size=(n,
     n_resamples))``, column by column). Unsigned integers, uint8 unless a
-    count passes 255.
+    count passes 255. Taken from `prefetch_counts` when it drew them.
 
     >>> bootstrap_counts(4, 2, seed=0).sum(axis=1).tolist()
     [4, 4]
     """
+    ahead = _AHEAD.pop((n, n_resamples, seed), None) if seed is not None else None
+    return ahead.result() if ahead is not None else draw_counts(n, n_resamples, seed)
+
+
+def draw_counts(n: int, n_resamples: int, seed: int | None) -> np.ndarray:
+    """`bootstrap_counts`, drawn now."""
     rng = np.random.default_rng(seed)
     # the same stream in int32 (SALib draws int64): half the bytes
     dtype = np.int32 if n <= np.iinfo(np.int32).max else np.int64

@@ -19,6 +19,7 @@ import numpy as np
 
 from sweepjax._axes import AbstractAxis
 from sweepjax._tree import check_positive_int
+from sweepjax.sensitivity._bootstrap import prefetch_counts
 from sweepjax.sensitivity._designs import (
     MAX_BYTES,
     DesignSpace,
@@ -116,6 +117,7 @@ class SaltelliSpace(DesignSpace):
 
         self._n_base = n
         self._build(state, key, max_bytes, count, make)
+        prefetch_counts(n)  # sobol_indices' default bootstrap, while the sweep runs
 
     def _axis_values(
         self, name: str, axis: AbstractAxis, points: np.ndarray, column: int
