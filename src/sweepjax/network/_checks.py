@@ -170,16 +170,34 @@ def failure_code(
 
 class CheckedSolve:
     """A prepared solve: ``solve_fn(config)`` runs the compiled ``program``
-    (the solve with its failure code, :func:`checked`) and raises the
-    code's message (:func:`sweepjax._failures.raise_failure`)."""
+    (``function``, the solve with its failure code, :func:`checked`,
+    jitted) and raises the code's message
+    (:func:`sweepjax._failures.raise_failure`).
 
-    def __init__(self, program: Any, messages: dict[Any, list[str]]):
+    Traced (under the caller's ``jit``, ``vmap``, ``grad``, an executor),
+    it calls ``function`` in the caller's trace rather than ``program``: a
+    nested ``jit`` would trace the solve for one point first, and only then
+    batch it, where ``vmap`` can trace the batch's solve alone
+    (:mod:`._batching`).
+    """
+
+    def __init__(
+        self,
+        program: Any,
+        messages: dict[Any, list[str]],
+        function: Callable[[Config], tuple[jax.Array, Any]],
+    ):
         self.program = program
+        self.function = function
         self._messages = messages
         self.__qualname__ = self.__name__ = "solve_fn"
 
     def __call__(self, config: Config) -> Any:
-        code, out = self.program(config)
+        traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(config))
+        if traced:
+            code, out = self.function(config)
+        else:
+            code, out = self.program(config)
         return raise_failure(code, self._messages[jax.tree.structure(config)], out)
 
     def raise_code(self, code: jax.Array, config: Config, out: Any) -> Any:
@@ -208,4 +226,4 @@ def checked(
         code, messages[jax.tree.structure(config)] = checks(config)
         return code, solve(config)
 
-    return CheckedSolve(jax.jit(run), messages)
+    return CheckedSolve(jax.jit(run), messages, run)
