@@ -19,14 +19,12 @@ traces the batch's solve alone.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.extend.core import ClosedJaxpr, Primitive, jaxpr_as_fun
 from jax.interpreters import batching, mlir
 
@@ -65,6 +63,11 @@ class Points:
         return any(axis == 0 for axis in jax.tree.leaves(leaf(self.axes)))
 
 
+class _Unbatched(Exception):
+    """``solve_p`` was bound without its one-point program and no ``vmap``
+    rule took it: :func:`_solve` binds it again with the program."""
+
+
 class _Solver:
     """What ``solve_p`` runs for one :func:`batch_aware` solve: ``single``
     (one point) and ``batch`` (a :class:`Points`), and the one-point
@@ -77,76 +80,74 @@ class _Solver:
     ):
         self.single = single
         self.batch = batch
-        self.traced: dict[Any, tuple[ClosedJaxpr, Any, Callable]] = {}
+        self._traced: dict[Any, tuple[ClosedJaxpr, Any]] = {}
+        self._jitted: dict[int, Callable] = {}
+
+    def program(self, in_tree: Any, avals: list) -> tuple[ClosedJaxpr, Any]:
+        """The one-point program for inputs ``avals`` (leaves of ``in_tree``),
+        traced on the first request, and its output structure."""
+        key = (in_tree, tuple(avals))
+        if key not in self._traced:
+            out_tree = []
+
+            def flat(*leaves: Any) -> list[Any]:
+                out, tree = jax.tree.flatten(self.single(in_tree.unflatten(leaves)))
+                out_tree.append(tree)
+                return out
+
+            program = jax.make_jaxpr(flat)(*avals)
+            self._traced[key] = (program, out_tree[0])
+        return self._traced[key]
+
+    def jitted(self, program: ClosedJaxpr) -> Callable:
+        """``program`` jitted, once (an eager call's)."""
+        if id(program) not in self._jitted:
+            self._jitted[id(program)] = jax.jit(jaxpr_as_fun(program))
+        return self._jitted[id(program)]
 
     def __getstate__(self) -> dict[str, Any]:
         # the traced programs stay behind (a Dask worker traces its own)
-        return {**self.__dict__, "traced": {}}
+        return {**self.__dict__, "_traced": {}, "_jitted": {}}
 
 
 class _Call:
-    """The parameter of one bind of ``solve_p``: the solver, the input
-    structure, and the output structure once known (the one-point program
-    traced, or the batch's solve run). Printed (a jaxpr's text, which a
-    store fingerprints) as the one-point program it lowers to."""
+    """A parameter of one bind of ``solve_p``: the solver, the input
+    structure, and the output structure once known."""
 
     def __init__(self, solver: _Solver, in_tree: Any):
         self.solver = solver
         self.in_tree = in_tree
         self.out_tree: Any = None
-        self.program: ClosedJaxpr | None = None
 
-    def traced(self, avals: Any) -> tuple[ClosedJaxpr, Callable]:
-        """The one-point program for inputs of types ``avals`` (traced on the
-        first request), and it jitted (an eager call's)."""
-        key = (self.in_tree, tuple(avals))
-        found = self.solver.traced.get(key)
-        if found is None:
-            out_tree = []
-
-            def flat(*leaves: Any) -> list[Any]:
-                solution = self.solver.single(self.in_tree.unflatten(leaves))
-                out, tree = jax.tree.flatten(solution)
-                out_tree.append(tree)
-                return out
-
-            program = jax.make_jaxpr(flat)(*avals)
-            found = (program, out_tree[0], jax.jit(jaxpr_as_fun(program)))
-            self.solver.traced[key] = found
-        self.program, self.out_tree, jitted = found
-        return self.program, jitted
-
-    def __str__(self) -> str:
-        if self.program is None:
-            return "batch_aware"
-        digest = hashlib.sha1()
-        for const in self.program.consts:
-            digest.update(np.asarray(const).tobytes())
-        return f"{self.program} consts sha1={digest.hexdigest()}"
+    def __repr__(self) -> str:  # as jaxprs print it (a store fingerprints them)
+        return "batch_aware"
 
 
-def _abstract_eval(*avals: Any, call: _Call) -> tuple[list[Any], Any]:
-    program, _ = call.traced(avals)
+def _abstract_eval(
+    *avals: Any, call: _Call, program: ClosedJaxpr | None
+) -> tuple[list[Any], Any]:
+    if program is None:
+        raise _Unbatched
     return program.out_avals, program.effects
 
 
-def _impl(*values: Any, call: _Call) -> list[Any]:
-    _, jitted = call.traced([jax.typeof(v) for v in values])
-    return jitted(*values)
+def _impl(*values: Any, call: _Call, program: ClosedJaxpr | None) -> list[Any]:
+    if program is None:
+        raise _Unbatched
+    return call.solver.jitted(program)(*values)
 
 
-def _lowered(*values: Any, call: _Call) -> list[Any]:
-    program, _ = call.traced([jax.typeof(v) for v in values])
+def _lowered(*values: Any, call: _Call, program: ClosedJaxpr) -> list[Any]:
     return jaxpr_as_fun(program)(*values)
 
 
 def _batched(
-    axis_data: Any, values: list, dims: list, *, call: _Call
+    axis_data: Any, values: list, dims: list, *, call: _Call, program: Any
 ) -> tuple[list, list]:
     """The batch's solve (``call.solver.batch``) on the leaves ``values``,
     batched along ``dims`` (None: shared by all points)."""
     if all(d is None for d in dims):
-        out = solve_p.bind(*values, call=call)
+        out = solve_p.bind(*values, call=call, program=program)
         return out, [None] * len(out)
     values = [
         v if d is None or d == 0 else jnp.moveaxis(v, d, 0)
@@ -160,6 +161,12 @@ def _batched(
     return out, [None] * shared + [0] * (len(out) - shared)
 
 
+#: A solve of one point, batched by its own rule. Bound with ``program=None``
+#: first, so that under ``vmap`` the rule runs and the one-point program is
+#: never traced; bound elsewhere it raises `_Unbatched`, and is bound again
+#: with ``program``, the one-point program: its abstract value, eager call
+#: and lowering, and a sub-jaxpr that jaxpr walkers and a store's
+#: fingerprint see (as they saw ``custom_vmap``'s).
 solve_p = Primitive("batch_aware_solve")
 solve_p.multiple_results = True
 solve_p.def_impl(_impl)
@@ -174,7 +181,12 @@ def _solve(solver: _Solver, config: Config) -> Solution:
     primitive, not a copy."""
     leaves, in_tree = jax.tree.flatten(config)
     call = _Call(solver, in_tree)
-    out = solve_p.bind(*leaves, call=call)
+    try:
+        out = solve_p.bind(*leaves, call=call, program=None)
+    except _Unbatched:
+        avals = [jax.typeof(leaf) for leaf in leaves]
+        program, call.out_tree = solver.program(in_tree, avals)
+        out = solve_p.bind(*leaves, call=call, program=program)
     return jax.tree.unflatten(call.out_tree, out)
 
 
