@@ -20,6 +20,8 @@ differently). Usage::
     python benchmarks/network_sweep.py --quick    # small smoke run
     python benchmarks/network_sweep.py --cache-dir /tmp/xla  # JAX's persistent
         # compilation cache: the first round compiles, later ones load
+    python benchmarks/network_sweep.py --stages   # the fixed cost, split: CPU
+        # seconds of trace, lowering and compilation of each contender
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import time
 import warnings
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -56,6 +59,11 @@ SIGMA_RANGE = (1e-4, 1e-2)
 def baseline_sweep(weights, n_steps, Gs, sigmas, key):
     """Hand-written jit(vmap(scan)) of ReducedWongWang + linear coupling + Heun,
     S clamped into [0, 1] as TVB (and sweepjax) do."""
+    return jax.jit(jax.vmap(baseline_simulate(weights, n_steps, key)))(Gs, sigmas)
+
+
+def baseline_simulate(weights, n_steps, key):
+    """The hand-written simulation of one point ``(G, sigma)``."""
     a, b, d, gamma, tau_s, w, J_N, I_o = (
         0.270, 0.108, 154.0, 0.641, 100.0, 0.6, 0.2609, 0.33,
     )  # fmt: skip
@@ -82,7 +90,7 @@ def baseline_sweep(weights, n_steps, Gs, sigmas, key):
         _, ys = jax.lax.scan(step, jnp.full(n, 0.1), z)
         return {"mean_S": ys.mean(), "std_S": ys.std()}
 
-    return jax.jit(jax.vmap(simulate))(Gs, sigmas)
+    return simulate
 
 
 def sweepjax_sweep(weights, t1, n_g, n_sigma, key, n_vmap, n_pmap, unroll):
@@ -176,6 +184,78 @@ def worker(name: str, quick: bool, n_vmap: int, unroll: int) -> dict:
     }
 
 
+def _sweepjax_program(weights, t1, key):
+    """The program `ParallelExecution` builds for all 256 points in one call
+    (`point_program`, batched and jitted as its executor does), untraced."""
+    from sweepjax.execution._dependencies import point_program
+
+    network = Network(
+        dynamics=ReducedWongWang(),
+        coupling={"instant": LinearCoupling(incoming_states="S", G=0.5)},
+        graph=_graph(weights),
+        noise=AdditiveNoise(sigma=1e-3, key=key),
+    )
+    solve_fn, config = prepare(network, Heun(), t0=0.0, t1=t1, dt=DT)
+
+    def observe(cfg):
+        ys = solve_fn(cfg).ys
+        return {"mean_S": ys.mean(), "std_S": ys.std()}
+
+    sweep = copy.deepcopy(config)
+    sweep.coupling.instant.G = GridAxis(*G_RANGE, 16)
+    sweep.noise.sigma = GridAxis(*SIGMA_RANGE, 16)
+    space = Space(sweep, mode="product")
+    point, dynamic, _ = point_program(observe, space, (), {})
+    fn = jax.jit(jax.vmap(point, in_axes=(None, None, 0)))
+    pos = jax.ShapeDtypeStruct((256, 2), space.position_dtype)
+    return partial(fn.trace, dynamic, space.tables, pos)
+
+
+def stages(name: str) -> dict:
+    """CPU seconds of building, tracing, lowering and compiling one
+    contender's program (the first time in this process)."""
+    connectome = load_connectome("68")
+    weights = connectome.weights / connectome.weights.max()
+    key = jax.random.key(0)
+    jax.block_until_ready(jax.jit(jnp.sin)(1.0))
+    cpu = {}
+    start = time.process_time()
+    if name == "baseline":
+        args = [jnp.zeros(256, jnp.float32)] * 2
+        w = jnp.asarray(weights, jnp.float32)
+        simulate = baseline_simulate(w, 10_000, key)
+        trace = partial(jax.jit(jax.vmap(simulate)).trace, *args)
+    else:
+        trace = _sweepjax_program(weights, 10_000 * DT, key)
+    cpu["build"], start = time.process_time() - start, time.process_time()
+    traced = trace()
+    cpu["trace"], start = time.process_time() - start, time.process_time()
+    lowered = traced.lower()
+    cpu["lower"], start = time.process_time() - start, time.process_time()
+    lowered.compile()
+    cpu["compile"] = time.process_time() - start
+    return cpu
+
+
+def print_stages(args) -> None:
+    """`stages` of each contender, fresh processes, alternating, best of
+    ``--repeat``."""
+    runs: dict[str, list] = {"baseline": [], "sweepjax": []}
+    for _ in range(args.repeat):
+        for name in runs:
+            env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+            cmd = [sys.executable, __file__, "--worker", name, "--stages"]
+            done = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, check=True
+            )
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"CPU seconds, fresh process each, best of {args.repeat}")
+    print(f"{'stage':<10} {'hand-written':>12} {'sweepjax':>10}")
+    for stage in runs["baseline"][0]:
+        best = [min(r[stage] for r in runs[name]) for name in runs]
+        print(f"{stage:<10} {best[0]:12.3f} {best[1]:10.3f}")
+
+
 def run_worker(name, devices, args) -> dict:
     """One contender in a fresh process with ``devices`` XLA CPU devices."""
     env = dict(os.environ)
@@ -204,8 +284,17 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--cache-dir", help="JAX persistent compilation cache of the workers"
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="the fixed cost split by stage"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker and args.stages:
+        print(json.dumps(stages(args.worker)))
+        return {}
+    if args.stages:
+        print_stages(args)
+        return {}
     if args.worker:
         print(json.dumps(worker(args.worker, args.quick, args.n_vmap, args.unroll)))
         return {}

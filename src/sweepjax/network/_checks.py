@@ -40,9 +40,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from sweepjax._config import Config
 from sweepjax._failures import raise_failure
+
+#: int32 scalars: the severities' operands (lax.select wants equal types)
+_INT = tuple(np.int32(k) for k in range(4))
 
 #: What a bad leaf was found to hold, by severity 3, 2, 1 (see `Allowed.severity`).
 _KINDS = ("a NaN value", "an infinite value", "")
@@ -108,13 +112,17 @@ class Allowed:
         elementwise classification, which costs compilation in every
         network program."""
         value = jnp.asarray(value, jnp.result_type(value, float))
-        largest = jnp.max(jnp.abs(value), initial=0.0)
-        low = jnp.bool_(False)
+        axes = tuple(range(value.ndim))
+        # lax, not jnp: the same ops without jnp's nested programs (isinf,
+        # where), which every sweep's trace and lowering paid for
+        largest = lax.max(
+            lax.reduce_max(lax.abs(value), axes), np.zeros((), value.dtype)
+        )
+        code = lax.select(largest == jnp.inf, _INT[2], _INT[0])
         if self.minimum is not None:
-            low = jnp.min(value, initial=jnp.inf) < self.minimum
-        return jnp.where(
-            jnp.isnan(largest), 3, jnp.where(jnp.isinf(largest), 2, low.astype(int))
-        ).astype(jnp.int32)
+            low = lax.reduce_min(value, axes) < self.minimum
+            code = lax.select(low & (code == 0), _INT[1], code)
+        return lax.select(largest != largest, _INT[3], code)  # NaN
 
     def messages(self, path: str) -> list[str]:
         """The run-time error of each code 1, 2, 3 for the leaf at ``path``."""
@@ -164,22 +172,44 @@ def failure_code(
     failures += [(jax.lax.stop_gradient(bad), message) for bad, message in errors]
     code = jnp.int32(0)
     for k in reversed(range(len(failures))):
-        code = jnp.where(failures[k][0], jnp.int32(k + 1), code)
+        bad = jnp.asarray(failures[k][0])
+        if bad.shape == ():
+            code = lax.select(bad, jnp.int32(k + 1), code)
+        else:  # a check of its own shape: a code of that shape
+            code = jnp.where(bad, jnp.int32(k + 1), code)
     return code, [message for _, message in failures]
 
 
 class CheckedSolve:
     """A prepared solve: ``solve_fn(config)`` runs the compiled ``program``
-    (the solve with its failure code, :func:`checked`) and raises the
-    code's message (:func:`sweepjax._failures.raise_failure`)."""
+    (``function``, the solve with its failure code, :func:`checked`,
+    jitted) and raises the code's message
+    (:func:`sweepjax._failures.raise_failure`).
 
-    def __init__(self, program: Any, messages: dict[Any, list[str]]):
+    Traced (under the caller's ``jit``, ``vmap``, ``grad``, an executor),
+    it calls ``function`` in the caller's trace rather than ``program``: a
+    nested ``jit`` would trace the solve for one point first, and only then
+    batch it, where ``vmap`` can trace the batch's solve alone
+    (:mod:`._batching`).
+    """
+
+    def __init__(
+        self,
+        program: Any,
+        messages: dict[Any, list[str]],
+        function: Callable[[Config], tuple[jax.Array, Any]],
+    ):
         self.program = program
+        self.function = function
         self._messages = messages
         self.__qualname__ = self.__name__ = "solve_fn"
 
     def __call__(self, config: Config) -> Any:
-        code, out = self.program(config)
+        traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(config))
+        if traced:
+            code, out = self.function(config)
+        else:
+            code, out = self.program(config)
         return raise_failure(code, self._messages[jax.tree.structure(config)], out)
 
     def raise_code(self, code: jax.Array, config: Config, out: Any) -> Any:
@@ -208,4 +238,4 @@ def checked(
         code, messages[jax.tree.structure(config)] = checks(config)
         return code, solve(config)
 
-    return CheckedSolve(jax.jit(run), messages)
+    return CheckedSolve(jax.jit(run), messages, run)
