@@ -9,7 +9,7 @@ and reads the delayed coupling back. The state update is a cheap linear one
 measured. Each contender's
 CPU time (``time.process_time``, all threads) is the best of ``--repeat``
 interleaved calls, printed per run and step with its speed-up over ``a``
-(sweepjax's own delay line) and its net cost (less the ``store`` row: the
+(the delay line as it was) and its net cost (less the ``store`` row: the
 same scan storing the history but reading nothing).
 
 Contenders:
@@ -17,7 +17,9 @@ Contenders:
 - ``store``: the scan with the history written and no coupling (the floor).
 - ``nodelay``: the undelayed coupling, one ``[80, 80] @ [80, B]`` matmul.
 - ``a-lib``: sweepjax's :func:`sweepjax.network._delays.delay_line` (its
-  ``[B, states, N]`` layout and transposes included).
+  ``[B, states, N]`` layout and transposes included): the padded edge table
+  and a batched product per target (``e-dense``'s form); ``a-lib-old``: the
+  same with the segment sum it had before (``PADDING_LIMIT = 0``).
 - ``a``: a copy of it on ``[N, B]`` states: history ``[S * N, 1, B]``
   (slot-major), one gather of ``[E, 1, B]`` rows, a target-sorted
   ``segment_sum``.
@@ -34,7 +36,8 @@ Contenders:
   ``[m, B]`` slice: ONE gather ``[E, m, B]`` and one segment sum per block,
   then ``m`` steps that read the precomputed coupling; the edges with delay
   ``< m`` (gw has delays of 0 steps) are read every step as in ``a``.
-- ``b-m-dense``: the same with the block's sum as ``e-dense``'s product.
+- ``b-m-dense``: the same with the block read as ``e-dense`` reads a step
+  (rows of the dense table, ``m`` rows each) and summed by its product.
 - ``b-m-ideal``: ``b-m`` as if every delay were ``>= m`` (no per-step edges):
   the bound for a network whose shortest delay is ``m`` steps.
 
@@ -64,6 +67,7 @@ from sweepjax.network import (  # noqa: E402
     Euler,
     Network,
     SupHopf,
+    _delays,  # noqa: E402
     load_dataset,
     prepare,
 )
@@ -155,9 +159,11 @@ def make_a(g, B, steps, by_source=False):
     return scan_of(step, (y0(N, B), hist), steps)
 
 
-def make_a_lib(g, B, steps):
+def make_a_lib(g, B, steps, table=True):
     """sweepjax's own delay line (``delay_line(...).hold``) on a SupHopf
-    network with x coupled into x; the state update as the others'."""
+    network with x coupled into x; the state update as the others'.
+    ``table=False``: its segment sum (``PADDING_LIMIT = 0``), as before the
+    padded table."""
     network = Network(
         SupHopf(a=-0.1, omega=0.5),
         {"c": DelayedLinearCoupling("x", G=np.ones((2, 1), np.float32))},
@@ -167,7 +173,12 @@ def make_a_lib(g, B, steps):
     points = Points(config, jax.tree.map(lambda _: None, config), B)
     N = network.n_nodes
     Y0 = jnp.broadcast_to(y0(N, B).T[:, None, :], (B, 2, N))
-    line = delay_line(network, points, DT, Y0)
+    limit = _delays.PADDING_LIMIT
+    _delays.PADDING_LIMIT = limit if table else 0.0
+    try:
+        line = delay_line(network, points, DT, Y0)
+    finally:
+        _delays.PADDING_LIMIT = limit
     (target,) = network.targets.values()
 
     def step(carry, k):
@@ -287,10 +298,13 @@ def make_b(g, B, steps, m, dense=False, ideal=False):
     def block(carry, b):
         y, hist = carry
         k0 = b * m
-        if dense:
-            got = window(hist, k0, src_d.reshape(-1), Dd_.reshape(-1))
-            got = got.reshape(N, N, m, B)
-            coupled = jnp.einsum("ij,ijmb->mib", Wd_, got)
+        if dense:  # row gathers (e-dense's form), m rows per entry
+            start = k0 % S - Dd_.reshape(-1)
+            start = jnp.where(start < 0, start + S, start) + src_d.reshape(-1) * 2 * S
+            rows = start[:, None] + jnp.arange(m)  # [N * N, m]
+            got = hist.reshape(N * 2 * S, B).at[rows].get(mode="promise_in_bounds")
+            coupled = jnp.einsum("ij,ijmb->imb", Wd_, got.reshape(N, N, m, B))
+            coupled = jnp.moveaxis(coupled, 1, 0)  # [m, N, B]
         else:
             got = window(hist, k0, src, D)  # [E, m, B]
             coupled = jax.ops.segment_sum(
@@ -354,6 +368,7 @@ def main() -> None:
             "store": lambda: make_store(g, B, args.steps),
             "nodelay": lambda: make_nodelay(g, B, args.steps),
             "a-lib": lambda: make_a_lib(g, B, args.steps),
+            "a-lib-old": lambda: make_a_lib(g, B, args.steps, table=False),
             "a": lambda: make_a(g, B, args.steps),
             "a-src": lambda: make_a(g, B, args.steps, by_source=True),
             "c": lambda: make_c(g, B, args.steps),
@@ -379,12 +394,12 @@ def main() -> None:
                 best[name] = min(best[name], cpu_of(fn, carry))
         per = {name: 1e6 * t / (B * args.steps) for name, t in best.items()}
         print(f"\nbatch {B}: CPU us per run and step (best of {args.repeat})")
-        print(f"{'form':<14}{'us':>8}{'net':>8}{'vs a':>8}{'vs a-lib':>10}  rel diff")
+        print(f"{'form':<14}{'us':>8}{'net':>8}{'vs a':>8}{'vs old':>10}  rel diff")
         for name, us in per.items():
             net = us - per["store"]
             print(
                 f"{name:<14}{us:8.3f}{net:8.3f}{per['a'] / us:8.2f}"
-                f"{per['a-lib'] / us:10.2f}  {agree[name]:.1e}"
+                f"{per['a-lib-old'] / us:10.2f}  {agree[name]:.1e}"
             )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
