@@ -6,11 +6,13 @@ ring buffer once per step; each edge then reads one row of it. When the
 delays are the same for every point of a batch (only couplings, noise,
 model parameters or weights are swept), the points share one buffer
 ``[H * n_nodes, n_signals, size]`` whose innermost axis is the batch: each
-edge reads a contiguous ``[n_signals, size]`` block, and one segment sum
-adds the edges into their targets. Swept delays solve each point on its own
-(``size = 1``), the same code; a graph with ``interpolation="linear"`` reads
-the history by :mod:`._interpolated` instead, whose batch shares one buffer
-even when the delays differ per point.
+edge reads a contiguous ``[n_signals, size]`` block, and each target sums
+its edges by one batched product over a padded table (:func:`padded_edges`;
+a segment sum where that table would be much larger than the edges). Swept
+delays solve each point on its own (``size = 1``), the same code; a graph
+with ``interpolation="linear"`` reads the history by :mod:`._interpolated`
+instead (a segment sum), whose batch shares one buffer even when the delays
+differ per point.
 """
 
 from __future__ import annotations
