@@ -47,6 +47,7 @@ bin) would cost 118 dense products per step: not run.
 Usage::
 
     python benchmarks/gather_forms.py [--batch 8 16] [--steps 4000] [--repeat 3]
+    python benchmarks/gather_forms.py --random 1000 --batch 16 --steps 400
 """
 
 from __future__ import annotations
