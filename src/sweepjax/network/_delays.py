@@ -247,9 +247,10 @@ def delay_line(network: Network, points: Points, dt: float, y0: jax.Array) -> De
 
 #: The rounded delay line reads the edges into a table ``[n_nodes, K]``
 #: (``K``: the largest in-degree; the missing entries weigh 0) and sums each
-#: target's row by one batched product, 2-2.5x faster on CPU than a segment
-#: sum over the edges (``benchmarks/gather_forms.py``), where the table holds
-#: at most this many times the edges; sparser graphs keep the segment sum.
+#: target's row by one batched product, about 2x faster on CPU than a
+#: segment sum over the edges at batches of 8-16 and no slower at 1-4
+#: (``benchmarks/gather_forms.py``), where the table holds at most this many
+#: times the edges; sparser, uneven graphs keep the segment sum.
 PADDING_LIMIT = 1.5
 
 
