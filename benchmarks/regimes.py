@@ -444,7 +444,9 @@ def main() -> None:
         f"ratio against per point compiled once (the best case for per point, "
         f"not TVB-Optim's code): {t_theirs / best:.1f}x"
     )
-    if real is not None:
+    if real is None:
+        print('TVB-Optim\'s own functions not timed: pip install "sweepjax[dev]"')
+    else:
         lyap_call = float(np.median(real["lyapunov"][1:]))
         scan_call = float(np.median(real["adiabatic_scan"][1:]))
         estimate = n * n * lyap_call + n * scan_call
