@@ -17,6 +17,7 @@ from sweepjax import (
     UniformAxis,
     evolve,
 )
+from sweepjax.search import EvosaxStrategy
 
 # A tiny linear network: dx = (-x + W x) dt + dW, W symmetric over 4 nodes,
 # its 6 weights the searched parameters. Its FC (the stationary correlation)
@@ -133,3 +134,25 @@ def test_a_search_result_repr_names_the_best(recovered):
     assert isinstance(recovered, SearchResult)
     assert "generations=120" in repr(recovered)
     assert jax.tree.structure(recovered.best_parameters).num_leaves == 6
+
+
+def test_a_strategy_computes_evosax_defaults_in_one_program():
+    # evosax's CMA-ES computes its defaults in eager jnp ops, each its own
+    # compiled program in a fresh process (about 40: a second of a search's
+    # start); the strategy computes them in one (its constructor's own few
+    # remain)
+    compiled = []
+
+    def count(event, seconds, **_):
+        if event.endswith("backend_compile_duration"):
+            compiled.append(seconds)
+
+    jax.clear_caches()
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        strategy = EvosaxStrategy("CMA_ES", population_size=7, n_dims=5, sigma=0.3)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert len(compiled) <= 10, len(compiled)
+    assert float(strategy._params.std_init) == pytest.approx(0.3)
+    assert strategy._params.weights.shape == (7,)

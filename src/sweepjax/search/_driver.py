@@ -90,7 +90,7 @@ def _scanned(algorithm, evaluator, n_generations, key) -> SearchResult:
     inputs = (evaluator.args, bounds.space.fixed_leaves())
     dynamic, static = eqx.partition(inputs, eqx.is_array)
     state, (unit, values, fitness, outputs) = loop(key, dynamic)
-    final = _final_unit(state, unit[-1])
+    final = _final_unit(state, np.asarray(unit)[-1])  # no eager program
     outputs = jax.tree.map(np.asarray, outputs)
     return SearchResult(bounds, values, fitness, outputs, state, final)
 

@@ -74,7 +74,9 @@ class EvosaxStrategy:
         self._distribution = isinstance(
             self._es, algorithms.distribution_based.base.DistributionBasedAlgorithm
         )
-        defaults = self._es.default_params
+        # evosax computes its defaults in eager jnp ops (about 40 compiled
+        # programs in a fresh process): one program instead
+        defaults = jax.jit(lambda: self._es.default_params)()
         extra = dict(params or {})
         if self._distribution and hasattr(defaults, "std_init"):
             extra.setdefault("std_init", self.sigma)
