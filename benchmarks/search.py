@@ -346,9 +346,10 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
     # the two implementations differ slightly (BOLD sampling, noise), and a
     # search's own best is its luckiest noisy evaluation
     def neurolib_fc(params, seed):
-        model.params.update(dict(params), seed=seed)
-        model.run(bold=True)
-        return func.matrix_correlation(func.fc(model.BOLD.BOLD[:, 5:]), target)
+        m = copy.deepcopy(model)  # as Evolution makes each run's model
+        m.params.update(dict(params), seed=seed)
+        m.run(bold=True)
+        return func.matrix_correlation(func.fc(m.BOLD.BOLD[:, 5:]), target)
 
     best_ind = max(evolution.pop, key=lambda ind: ind.fitness.values[0])
     found_by = {
