@@ -313,6 +313,10 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
     # neurolib's side several times slower than it needs to be.
     model.run(bold=True)
     model.params["duration"] = seconds * 1000.0
+    # ... but not its BOLD state: neurolib keeps a model's Balloon-Windkessel
+    # state from run to run, and every fork would start its hemodynamics
+    # where this warm-up left them; a fresh model starts them at rest
+    model.boldInitialized = False
     t_numba = time.perf_counter() - t0
 
     def evaluate(traj):
