@@ -195,12 +195,11 @@ class CheckedSolve:
 
     def __init__(
         self,
-        program: Any,
-        messages: dict[Any, list[str]],
         function: Callable[[Config], tuple[jax.Array, Any]],
+        messages: dict[Any, list[str]],
     ):
-        self.program = program
         self.function = function
+        self.program = jax.jit(function)
         self._messages = messages
         self.__qualname__ = self.__name__ = "solve_fn"
 
@@ -238,4 +237,4 @@ def checked(
         code, messages[jax.tree.structure(config)] = checks(config)
         return code, solve(config)
 
-    return CheckedSolve(jax.jit(run), messages, run)
+    return CheckedSolve(run, messages)

@@ -121,7 +121,7 @@ class Continuation:
         def step(carry: tuple, value: jax.Array) -> tuple:
             state, code = carry
             point = with_leaf(with_leaf(config, "start", state), self.path, value)
-            failure, solution = solve_fn.program(point)
+            failure, solution = solve_fn.function(point)  # in this trace
             # the first failure of the scan is raised once, after it
             code = jnp.where(code == 0, failure, code)
             return (solution.final, code), solution.observed
