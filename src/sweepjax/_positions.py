@@ -8,15 +8,25 @@ zip mode. Vectorised on int64 while the numbers fit, on Python ints beyond.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from sweepjax._dimensions import EffectiveAxis
 
-__all__ = ["digits", "position_dtype", "positions", "range_len"]
+__all__ = [
+    "batch_positions",
+    "digits",
+    "flat_dtype",
+    "position_dtype",
+    "positions",
+    "range_len",
+]
 
 _INT64_SAFE = 2**62
 _INT32_MAX = int(np.iinfo(np.int32).max)
@@ -86,3 +96,46 @@ def position_dtype(effective: Sequence[EffectiveAxis]) -> np.dtype:
             'jax.config.update("jax_enable_x64", True).'
         )
     return np.dtype(np.int64)
+
+
+def flat_dtype(
+    index: range, sizes: Sequence[int], mode: str, dtype: np.dtype
+) -> np.dtype | None:
+    """The integer dtype in which a device can compute the positions of
+    `index`'s points (`batch_positions`): the position dtype in zip mode (a
+    flat index is a position there); in product mode the narrowest of
+    int32/int64 (x64 mode) that holds every flat index of the unsliced
+    space; None when none does (positions then come from the host)."""
+    if mode == "zip":
+        return dtype
+    largest = math.prod(sizes)
+    if largest <= _INT32_MAX:
+        return np.dtype(np.int32)
+    if largest < _INT64_SAFE and jax.config.jax_enable_x64:
+        return np.dtype(np.int64)
+    return None
+
+
+def batch_positions(
+    index: range,
+    sizes: Sequence[int],
+    mode: str,
+    bounds: jax.Array,
+    batch: int,
+    dtype: np.dtype,
+) -> jax.Array:
+    """`positions` of the points ``[bounds[0], bounds[1])`` computed on the
+    device, padded to `batch` rows by repeating the last point: what a
+    compiled sweep reads from two numbers instead of a host array. `bounds`
+    holds `flat_dtype` integers; the result is `[batch, len(sizes)]` of
+    `dtype`, equal to the host's `positions` (integer arithmetic)."""
+    kind = bounds.dtype
+    i = jnp.minimum(bounds[0] + lax.iota(kind, batch), bounds[1] - 1)
+    flat = index.start + i * index.step
+    if mode == "zip":
+        return jnp.broadcast_to(flat[:, None], (batch, len(sizes))).astype(dtype)
+    columns = []
+    for size in reversed(sizes):
+        columns.append(lax.rem(flat, jnp.asarray(size, kind)))
+        flat = lax.div(flat, jnp.asarray(size, kind))
+    return jnp.stack(columns[::-1], axis=-1).astype(dtype)

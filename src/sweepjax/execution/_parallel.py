@@ -12,6 +12,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from sweepjax._failures import raise_code
+from sweepjax._positions import batch_positions, flat_dtype
 from sweepjax._sink import AbstractSink, Ranges, warn_slow_chunks
 from sweepjax._space import Space
 from sweepjax._tree import check_positive_int
@@ -55,19 +56,22 @@ def check_devices(n_pmap: int) -> list[jax.Device]:
 class CompiledSweep:
     """A model compiled once for batches of `batch_size` points of a space.
 
-    The batch function takes per-dimension positions ``[batch_size, n_dims]``
-    (`Space.position_dtype`: int32, or int64 for an axis longer than int32
-    reaches) and gathers each axis's values on the device, so only positions
-    travel per chunk. Array leaves of the state and of the extra arguments
-    are device-resident inputs; everything else (strings, Python objects and
-    numbers) is closed over as a compile-time constant (`point_program`).
-    A device's share of a batch holds at least `MIN_VMAP` points. Given the
-    point's `trace` (a store run fingerprints it), the batch function batches
-    that traced program instead of tracing the model again. The checks the
-    model meets (a network solve's, `sweepjax._failures.collecting_checks`) give
-    each point a failure code, an output of the batch raised on the host
-    when the batch is collected (`stream`), not a host callback: JAX's
-    persistent compilation cache can store the program.
+    The batch function takes the batch's bounds ``[start, stop]`` (two
+    integers), computes the points' per-dimension positions on the device
+    (`batch_positions`) and gathers each axis's values there, so two numbers
+    travel per chunk. A product space whose flat indices outgrow the
+    integers the device has (`flat_dtype`) sends its positions
+    ``[batch_size, n_dims]`` from the host instead. Array leaves of the
+    state and of the extra arguments are device-resident inputs; everything
+    else (strings, Python objects and numbers) is closed over as a
+    compile-time constant (`point_program`). A device's share of a batch
+    holds at least `MIN_VMAP` points. Given the point's `trace` (a store run
+    fingerprints it), the batch function batches that traced program
+    instead of tracing the model again. The checks the model meets (a
+    network solve's, `sweepjax._failures.collecting_checks`) give each point
+    a failure code, an output of the batch raised on the host when the
+    batch is collected (`stream`), not a host callback: JAX's persistent
+    compilation cache can store the program.
     """
 
     def __init__(
@@ -89,14 +93,13 @@ class CompiledSweep:
         chunk = jax.vmap(point, in_axes=(None, None, 0))
         devices = check_devices(n_pmap)
         if n_pmap == 1:
-            self._pos_sharding = jax.sharding.SingleDeviceSharding(devices[0])
-            replicated = self._pos_sharding
-            fn = jax.jit(chunk)
+            pos_sharding = jax.sharding.SingleDeviceSharding(devices[0])
+            replicated = pos_sharding
         else:
             mesh = Mesh(np.array(devices), (_AXIS,))
-            self._pos_sharding = NamedSharding(mesh, P(_AXIS))
+            pos_sharding = NamedSharding(mesh, P(_AXIS))
             replicated = NamedSharding(mesh, P())
-            sharded = jax.shard_map(
+            chunk = jax.shard_map(
                 chunk,
                 mesh=mesh,
                 in_specs=(P(), P(), P(_AXIS)),
@@ -106,14 +109,29 @@ class CompiledSweep:
                 # unbatched carry (a scan from a fixed initial state).
                 check_vma=False,
             )
-            fn = jax.jit(sharded)
         self._inputs = jax.device_put((dynamic, space.tables), replicated)
-        n_dims = len(space.effective_axes)
-        pos = jax.ShapeDtypeStruct(
-            (self.batch_size, n_dims), self._pos_dtype, sharding=self._pos_sharding
-        )
+        sizes, index = space.grid_shape, space.index_range
+        self._flat_dtype = flat_dtype(index, sizes, space.mode, self._pos_dtype)
+        if self._flat_dtype is None:  # positions from the host
+            self._in_sharding = pos_sharding
+            fn = jax.jit(chunk)
+            batch_in = jax.ShapeDtypeStruct(
+                (self.batch_size, len(sizes)), self._pos_dtype, sharding=pos_sharding
+            )
+        else:
+            self._in_sharding = replicated
+
+            def on_device(dynamic, tables, bounds):
+                pos = batch_positions(
+                    index, sizes, space.mode, bounds, self.batch_size, self._pos_dtype
+                )
+                pos = jax.lax.with_sharding_constraint(pos, pos_sharding)
+                return chunk(dynamic, tables, pos)
+
+            fn = jax.jit(on_device)
+            batch_in = jax.ShapeDtypeStruct((2,), self._flat_dtype, sharding=replicated)
         # One trace serves the compilation and the dependency analysis.
-        traced = fn.trace(*self._inputs, pos)
+        traced = fn.trace(*self._inputs, batch_in)
         lowered = traced.lower()
         self._compiled = lowered.compile()
         self.point_struct = jax.tree.map(
@@ -132,11 +150,16 @@ class CompiledSweep:
         return self.space.positions(idx).astype(self._pos_dtype)
 
     def placed_positions(self, start: int, stop: int) -> jax.Array:
-        """`positions` of [start, stop) on the device; the latest batches are
-        kept (about `_POSITIONS_KEPT_BYTES`), so a re-run sends nothing."""
+        """What the batch function reads for points [start, stop), on the
+        device: their bounds, or their host `positions`. The latest batches'
+        are kept (about `_POSITIONS_KEPT_BYTES`), so a re-run sends nothing."""
         pos = self._placed.get((start, stop))
         if pos is None:
-            pos = jax.device_put(self.positions(start, stop), self._pos_sharding)
+            if self._flat_dtype is None:
+                host = self.positions(start, stop)
+            else:
+                host = np.array([start, stop], self._flat_dtype)
+            pos = jax.device_put(host, self._in_sharding)
             kept = _POSITIONS_KEPT_BYTES // max(pos.nbytes, 1)
             while self._placed and len(self._placed) >= kept:
                 self._placed.popitem(last=False)
@@ -144,13 +167,11 @@ class CompiledSweep:
                 self._placed[(start, stop)] = pos
         return pos
 
-    def __call__(self, positions: np.ndarray | jax.Array) -> Any:
-        """Dispatch one batch (asynchronously); returns ``(outputs, codes)``
-        on the device, `codes` the points' failure codes (None when the model
-        has no checks; `check`)."""
-        if not isinstance(positions, jax.Array):
-            positions = jax.device_put(positions, self._pos_sharding)
-        return self._compiled(*self._inputs, positions)
+    def __call__(self, placed: jax.Array) -> Any:
+        """Dispatch one batch (asynchronously) from its `placed_positions`;
+        returns ``(outputs, codes)`` on the device, `codes` the points'
+        failure codes (None when the model has no checks; `check`)."""
+        return self._compiled(*self._inputs, placed)
 
     def check(self, codes: Any, start: int) -> None:
         """Raise `PointFailed` for the first point of a batch starting at
