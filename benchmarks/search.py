@@ -410,10 +410,11 @@ def gw(
         shown = ", ".join(f"{k} {v:.3g}" for k, v in p.items())
         a, b = scored["sweepjax"][i], scored["neurolib"][i]
         overlap = max(a.min(), b.min()) <= min(a.max(), b.max())
+        overlap = f"; ranges overlap: {'yes' if overlap else 'no'}" * (len(seeds) > 1)
         print(
             f"    {name} ({shown}): sweepjax {a.mean():.4f} [{a.min():.4f}, "
             f"{a.max():.4f}], neurolib {b.mean():.4f} [{b.min():.4f}, "
-            f"{b.max():.4f}]; ranges overlap: {'yes' if overlap else 'no'}"
+            f"{b.max():.4f}]{overlap}"
         )
     mine, other = scored["neurolib"][0].mean(), scored["neurolib"][1].mean()
     print(f"  best parameters, scored alike (neurolib's model): {verdict(mine, other)}")
