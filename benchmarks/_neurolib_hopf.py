@@ -33,6 +33,8 @@ sampled every 2 s).
 
 from __future__ import annotations
 
+import copy
+import logging
 import multiprocessing
 import os
 import time
@@ -42,6 +44,107 @@ import numpy as np
 
 #: Steps of the warm-up run that compiles neurolib's numba kernel in a worker.
 WARMUP_STEPS = 10
+#: neurolib's BOLD sampling period (``BOLDModel.samplingRate_NDt * dt``), ms.
+TR_MS = 2000.0
+
+
+def numpy2_aliases() -> None:
+    """The NumPy 1 aliases that pypet (neurolib's ``Evolution``) still uses."""
+    for alias, kind in [
+        ("string_", np.bytes_),
+        ("unicode_", np.str_),
+        ("float_", np.float64),
+        ("complex_", np.complex128),
+    ]:
+        setattr(np, alias, kind)
+
+
+def bold_window(seconds: float, transient: float, dt: float) -> tuple[float, int]:
+    """neurolib's run length (ms) and first BOLD sample for sweepjax's window.
+
+    neurolib's BOLD sample ``k`` is taken after ``2 + k * TR / dt`` steps
+    (``k * TR + 2 dt``); sweepjax's ``BOLD`` with ``transient=`` takes
+    sample ``j`` after ``transient + (j + 1) * TR``. Running neurolib
+    ``2 dt`` longer and slicing ``BOLD[:, first:]`` with ``first =
+    transient / TR + 1`` gives the same ``(seconds - transient) / TR``
+    samples, each 2 steps (0.2 ms at dt 0.1) after sweepjax's.
+    """
+    first = transient * 1000.0 / TR_MS
+    if first != int(first) or not 0 <= transient < seconds:
+        raise ValueError(
+            f"transient must be a whole number of TRs ({TR_MS / 1000:g} s) in "
+            f"[0, seconds), got transient {transient} s, seconds {seconds} s."
+        )
+    return seconds * 1000.0 + 2 * dt, int(first) + 1
+
+
+class _NoAppendWarning(logging.Filter):
+    """Drops neurolib's warning that a run of ``k * TR + 2 dt`` does not
+    append its BOLD to an earlier run's (each run here is a fresh model)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will not append data" not in record.getMessage()
+
+
+def initial_state(n_nodes: int, seed: int = 0) -> np.ndarray:
+    """``[x, y]`` of each node, ``[2, n_nodes]``, drawn as neurolib's
+    ``HopfModel`` draws its ``xs_init``/``ys_init`` (uniform in [-0.5, 0.5]),
+    but seeded: neurolib draws them unseeded when the model is built, and
+    where the coupled network has several fixed points (``x`` about +-1.35
+    on each node) which one a run reaches depends on them."""
+    return 0.5 * np.random.default_rng(seed).uniform(-1.0, 1.0, (2, n_nodes))
+
+
+def evolution_model(weights, lengths_mm, speed, dt, sigma, duration_ms, initial):
+    """neurolib's ``HopfModel`` set up as ``_make_model`` does, starting from
+    ``initial`` (``[2, n_nodes]``, its constant delay history too), its numba
+    kernels (model and BOLD) compiled by a short run in this process (forks
+    inherit them: pypet forks a process per run, and without this every
+    run compiled them anew), then reset to start each run's BOLD at rest
+    and its OU noise at zero, as a fresh model does."""
+    logging.getLogger().addFilter(_NoAppendWarning())
+    model = _make_model(weights, lengths_mm, speed, dt, sigma, -0.05, 0.2)
+    model.params["duration"] = 4000.0
+    model.run(bold=True)
+    n = model.params["N"]
+    model.params.update(
+        duration=float(duration_ms),
+        x_ou=np.zeros(n),
+        y_ou=np.zeros(n),
+        xs_init=np.asarray(initial[0], float)[:, None],
+        ys_init=np.asarray(initial[1], float)[:, None],
+    )
+    # neurolib keeps a model's Balloon-Windkessel state from run to run
+    model.boldInitialized = False
+    return model
+
+
+def fc_fit(model, params: dict, seed: int, first: int, target: np.ndarray) -> float:
+    """FC correlation with ``target`` of one run of a copy of ``model`` (as
+    ``Evolution`` makes each run's) at ``params``, noise seed ``seed``, its
+    BOLD from sample ``first`` on (:func:`bold_window`)."""
+    from neurolib.utils import functions as func
+
+    m = copy.deepcopy(model)
+    m.params.update(dict(params), seed=int(seed))
+    m.run(bold=True)
+    return float(func.matrix_correlation(func.fc(m.BOLD.BOLD[:, first:]), target))
+
+
+_SCORING: dict = {}
+
+
+def _fc_fit_job(job) -> float:
+    return fc_fit(_SCORING["model"], *job, _SCORING["first"], _SCORING["target"])
+
+
+def fc_fits(model, jobs, first, target, processes) -> list[float]:
+    """:func:`fc_fit` of each ``(params, seed)`` in ``jobs``, in forks of this
+    process (they inherit ``model``'s compiled kernels), ``processes`` at a
+    time."""
+    _SCORING.update(model=model, first=first, target=target)
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        return pool.map(_fc_fit_job, list(jobs), chunksize=1)
 
 
 def _make_model(weights, lengths_mm, speed, dt, sigma, a, w):

@@ -22,8 +22,13 @@ Sections (``--only NAME`` runs one):
   ``Euler``; see ``_neurolib_hopf``) by ``evolve`` (CMA-ES), with the same
   parameters, bounds and number of evaluations: best FC correlation and
   evaluations per second (wall, compilation included, on this machine).
+  Runs of ``--seconds`` (60), BOLD FC over the samples after
+  ``--transient`` (30 s: the BOLD start-up from rest settled), the same
+  samples on both sides; DEAP seeded; both bests and two earlier points
+  scored in both models over 3 noise seeds.
 
     python benchmarks/search.py [--only recovery|zdt1|refine|gw] [--quick]
+        [--pop 32 --gens 4 --seconds 60 --transient 30]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import random
 import resource
 import tempfile
 import time
@@ -208,11 +214,32 @@ def _cpu() -> tuple[float, float]:
     return time.process_time(), children.ru_utime + children.ru_stime
 
 
-def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
-    import _neurolib_hopf  # noqa: F401  (its module doc: the matching model)
+#: Parameters scored in both models by ``gw``: the point of the 20-s runs'
+#: disagreement (sweepjax 0.674, neurolib 0.214) and neurolib's best then.
+EARLIER_POINTS = {
+    "earlier disagreement": {"K_gl": 2.08, "a": -0.31, "w": 0.29},
+    "neurolib's earlier best": {"K_gl": 2.41, "a": -0.063, "w": 0.71},
+}
 
-    seconds, dt = 20.0, 0.1  # neurolib's dt; 20 s of BOLD per run, both sides
+
+def gw(
+    quick: bool,
+    pop: int = 32,
+    gens: int = 4,
+    seconds: float | None = None,
+    transient: float | None = None,
+) -> None:
+    import _neurolib_hopf as nh
+
+    # runs of `seconds`, BOLD FC over the samples after `transient`, both
+    # sides alike: long enough for the Balloon-Windkessel start-up from rest
+    # to have settled (see benchmarks/README.md)
+    seconds = seconds or (12.0 if quick else 60.0)
+    transient = transient if transient is not None else (4.0 if quick else 30.0)
+    dt = 0.1  # neurolib's
+    duration_ms, first = nh.bold_window(seconds, transient, dt)
     pop, gens = (8, 2) if quick else (pop, gens)
+    seeds = (1,) if quick else (1, 2, 3)
     box = {"K_gl": (0.0, 3.0), "a": (-0.5, 0.0), "w": (0.05, 1.0)}
     data = load_dataset("gw")
     con = data.connectome_scaled_by_max()
@@ -221,6 +248,9 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
     speed, sigma = 20.0, 0.01
     steps = seconds * 1000.0 / dt
 
+    # both sides start from the same state: where the coupled network has
+    # several fixed points, which one a run reaches (and its BOLD) depends on it
+    initial = nh.initial_state(len(weights), seed=0)
     # sweepjax: neurolib's equations (see benchmarks/_neurolib_hopf.py); BOLD
     # and its FC in the loop (observers: no trajectory is kept)
     network = Network(
@@ -228,8 +258,9 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
         {"c": DelayedLinearCoupling("x", G=np.array([[0.5], [0.0]], np.float32))},
         DenseDelayGraph(weights, (lengths / speed).astype(np.float32)),
         AdditiveNoise(sigma=sigma, key=jax.random.key(0)),
+        initial_state=initial.astype(np.float32),
     )
-    source = BOLD("x", tr_ms=2000.0, transform=lambda x: 4.0 * (x + 1.0))
+    source = BOLD("x", tr_ms=nh.TR_MS, transform=lambda x: 4.0 * (x + 1.0))
     solve, config = prepare(
         network,
         Euler(),
@@ -237,15 +268,20 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
         seconds * 1000.0,
         dt,
         observe={"fc": FC(source)},
-        transient=10_000.0,
+        transient=transient * 1000.0,
     )
 
+    def fit(cfg, K_gl, a, w, target, key=None):
+        cfg = copy.copy(cfg)
+        cfg.coupling.c.G = jnp.stack([K_gl, 0.0])[:, None]
+        cfg.dynamics.a = a
+        cfg.dynamics.omega = w
+        if key is not None:
+            cfg.noise.key = key
+        return fc_correlation(solve(cfg).observed["fc"], target)
+
     def loss(state, target):
-        cfg = copy.copy(state["config"])
-        cfg.coupling.c.G = jnp.stack([state["K_gl"], 0.0])[:, None]
-        cfg.dynamics.a = state["a"]
-        cfg.dynamics.omega = state["w"]
-        return 1.0 - fc_correlation(solve(cfg).observed["fc"], target)
+        return 1.0 - fit(state["config"], state["K_gl"], state["a"], state["w"], target)
 
     axes = {k: GridAxis(*v, 2) for k, v in box.items()}
     axes["w"] = LogGridAxis(*box["w"], 2)
@@ -283,49 +319,26 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
     warm = pop / t_warm
 
     # neurolib: Evolution over the same parameters, as many evaluations
-    for alias, kind in [
-        ("string_", np.bytes_),
-        ("unicode_", np.str_),
-        ("float_", np.float64),
-        ("complex_", np.complex128),
-    ]:
-        setattr(np, alias, kind)  # pypet predates NumPy 2
-    from neurolib.models.hopf import HopfModel
+    nh.numpy2_aliases()  # pypet predates NumPy 2
     from neurolib.optimize.evolution import Evolution
     from neurolib.utils import functions as func
     from neurolib.utils.parameterSpace import ParameterSpace
 
     (cpu0, child0), t0 = _cpu(), time.perf_counter()
-    model = HopfModel(Cmat=weights, Dmat=lengths)
-    model.params.update(
-        coupling="additive",
-        signalV=speed,
-        dt=dt,
-        duration=4000.0,
-        tau_ou=dt,
-        sigma_ou=sigma / dt,
-        x_ou_mean=0.0,
-        y_ou_mean=0.0,
-    )
-    # Compile neurolib's numba kernels (model and BOLD) here, once: pypet
-    # forks a process per run (use_pool=False), and a fork inherits them;
-    # without this every run compiled them anew (seconds each), which made
-    # neurolib's side several times slower than it needs to be.
-    model.run(bold=True)
-    model.params["duration"] = seconds * 1000.0
-    # ... but not its BOLD state: neurolib keeps a model's Balloon-Windkessel
-    # state from run to run, and every fork would start its hemodynamics
-    # where this warm-up left them; a fresh model starts them at rest
-    model.boldInitialized = False
+    model = nh.evolution_model(weights, lengths, speed, dt, sigma, duration_ms, initial)
     t_numba = time.perf_counter() - t0
 
     def evaluate(traj):
         m = evolution.getModelFromTraj(traj)
         m.run(bold=True)
-        bold = m.BOLD.BOLD[:, 5:]  # after the 10 s transient
+        bold = m.BOLD.BOLD[:, first:]  # sweepjax's window: nh.bold_window
         return (func.matrix_correlation(func.fc(bold), target),), {}
 
     space = ParameterSpace(list(box), [list(v) for v in box.values()])
+    # DEAP draws from Python's and NumPy's global generators: seeded, the
+    # search is repeatable (each run's noise has neurolib's seed 0)
+    random.seed(0)
+    np.random.seed(0)
     evolution = Evolution(
         evaluate,
         space,
@@ -345,38 +358,44 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
     n_theirs = len(evolution.dfEvolution())
     theirs = float(np.nanmax([ind.fitness.values[0] for ind in evolution.pop]))
 
-    # The best parameters each search found, scored by the same evaluator:
-    # the two implementations differ slightly (BOLD sampling, noise), and a
-    # search's own best is its luckiest noisy evaluation
-    def neurolib_fc(params, seed):
-        m = copy.deepcopy(model)  # as Evolution makes each run's model
-        m.params.update(dict(params), seed=seed)
-        m.run(bold=True)
-        return func.matrix_correlation(func.fc(m.BOLD.BOLD[:, 5:]), target)
-
+    # Both searches' best parameters and the earlier points, scored in both
+    # models with the same noise seeds (a search's own best is its luckiest
+    # noisy evaluation): the two implementations should agree within the
+    # seed-to-seed spread
     best_ind = max(evolution.pop, key=lambda ind: ind.fitness.values[0])
-    found_by = {
-        "sweepjax": found.best_parameters,
-        "neurolib": dict(zip(box, map(float, best_ind[: len(box)]))),
+    points = {
+        "sweepjax's best": {k: float(v) for k, v in found.best_parameters.items()},
+        "neurolib's best": dict(zip(box, map(float, best_ind[: len(box)]))),
+        **EARLIER_POINTS,
     }
-    rescored = {
-        who: float(np.mean([neurolib_fc(p, seed) for seed in (1, 2, 3)]))
-        for who, p in found_by.items()
+    jobs = [(p, seed) for p in points.values() for seed in seeds]
+    scored_theirs = nh.fc_fits(model, jobs, first, target, os.cpu_count())
+    columns = {k: jnp.asarray([p[k] for p, _ in jobs]) for k in box}
+    keys = jax.vmap(jax.random.key)(jnp.asarray([seed for _, seed in jobs]))
+    scored_ours = jax.jit(jax.vmap(fit, (None, 0, 0, 0, None, 0)))(
+        config, columns["K_gl"], columns["a"], columns["w"], jnp.asarray(target), keys
+    )
+    scored = {
+        "sweepjax": np.reshape(np.asarray(scored_ours), (len(points), len(seeds))),
+        "neurolib": np.reshape(scored_theirs, (len(points), len(seeds))),
     }
+
     rate_ours, rate_theirs = n_ours / t_ours, n_theirs / t_theirs
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"gw: FC fit, Hopf, 3 parameters, {seconds:.0f} s of BOLD per run "
-        f"(dt {dt} ms, Euler), load average {load}:\n"
+        f"gw: FC fit, Hopf, 3 parameters, runs of {seconds:g} s (dt {dt} ms, "
+        f"Euler), BOLD FC over ({transient:g} s, {seconds:g} s] "
+        f"({(seconds - transient) * 1000 / nh.TR_MS:.0f} samples; "
+        f"--seconds {seconds:g} --transient {transient:g}), load average {load}:\n"
         f"  sweepjax CMA-ES {pop} x {gens} ({devices} devices, n_vmap "
         f"{split['n_vmap']}): {n_ours} runs in {t_ours:.1f} s ({rate_ours:.2f}/s, "
         f"compilation included), CPU {cpu_ours:.1f} s; best FC corr {ours:.3f}\n"
         f"  sweepjax compiled batch of {pop}: {t_warm:.2f} s ({warm:.2f} runs/s), "
         f"CPU {cpu_warm / pop:.2f} s a run = "
         f"{cpu_warm / pop / steps * 1e6:.2f} CPU-us per run-step\n"
-        f"  neurolib Evolution ({os.cpu_count()} processes): {n_theirs} runs in "
-        f"{t_theirs:.1f} s ({rate_theirs:.2f}/s; numba compiled once in "
-        f"{t_numba:.1f} s), CPU {cpu_theirs:.1f} s = "
+        f"  neurolib Evolution ({os.cpu_count()} processes, DEAP seeded): "
+        f"{n_theirs} runs in {t_theirs:.1f} s ({rate_theirs:.2f}/s; numba "
+        f"compiled once in {t_numba:.1f} s), CPU {cpu_theirs:.1f} s = "
         f"{cpu_theirs / n_theirs / steps * 1e6:.2f} CPU-us per run-step; best "
         f"{theirs:.3f}\n"
         f"  speed-up {rate_ours / rate_theirs:.1f}x end to end, "
@@ -386,14 +405,19 @@ def gw(quick: bool, pop: int = 32, gens: int = 4) -> None:
         f"{verdict(ours, theirs)}, 10x end to end "
         f"{verdict(rate_ours / rate_theirs, 10.0)}"
     )
-    for who, p in found_by.items():
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in p.items())
+    print(f"  scored in both models, FC corr, mean [min, max] of noise seeds {seeds}:")
+    for i, (name, p) in enumerate(points.items()):
+        shown = ", ".join(f"{k} {v:.3g}" for k, v in p.items())
+        a, b = scored["sweepjax"][i], scored["neurolib"][i]
+        overlap = max(a.min(), b.min()) <= min(a.max(), b.max())
+        overlap = f"; ranges overlap: {'yes' if overlap else 'no'}" * (len(seeds) > 1)
         print(
-            f"  {who}'s best parameters ({shown}) in neurolib's model, mean of "
-            f"3 noise seeds: FC corr {rescored[who]:.4f}"
+            f"    {name} ({shown}): sweepjax {a.mean():.4f} [{a.min():.4f}, "
+            f"{a.max():.4f}], neurolib {b.mean():.4f} [{b.min():.4f}, "
+            f"{b.max():.4f}]{overlap}"
         )
-    same = verdict(rescored["sweepjax"], rescored["neurolib"])
-    print(f"  best parameters, scored alike (neurolib's model): {same}")
+    mine, other = scored["neurolib"][0].mean(), scored["neurolib"][1].mean()
+    print(f"  best parameters, scored alike (neurolib's model): {verdict(mine, other)}")
 
 
 SECTIONS = {"recovery": recovery, "zdt1": zdt1, "refine": refinement, "gw": gw}
@@ -404,10 +428,19 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pop", type=int, default=32, help="gw: population")
     parser.add_argument("--gens", type=int, default=4, help="gw: generations")
+    parser.add_argument(
+        "--seconds", type=float, help="gw: seconds a run (default 60; --quick 12)"
+    )
+    parser.add_argument(
+        "--transient",
+        type=float,
+        help="gw: seconds before the BOLD FC window, a multiple of 2 (default "
+        "30; --quick 4)",
+    )
     args = parser.parse_args()
     for name, section in SECTIONS.items():
         if args.only in (None, name):
             if name == "gw":
-                section(args.quick, args.pop, args.gens)
+                section(args.quick, args.pop, args.gens, args.seconds, args.transient)
             else:
                 section(args.quick)
