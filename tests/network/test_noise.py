@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import diffrax
 import jax
 import jax.numpy as jnp
@@ -17,6 +19,7 @@ from sweepjax.network import (
     Euler,
     Heun,
     Linear,
+    Mean,
     MultiplicativeNoise,
     Network,
     SupHopf,
@@ -133,3 +136,32 @@ def test_multiplicative_parameters_are_checked():
         MultiplicativeNoise(0.1, a=np.inf)
     with pytest.raises(ValueError, match="sigma must hold finite values >= 0"):
         MultiplicativeNoise(-0.1)
+
+
+def test_injected_noise_shared_by_a_batch_stays_one_copy():
+    """A sweep that does not sweep ``config.noise_samples`` slices the one
+    array (no ``[size, n_steps, ...]`` broadcast: the compiled program's
+    scratch stays under one copy per point); a sweep of it slices each
+    point's own; both equal per-point solves."""
+    network = Network(
+        SupHopf(a=-0.5), {}, DenseGraph(np.zeros((2, 2))),
+        noise=AdditiveNoise(0.1, key=2), initial_state=0.0,
+    )  # fmt: skip
+    solve_fn, config = prepare(network, Euler(), 0, 100, 0.1, observe={"m": Mean("x")})
+    z = np.random.default_rng(1).normal(size=(16, 1000, 2, 2)).astype(np.float32)
+    sigma = jnp.linspace(0.05, 0.4, 16)
+
+    def run(s, samples):
+        c = copy.copy(config)
+        c.noise.sigma, c.noise_samples = s, samples
+        return solve_fn(c).observed["m"]
+
+    shared = jax.jit(jax.vmap(run, (0, None)))
+    scratch = shared.lower(sigma, z[0]).compile().memory_analysis().temp_size_in_bytes
+    assert scratch < len(sigma) * z[0].nbytes
+    each = jax.jit(jax.vmap(run))(sigma, z)
+    for i in (0, 15):
+        np.testing.assert_allclose(
+            shared(sigma, z[0])[i], run(sigma[i], z[0]), atol=1e-7
+        )
+        np.testing.assert_allclose(each[i], run(sigma[i], z[i]), atol=1e-7)
