@@ -175,14 +175,21 @@ def test_no_private_attribute_of_another_modules_object():
 def test_importing_the_package_leaves_the_heavy_dependencies_unloaded():
     """pandas, Zarr, Optax, Diffrax, SciPy, xarray and Dask are imported where
     they are used: a sweep that needs none of them does not pay their import
-    time or memory (about 60 MB and 2 s together)."""
+    time or memory (about 60 MB and 2 s together). Nor does importing start
+    JAX's backends (which computes), and the public names are all there (one
+    fresh process checks both)."""
     heavy = ["pandas", "zarr", "optax", "diffrax", "scipy", "xarray", "dask"]
     heavy += ["evosax", "pymoo"]
     code = (
-        "import sys, sweepjax, sweepjax.network, sweepjax.cli\n"
-        f"print([m for m in {heavy!r} if m in sys.modules])"
+        "import sys, jax._src.xla_bridge as xb, sweepjax, sweepjax.network, "
+        "sweepjax.cli\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+        "print(xb.backends_are_initialized(), len(sweepjax.__all__))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "[]", done.stdout
+    loaded, started = done.stdout.strip().splitlines()
+    assert loaded == "[]", done.stdout
+    initialised, names = started.split()
+    assert initialised == "False" and int(names) > 20, done.stdout

@@ -167,7 +167,7 @@ def test_a_vmapped_sweep_of_edge_gains_equals_separate_runs(x64, rounded_sparse)
         return solve_fn(_with_gain(config, gain)).ys
 
     looped = np.stack([run(g) for g in gains])
-    np.testing.assert_allclose(jax.vmap(run)(gains), looped, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.vmap(run))(gains), looped, rtol=1e-12)
     assert np.abs(looped[0] - looped[2]).max() > 1e-6  # the gains matter
 
 

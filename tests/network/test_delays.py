@@ -82,7 +82,7 @@ def test_delays_are_config_leaves_swept_under_vmap():
         delays = jnp.array([[0.0, 1.0], [0.0, 0.0]]) * d
         return solve_fn(replace_leaf(config, "graph.delays", delays)).ys[:, 0, 0]
 
-    batched = jax.vmap(run)(jnp.array([0.3, 1.2]))
+    batched = jax.jit(jax.vmap(run))(jnp.array([0.3, 1.2]))
     first = [int(np.argmax(np.asarray(row) > 0)) for row in batched]
     assert first == [4, 13]
 

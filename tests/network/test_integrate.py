@@ -202,10 +202,12 @@ def test_noise_drawn_in_the_loop_is_the_specified_draw_of_each_points_key(loop, 
 
     drawn = jax.jit(jax.vmap(partial(solve, solve_fn)))(keys)
     if loop == "observed":
-        ys = jax.vmap(partial(solve, raw_fn))(keys, jax.vmap(draw)(keys))
+        ys = jax.jit(jax.vmap(partial(solve, raw_fn)))(keys, jax.vmap(draw)(keys))
         np.testing.assert_allclose(drawn["mean"], ys[:, :, 0].mean(1), rtol=1e-5)
     else:
-        injected = jax.vmap(partial(solve, solve_fn))(keys, jax.vmap(draw)(keys))
+        injected = jax.jit(jax.vmap(partial(solve, solve_fn)))(
+            keys, jax.vmap(draw)(keys)
+        )
         assert drawn.shape == injected.shape
         np.testing.assert_allclose(drawn, injected, rtol=1e-6, atol=1e-7)
 
@@ -265,7 +267,7 @@ def test_points_sharing_a_key_share_one_draw_per_step():
         point.noise_samples = samples
         return solve_fn(point).ys
 
-    swept = jax.vmap(solve)(jnp.array([1e-2, 3e-2]))
+    swept = jax.jit(jax.vmap(solve))(jnp.array([1e-2, 3e-2]))
     z = jax.random.normal(config.noise.key, (20, 1, 3))
     for i, sigma in enumerate((1e-2, 3e-2)):
         np.testing.assert_allclose(swept[i], solve(sigma, z), rtol=1e-6, atol=1e-8)

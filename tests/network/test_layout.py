@@ -114,7 +114,7 @@ def test_any_leaf_vmaps_like_a_loop(path, values):
     def run(value):
         return solve_fn(replace_leaf(config, path, value)).ys
 
-    batched = jax.vmap(run)(values)
+    batched = jax.jit(jax.vmap(run))(values)
     looped = jnp.stack([run(v) for v in values])
     np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-7)
     assert not np.allclose(batched[0], batched[-1])

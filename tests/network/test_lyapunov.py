@@ -161,7 +161,7 @@ def swept(solve, config):
     axes = jax.tree.map(
         lambda b, one: 0 if np.ndim(b) > np.ndim(one) else None, batch, space[0]
     )
-    observed = jax.vmap(lambda c: solve(c).observed, in_axes=(axes,))(batch)
+    observed = jax.jit(jax.vmap(lambda c: solve(c).observed, in_axes=(axes,)))(batch)
     return jax.tree.map(np.asarray, observed)
 
 

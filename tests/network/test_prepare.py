@@ -93,7 +93,7 @@ def test_vmap_over_a_leaf_equals_loop(noisy):
     def run(G):
         return solve_fn(replace_leaf(config, "coupling.instant.G", G)).ys
 
-    batched = jax.vmap(run)(Gs)
+    batched = jax.jit(jax.vmap(run))(Gs)
     looped = jnp.stack([run(G) for G in Gs])
     np.testing.assert_allclose(batched, looped, rtol=1e-6, atol=1e-7)
     assert not np.allclose(batched[0], batched[-1])

@@ -158,7 +158,7 @@ def test_a_batch_equals_its_points_solved_one_by_one(
     solve, config = prepare(network, Heun(), 0.0, 1.8, DT, monitor=monitor)
     rng = np.random.default_rng(seed)
     configs, batch, axes = sweep_of(config, rng, 3, sweep_delays)
-    batched = np.asarray(jax.vmap(solve, in_axes=(axes,))(batch).ys)
+    batched = np.asarray(jax.jit(jax.vmap(solve, in_axes=(axes,)))(batch).ys)
     for p, c in enumerate(configs):
         np.testing.assert_allclose(batched[p], solve(c).ys, rtol=1e-12, atol=1e-14)
 
@@ -245,7 +245,10 @@ def test_sparse_and_dense_graphs_agree_with_swept_weights(x64):
         return s_solve(c).ys
 
     np.testing.assert_allclose(
-        jax.vmap(sparse)(scales), jax.vmap(dense)(scales), rtol=1e-12, atol=1e-14
+        jax.jit(jax.vmap(sparse))(scales),
+        jax.jit(jax.vmap(dense))(scales),
+        rtol=1e-12,
+        atol=1e-14,
     )
 
 
@@ -320,7 +323,7 @@ def test_every_model_and_coupling_batched_equals_point_by_point(x64, model):
         c.noise.key = key
         return c
 
-    batched = jax.vmap(lambda G, key: solve(at(G, key)).ys)(Gs, keys)
+    batched = jax.jit(jax.vmap(lambda G, key: solve(at(G, key)).ys))(Gs, keys)
     for p in range(3):
         np.testing.assert_allclose(
             batched[p], solve(at(Gs[p], keys[p])).ys, rtol=1e-12, atol=1e-14
