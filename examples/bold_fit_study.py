@@ -19,7 +19,8 @@ simulated FC side by side.
     python examples/bold_fit_study.py [--quick] [--figure PATH]
 
 The whole study (16 points x 3 minutes) takes 2 minutes on a 2-core
-machine (2:05 measured on a quiet one, the figure included; 6 minutes before
+machine (2:05 measured on a quiet one, the figure included; 3:04 on one
+shared at load 5-6, 106 CPU-s; 6 minutes before
 the BOLD was stepped without ``pow`` and inside the loop of steps:
 ``benchmarks/README.md``, observation.py's sixth and seventh sessions).
 """

@@ -102,7 +102,7 @@ def problem(seconds: float, transient: float, dt: float, window: int, step: int)
 def main(quick: bool = False, figure: str | None = None, seed: int = 0):
     if quick:  # a smoke run: 4 TRs of BOLD at dt = 1 ms, 2 generations of 4
         seconds, transient, dt, window, step, pop, gens = 10, 2, 1.0, 3, 1, 4, 2
-    else:  # 128 runs of 120 s: about 1,700 CPU-s (15 min on two cores)
+    else:  # 128 runs of 120 s: about 1,300 CPU-s (11 min on two cores)
         seconds, transient, dt, window, step, pop, gens = 120, 20, 0.2, 15, 3, 16, 8
     score, state, targets, data = problem(seconds, transient, dt, window, step)
     found = nsga2(
