@@ -138,16 +138,21 @@ def test_multiplicative_parameters_are_checked():
         MultiplicativeNoise(-0.1)
 
 
-def test_injected_noise_shared_by_a_batch_stays_one_copy():
-    """A sweep that does not sweep ``config.noise_samples`` slices the one
+@pytest.mark.parametrize("unroll", [1, 2])
+def test_injected_noise_shared_by_a_batch_stays_one_copy(unroll):
+    """A sweep that does not sweep ``config.noise_samples`` reads the one
     array (no ``[size, n_steps, ...]`` broadcast: the compiled program's
-    scratch stays under one copy per point); a sweep of it slices each
-    point's own; both equal per-point solves."""
+    scratch stays under one copy per point); a sweep of it reads each
+    point's own; both equal per-point solves, a row a step (``unroll=1``)
+    or blocks of rows (unrolled)."""
     network = Network(
         SupHopf(a=-0.5), {}, DenseGraph(np.zeros((2, 2))),
         noise=AdditiveNoise(0.1, key=2), initial_state=0.0,
     )  # fmt: skip
-    solve_fn, config = prepare(network, Euler(), 0, 100, 0.1, observe={"m": Mean("x")})
+    observe = {"m": Mean("x")}
+    solve_fn, config = prepare(
+        network, Euler(), 0, 100, 0.1, observe=observe, unroll=unroll
+    )
     z = np.random.default_rng(1).normal(size=(16, 1000, 2, 2)).astype(np.float32)
     sigma = jnp.linspace(0.05, 0.4, 16)
 
@@ -160,6 +165,15 @@ def test_injected_noise_shared_by_a_batch_stays_one_copy():
     scratch = shared.lower(sigma, z[0]).compile().memory_analysis().temp_size_in_bytes
     assert scratch < len(sigma) * z[0].nbytes
     each = jax.jit(jax.vmap(run))(sigma, z)
+    # the first point's mean, stepped in NumPy: Euler-Maruyama on its normals
+    y, total = np.zeros((2, 2)), 0.0
+    for k in range(1000):
+        x, v = y
+        r2 = x**2 + v**2
+        f = np.stack([(-0.5 - r2) * x - v, (-0.5 - r2) * v + x])
+        y = y + 0.1 * f + float(sigma[0]) * np.sqrt(0.1) * z[0, k]
+        total = total + y[0]
+    np.testing.assert_allclose(shared(sigma, z[0])[0], total / 1000, atol=1e-6)
     for i in (0, 15):
         np.testing.assert_allclose(
             shared(sigma, z[0])[i], run(sigma[i], z[0]), atol=1e-7

@@ -148,9 +148,10 @@ def plan_noise(
     if shared:
         injected = noise_samples(network, config, n_steps)
     else:
-        injected = points.map(lambda c: noise_samples(network, c, n_steps))
+        injected = _steps_first(
+            points.map(lambda c: noise_samples(network, c, n_steps))
+        )
     if injected is not None:
-        injected = injected if shared else _steps_first(injected)
         if unroll > 1:
 
             def sliced(start: jax.Array, rows: int) -> jax.Array:
